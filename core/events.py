@@ -1,0 +1,87 @@
+"""Typed, frozen events the engine yields while it works; front ends only render them.
+
+An attempt yields exactly one Plan first and exactly one Outcome last; between them, for every step that
+runs, a StepStarted, any StepOutput lines, and a StepFinished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Union
+
+from core.errors import FailureKind
+
+
+class StepStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str  # stable id, e.g. "openProcess", "writeScript", "legacyInject"
+    title: str  # what a person reads in the step list
+
+
+@dataclass(frozen=True)
+class Plan:
+    pid: int
+    method: str  # "safe", "legacy", "auto"
+    payload: str  # "exec", "debugpy", ...
+    steps: tuple[StepSpec, ...]
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    step: str
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    step: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: str
+    status: StepStatus
+    elapsed_ms: float
+    message: str = ""
+    kind: FailureKind | None = None
+    hint: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    pid: int
+    elapsed_ms: float
+    message: str
+    kind: FailureKind | None = None
+    hint: str = ""
+    failed_step: str | None = None
+    result: Mapping[str, Any] = field(default_factory=dict)
+
+
+Event = Union[Plan, StepStarted, StepOutput, StepFinished, Outcome]
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready form, used for `--json` event streams."""
+    out: dict[str, Any] = {"event": type(event).__name__}
+    for name, value in vars(event).items():
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple):
+            value = [vars(v) if hasattr(v, "__dict__") else v for v in value]
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        out[name] = value
+    return out

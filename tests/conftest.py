@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from live_targets import TargetPool  # noqa: E402
+
+
+@pytest.fixture
+def targets() -> Iterator[TargetPool]:
+    """Spawn live targets; every one is killed and reaped when the test ends."""
+    pool = TargetPool()
+    try:
+        yield pool
+    finally:
+        pool.close()

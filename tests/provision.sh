@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Provision the live test interpreters, idempotently, cached outside the checkout.
+#   sid chroot:      python3.13(+dbg) python3.14(+dbg,-nopie) python3.15 libpython3.14 + gcc (embedding)
+#   bullseye chroot: python3.9
+# Prints the cache directory on success. Safe to run repeatedly; each stage leaves a stamp file.
+set -euo pipefail
+CACHE=${SAFEATTACH_TARGETS:-/var/cache/safeattach-targets}
+MIRROR=${SAFEATTACH_MIRROR:-http://deb.debian.org/debian}
+APT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3 -y --no-install-recommends)
+mkdir -p "$CACHE"
+log() { echo "provision: $*" >&2; }
+
+host_packages() {
+  local need=()
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v gdb >/dev/null || need+=(gdb)
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v tmux >/dev/null || need+=(tmux)
+  if ((${#need[@]})); then
+    log "installing host packages: ${need[*]}"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -qq "${APT_OPTS[@]}" "${need[@]}" >&2
+  fi
+}
+
+mount_chroot() {
+  local root=$1
+  mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
+  mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
+}
+
+make_chroot() {  # name suite packages...
+  local name=$1 suite=$2; shift 2
+  local root=$CACHE/$name stamp=$CACHE/$name.ready
+  local want="$*"
+  if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then mount_chroot "$root"; return; fi
+  if [[ ! -x $root/usr/bin/apt-get ]]; then
+    log "debootstrap $suite into $root"
+    rm -rf "$root"
+    debootstrap --variant=minbase "$suite" "$root" "$MIRROR" >"$CACHE/$name.debootstrap.log" 2>&1 \
+      || { tail -20 "$CACHE/$name.debootstrap.log" >&2; exit 1; }
+  fi
+  mount_chroot "$root"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" 2>/dev/null \
+    || { mkdir -p "$root/etc/ssl/certs"; cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"; }
+  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  log "apt-get install in $name: $want"
+  chroot "$root" apt-get "${APT_OPTS[@]}" update -qq >&2
+  DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -qq "${APT_OPTS[@]}" "$@" >&2
+  echo "$want" >"$stamp"
+}
+
+build_embedder() {
+  local root=$CACHE/sid src=$CACHE/sid/opt/safeattach/embed.c bin=$CACHE/sid/opt/safeattach/embed314
+  cmp -s "$src" "$(dirname "$0")/targets/embed.c" && [[ -x $bin ]] && return
+  mkdir -p "$(dirname "$src")"
+  cp "$(dirname "$0")/targets/embed.c" "$src"
+  log "building the embedded libpython3.14 program"
+  chroot "$root" sh -c 'gcc -O1 -o /opt/safeattach/embed314 /opt/safeattach/embed.c -I/usr/include/python3.14 -I/usr/include/x86_64-linux-gnu/python3.14 -lpython3.14' >&2
+}
+
+host_packages
+make_chroot sid sid python3.13 python3.13-dbg python3.14 python3.14-dbg python3.14-nopie python3.15 \
+  libpython3.14 libpython3.14-dev gcc libc6-dev
+make_chroot bullseye bullseye python3.9
+build_embedder
+echo "$CACHE"

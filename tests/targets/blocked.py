@@ -1,0 +1,5 @@
+# A target whose only thread is parked in one long system call.
+import time
+
+print("ready", flush=True)
+time.sleep(3600)
