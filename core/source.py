@@ -1,0 +1,28 @@
+"""The engine as one injectable data source: front ends depend on this protocol, tests swap in a fake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from core.events import Event
+from core.model import ProcessReport, ProcessSummary
+from core.requests import AttachRequest, CancelToken
+
+
+class EngineSource(Protocol):
+    def list_processes(self) -> Sequence[ProcessSummary]:
+        """Every Python process the caller may inspect, plus the ones it may not, with the reason."""
+        ...
+
+    def inspect(self, pid: int) -> ProcessReport:
+        """Raises core.errors.SafeAttachError with a taxonomy kind when the process cannot be read."""
+        ...
+
+    def attach(self, request: AttachRequest, cancel: CancelToken) -> Iterator[Event]:
+        """Yields Plan first, Outcome last; never raises."""
+        ...
+
+    def attempts(self) -> Sequence[Mapping[str, Any]]:
+        """The attempt log, oldest first: one JSON object per attempt."""
+        ...
