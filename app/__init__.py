@@ -1,0 +1,1 @@
+"""safeattach front ends: the Textual attach console and the CLI, both over core.EngineSource."""

@@ -1,0 +1,84 @@
+"""One reducer from engine events to the view model that both the CLI and the console render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from core.errors import FailureKind
+from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStarted, StepStatus
+
+
+@dataclass(frozen=True)
+class StepView:
+    name: str
+    title: str
+    status: StepStatus = StepStatus.PENDING
+    elapsed_ms: float | None = None
+    message: str = ""
+    hint: str = ""
+    kind: FailureKind | None = None
+    output: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    pid: int | None = None
+    method: str = ""
+    payload: str = ""
+    steps: tuple[StepView, ...] = ()
+    outcome: Outcome | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def step(self, name: str) -> StepView | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+def _update(view: AttemptView, name: str, **changes: object) -> AttemptView:
+    steps = list(view.steps)
+    for i, step in enumerate(steps):
+        if step.name == name:
+            steps[i] = replace(step, **changes)  # type: ignore[arg-type]
+            return replace(view, steps=tuple(steps))
+    # a step the plan did not announce (e.g. a payload step): append it
+    steps.append(replace(StepView(name=name, title=name), **changes))  # type: ignore[arg-type]
+    return replace(view, steps=tuple(steps))
+
+
+def reduce(view: AttemptView, event: Event) -> AttemptView:
+    """Pure: the view after `event`."""
+    if isinstance(event, Plan):
+        return AttemptView(
+            pid=event.pid,
+            method=event.method,
+            payload=event.payload,
+            steps=tuple(StepView(s.name, s.title) for s in event.steps),
+        )
+    if isinstance(event, StepStarted):
+        return _update(view, event.step, status=StepStatus.RUNNING)
+    if isinstance(event, StepOutput):
+        current = view.step(event.step)
+        lines = (current.output if current else ()) + (event.text,)
+        return _update(view, event.step, output=lines)
+    if isinstance(event, StepFinished):
+        return _update(
+            view,
+            event.step,
+            status=event.status,
+            elapsed_ms=event.elapsed_ms,
+            message=event.message,
+            hint=event.hint,
+            kind=event.kind,
+        )
+    if isinstance(event, Outcome):
+        # steps still pending when the attempt ended never ran
+        steps = tuple(
+            replace(s, status=StepStatus.SKIPPED, message=s.message or "not reached")
+            if s.status in (StepStatus.PENDING, StepStatus.RUNNING)
+            else s
+            for s in view.steps
+        )
+        return replace(view, steps=steps, outcome=event)
+    return view
