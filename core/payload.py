@@ -1,0 +1,32 @@
+"""The contract between the loader (which runs inside the target) and the payloads it runs.
+
+A payload is Python source that defines `run(params: dict, ctx: dict) -> dict`. The loader executes that
+source in a fresh namespace inside the target, calls `run`, and reports the returned dict (JSON-able) — or
+the exception and its traceback — back to the client over the confirmation channel. `ctx` carries at least
+`private_dir` (the request's private directory as the target sees it) and `request_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PayloadSpec:
+    name: str  # "exec", "debugpy", ...
+    source: str  # defines run(params, ctx) -> dict
+    params: Mapping[str, Any] = field(default_factory=dict)  # JSON-able
+    # files to place next to the loader (name -> bytes), e.g. a user's script copy; never secrets
+    files: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PayloadResult:
+    ok: bool
+    result: Mapping[str, Any] = field(default_factory=dict)
+    error: str = ""  # "ExcType: message" when ok is False
+    traceback: str = ""
+    thread_name: str = ""  # the target thread that ran it
+    native_thread_id: int = 0
