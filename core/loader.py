@@ -1,0 +1,151 @@
+"""Stage a payload in the target's filesystem view and wait for the loader's confirmation.
+
+Confirmation channel: the loader writes `result.json` into the request's private directory with an atomic
+rename, and the client polls for it through `/proc/PID/root`. A file works across mount *and* network
+namespaces (a socket connect-back does not), needs no listener and leaves nothing to time out in the target.
+
+Files in the private directory: `loader.py` (the path written into the target), `payload.py`,
+`params.json`, the payload's extra files, `claim` (O_EXCL marker: whoever creates it first — the loader
+running, or the client withdrawing — wins, so a request runs at most once) and `result.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import FailureKind, SafeAttachError
+from core.loader_template import LOADER_TEMPLATE
+from core.payload import PayloadResult, PayloadSpec
+from core.privdir import PrivateDir, create_private_dir
+from core.requests import CancelToken
+
+LOADER_NAME = "loader.py"
+RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp"})
+POLL_INTERVAL = 0.005
+
+
+def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str]) -> str:
+    return LOADER_TEMPLATE % {
+        "private_dir": private_dir,
+        "request_id": request_id,
+        "deadline": deadline,
+        "own_files": own_files,
+    }
+
+
+@dataclass
+class StagedRequest:
+    """A payload staged for one target. `script_path` is what gets written into the target."""
+
+    pdir: PrivateDir
+    deadline: float  # wall clock; the loader does nothing after it
+    report: dict[str, Any] = field(default_factory=dict)  # the loader's raw report once received
+    withdrawn: bool = False  # we created the claim marker: the loader will never run this request
+
+    @property
+    def script_path(self) -> str:
+        return self.pdir.target_file(LOADER_NAME)
+
+    @property
+    def script_path_bytes(self) -> bytes:
+        return self.script_path.encode()
+
+    @property
+    def script_path_len(self) -> int:
+        return len(self.script_path_bytes)
+
+    @property
+    def host_script_path(self) -> str:
+        return self.pdir.host_file(LOADER_NAME)
+
+    @property
+    def claimed(self) -> bool:
+        """True once the loader (or a withdrawal) created the claim marker."""
+        return self.pdir.exists("claim")
+
+    def poll(self) -> PayloadResult | None:
+        data = self.pdir.read_file("result.json")
+        if data is None:
+            return None
+        try:
+            report = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            msg = f"the loader's report is not valid JSON: {exc}"
+            raise SafeAttachError(FailureKind.PAYLOAD, msg) from exc
+        if not isinstance(report, dict):
+            raise SafeAttachError(FailureKind.PAYLOAD, "the loader's report is not a JSON object")
+        self.report = report
+        ok = bool(report.get("ok"))
+        result = report.get("result")
+        return PayloadResult(
+            ok=ok,
+            result=result if isinstance(result, dict) else {},
+            error="" if ok else f"{report.get('exc_type', 'Error')}: {report.get('exc_message', '')}",
+            traceback=str(report.get("traceback", "")),
+            thread_name=str(report.get("thread_name", "")),
+            native_thread_id=int(report.get("native_thread_id", 0) or 0),
+        )
+
+    def wait(self, timeout: float, cancel: CancelToken | None = None) -> PayloadResult:
+        """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN or CANCELLED."""
+        end = time.monotonic() + max(0.0, timeout)
+        while True:
+            result = self.poll()
+            if result is not None:
+                return result
+            left = end - time.monotonic()
+            if left <= 0:
+                raise SafeAttachError(FailureKind.TIMEOUT_RUN, f"no confirmation within {timeout:g}s")
+            step = min(POLL_INTERVAL, left)
+            if cancel is not None:
+                if cancel.wait(step):
+                    raise SafeAttachError(FailureKind.CANCELLED, "cancelled while waiting for the target")
+            else:
+                time.sleep(step)
+
+    def withdraw(self) -> bool:
+        """Make any later delivery a no-op. True if withdrawn before the loader started; False if the loader
+        had already claimed the request (it is running or has run)."""
+        if not self.withdrawn and self.pdir.claim("claim"):
+            self.withdrawn = True
+        return self.withdrawn
+
+    def cleanup(self) -> None:
+        self.pdir.cleanup()
+
+
+def stage(
+    target_root: str,
+    uid: int,
+    gid: int,
+    payload: PayloadSpec,
+    *,
+    expires_in: float,
+    request_id: str | None = None,
+) -> StagedRequest:
+    """Write loader, payload, params and files into a fresh private directory in the target's view."""
+    for name in payload.files:
+        if name in RESERVED:
+            msg = f"payload file name {name!r} is reserved by the loader"
+            raise SafeAttachError(FailureKind.PAYLOAD, msg)
+    try:
+        params = json.dumps(dict(payload.params)).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise SafeAttachError(FailureKind.PAYLOAD, f"payload params are not JSON-able: {exc}") from exc
+    pdir = create_private_dir(target_root, uid, gid, request_id)
+    deadline = time.time() + expires_in
+    try:
+        own = ["payload.py", "params.json", *payload.files]
+        pdir.write_file("payload.py", payload.source.encode("utf-8"))
+        pdir.write_file("params.json", params)
+        for name, data in payload.files.items():
+            pdir.write_file(name, bytes(data))
+        loader = render_loader(pdir.target_path, pdir.request_id, deadline, own)
+        pdir.write_file(LOADER_NAME, loader.encode("utf-8"))
+    except BaseException:
+        pdir.cleanup()
+        raise
+    return StagedRequest(pdir=pdir, deadline=deadline)

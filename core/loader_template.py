@@ -1,0 +1,79 @@
+"""The loader the target runs (through PEP 768 or legacy injection), kept as a string constant.
+
+It must run on any CPython >= 3.9, touch neither sys.path nor the target's own modules, and never print.
+Placeholders (`%(name)r`) are filled by core.loader.render_loader.
+"""
+
+from __future__ import annotations
+
+LOADER_TEMPLATE = '''\
+# safeattach loader (request %(request_id)s). Safe to ignore: it does nothing once expired or already run.
+def _safeattach_loader():
+    import builtins
+    import json
+    import os
+    import sys
+    import time
+
+    d = %(private_dir)r
+    request_id = %(request_id)r
+    if time.time() > %(deadline)r:
+        return  # expired: a request that was not picked up in time never fires
+    try:
+        fd = os.open(d + "/claim", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return  # already run, or withdrawn by the client
+    os.close(fd)
+    import _thread
+
+    threading = sys.modules.get("threading")  # importing it here could confuse its main-thread detection
+    report = {
+        "request_id": request_id,
+        "pid": os.getpid(),
+        "native_thread_id": _thread.get_native_id(),
+        "thread_name": threading.current_thread().name if threading is not None else "",
+        "started": time.time(),
+    }
+    try:
+        with open(d + "/params.json", "rb") as f:
+            params = json.loads(f.read().decode("utf-8"))
+        with open(d + "/payload.py", "rb") as f:
+            source = f.read()
+        namespace = {"__name__": "__safeattach_payload__", "__builtins__": builtins}
+        exec(compile(source, d + "/payload.py", "exec"), namespace)
+        value = namespace["run"](params, {"private_dir": d, "request_id": request_id})
+        report["ok"] = True
+        report["result"] = value if isinstance(value, dict) else {"value": value}
+    except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt in a payload are reported too
+        import traceback
+
+        report["ok"] = False
+        report["exc_type"] = type(exc).__name__
+        report["exc_message"] = str(exc)
+        report["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    finally:
+        for name in %(own_files)r:
+            try:
+                os.unlink(d + "/" + name)
+            except OSError:
+                pass
+    report["finished"] = time.time()
+    tmp = d + "/result.json.tmp"
+    try:
+        data = json.dumps(report, default=repr).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        report = {k: report[k] for k in ("request_id", "pid", "native_thread_id", "thread_name")}
+        report.update(ok=False, exc_type="TypeError", exc_message="result is not JSON-able: %%s" %% exc)
+        data = json.dumps(report).encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+    os.replace(tmp, d + "/result.json")  # atomic: the client never sees half a report
+
+
+_safeattach_loader()
+del _safeattach_loader
+'''

@@ -1,0 +1,187 @@
+"""A private, per-request directory in the target's filesystem view, created without races.
+
+Layout (as the target sees it): ``/tmp/safeattach-<uid>/<request-id>/``. The client reaches it through
+``/proc/PID/root`` so that targets in another mount namespace (containers, chroots) see the same files.
+Every directory is created with mode 0700 and owned by the target's uid/gid; every component is opened
+with O_NOFOLLOW|O_DIRECTORY and re-checked with fstat, so a pre-planted symlink or a directory owned by
+somebody else is refused instead of followed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field
+
+from core.errors import FailureKind, SafeAttachError
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _fail(message: str, **detail: object) -> SafeAttachError:
+    return SafeAttachError(
+        FailureKind.WRITE_SCRIPT,
+        message,
+        "The private directory in the target's /tmp could not be created safely; nothing was armed.",
+        detail,
+    )
+
+
+def _check_dir(fd: int, uid: int, what: str) -> None:
+    st = os.fstat(fd)
+    if not stat.S_ISDIR(st.st_mode):
+        raise _fail(f"{what} is not a directory")
+    if st.st_uid != uid:
+        raise _fail(f"{what} is owned by uid {st.st_uid}, expected {uid}", path=what)
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        raise _fail(f"{what} has mode {stat.S_IMODE(st.st_mode):o}, expected 0700", path=what)
+
+
+def _mkdir_private(parent_fd: int, name: str, uid: int, gid: int, *, must_create: bool) -> int:
+    """mkdir name (0700) under parent_fd, chown it, open it without following links, verify it."""
+    created = False
+    try:
+        os.mkdir(name, 0o700, dir_fd=parent_fd)
+        created = True
+    except FileExistsError:
+        if must_create:
+            raise _fail(f"{name} already exists") from None
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or exc.errno == errno.ENOTDIR:
+            raise _fail(f"{name} is a symlink or not a directory; refusing to follow it") from exc
+        raise _fail(f"cannot open {name}: {exc.strerror}") from exc
+    try:
+        if created:
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, 0o700)
+        _check_dir(fd, uid, name)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@dataclass
+class PrivateDir:
+    """One request's private directory. `host_path` is how the client reaches it, `target_path` how the
+    target names it."""
+
+    root: str  # /proc/PID/root (or "/" for a target in our own view)
+    uid: int
+    gid: int
+    request_id: str
+    base_name: str
+    _base_fd: int = -1
+    _fd: int = -1
+    _files: list[str] = field(default_factory=list)
+
+    @property
+    def target_path(self) -> str:
+        return f"/tmp/{self.base_name}/{self.request_id}"
+
+    @property
+    def host_path(self) -> str:
+        return os.path.join(self.root, "tmp", self.base_name, self.request_id)
+
+    def target_file(self, name: str) -> str:
+        return f"{self.target_path}/{name}"
+
+    def host_file(self, name: str) -> str:
+        return os.path.join(self.host_path, name)
+
+    def write_file(self, name: str, data: bytes, mode: int = 0o600) -> None:
+        """Create name exclusively (never following a link), write data, chown to the target."""
+        if "/" in name or name in ("", ".", ".."):
+            raise _fail(f"invalid file name {name!r}")
+        try:
+            fd = os.open(name, _FILE_FLAGS, mode, dir_fd=self._fd)
+        except OSError as exc:
+            raise _fail(f"cannot create {name} in the private directory: {exc.strerror}") from exc
+        self._files.append(name)
+        try:
+            os.fchown(fd, self.uid, self.gid)
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        finally:
+            os.close(fd)
+
+    def exists(self, name: str) -> bool:
+        try:
+            os.stat(name, dir_fd=self._fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return True
+
+    def read_file(self, name: str, limit: int = 4 << 20) -> bytes | None:
+        """The file's content, or None if it is absent. Never follows a link."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, limit)
+        finally:
+            os.close(fd)
+
+    def claim(self, name: str) -> bool:
+        """Create an O_EXCL marker; True if we created it (nobody else had)."""
+        try:
+            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=self._fd)
+        except FileExistsError:
+            return False
+        except OSError:
+            return False
+        os.close(fd)
+        return True
+
+    def cleanup(self) -> None:
+        """Remove everything in the request directory and the directory itself. Idempotent."""
+        if self._fd >= 0:
+            try:
+                for name in os.listdir(self._fd):
+                    try:
+                        os.unlink(name, dir_fd=self._fd)
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = -1
+        if self._base_fd >= 0:
+            try:
+                os.rmdir(self.request_id, dir_fd=self._base_fd)
+            except OSError:
+                pass
+            os.close(self._base_fd)
+            self._base_fd = -1
+
+
+def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = None) -> PrivateDir:
+    """Create `<root>/tmp/safeattach-<uid>/<request-id>/` owned by uid:gid with mode 0700."""
+    rid = request_id or secrets.token_hex(8)
+    base_name = f"safeattach-{uid}"
+    tmp = os.path.join(root, "tmp")
+    try:
+        tmp_fd = os.open(tmp, _DIR_FLAGS)
+    except OSError as exc:
+        raise _fail(f"the target's /tmp is not reachable at {tmp}: {exc.strerror}") from exc
+    try:
+        base_fd = _mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+    finally:
+        os.close(tmp_fd)
+    try:
+        fd = _mkdir_private(base_fd, rid, uid, gid, must_create=True)
+    except BaseException:
+        os.close(base_fd)
+        raise
+    return PrivateDir(
+        root=root, uid=uid, gid=gid, request_id=rid, base_name=base_name, _base_fd=base_fd, _fd=fd
+    )

@@ -1,0 +1,175 @@
+"""The loader, run by real interpreters (3.9 … 3.15) exactly as the target would run it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from live_targets import INTERPRETERS, Interpreter, chroot_command, require
+
+from core.errors import FailureKind, SafeAttachError
+from core.loader import StagedRequest, stage
+from core.payload import PayloadSpec
+from core.privdir import create_private_dir
+from core.requests import CancelToken
+
+RUN_OK = """
+import sys
+def run(params, ctx):
+    return {"echo": params["x"], "has_main": "__main__" in globals(), "dir": ctx["private_dir"],
+            "data": open(ctx["private_dir"] + "/data.txt").read()}
+"""
+RUN_RAISE = """
+def run(params, ctx):
+    raise ValueError("boom " + params["x"])
+"""
+
+
+def _run_in(interp: Interpreter, req: StagedRequest, *, as_nobody: bool = False) -> None:
+    """Run the loader the way PEP 768 does: read the file, exec it in a fresh namespace."""
+    code = (
+        "import sys; before=(list(sys.path), 'safeattach' in sys.modules); p=sys.argv[1]; "
+        "exec(compile(open(p,'rb').read(),p,'exec'),{}); "
+        "assert (list(sys.path), 'safeattach' in sys.modules) == before"
+    )
+    argv = chroot_command(interp.root, [interp.argv0, "-c", code, req.script_path])
+    if as_nobody:
+        argv = ["chroot", "--userspec=65534:65534", *argv[1:]] if interp.chrooted else [
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    out = subprocess.run(argv, capture_output=True, timeout=60, check=True)
+    assert out.stdout == b""  # the loader never prints to the target's stdout
+
+
+@pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.14", "3.15"])
+def test_loader_runs_payload_and_reports(name: str) -> None:
+    interp = require(name)
+    root = str(interp.root)
+    req = stage(root, 0, 0, PayloadSpec("t", RUN_OK, {"x": 42}, {"data.txt": b"hello"}), expires_in=60)
+    try:
+        _run_in(interp, req)
+        res = req.wait(5, CancelToken())
+        assert res.ok, res.error
+        assert res.result == {"echo": 42, "has_main": False, "dir": req.pdir.target_path, "data": "hello"}
+        assert res.native_thread_id > 0
+        # the loader removed payload, params and data files; only loader, claim and result remain
+        assert sorted(os.listdir(req.pdir.host_path)) == ["claim", "loader.py", "result.json"]
+    finally:
+        req.cleanup()
+    assert not os.path.exists(req.pdir.host_path)
+
+
+def test_loader_reports_exception_with_traceback() -> None:
+    interp = require("3.14")
+    req = stage(str(interp.root), 0, 0, PayloadSpec("t", RUN_RAISE, {"x": "y"}), expires_in=60)
+    try:
+        _run_in(interp, req)
+        res = req.wait(5)
+        assert not res.ok
+        assert res.error == "ValueError: boom y"
+        assert "raise ValueError" in res.traceback and "payload.py" in res.traceback
+        assert req.report["exc_type"] == "ValueError"
+    finally:
+        req.cleanup()
+
+
+def test_second_delivery_is_a_noop() -> None:
+    interp = require("3.14")
+    req = stage(str(interp.root), 0, 0, PayloadSpec("t", RUN_OK, {"x": 1}, {"data.txt": b""}), expires_in=60)
+    try:
+        _run_in(interp, req)
+        first = Path(req.pdir.host_file("result.json")).read_bytes()
+        _run_in(interp, req)
+        assert Path(req.pdir.host_file("result.json")).read_bytes() == first
+    finally:
+        req.cleanup()
+
+
+def test_expired_request_never_fires() -> None:
+    interp = require("3.14")
+    req = stage(str(interp.root), 0, 0, PayloadSpec("t", RUN_OK, {"x": 1}), expires_in=-1)
+    try:
+        _run_in(interp, req)
+        assert req.poll() is None
+        assert not req.claimed
+        with pytest.raises(SafeAttachError) as err:
+            req.wait(0.05)
+        assert err.value.kind is FailureKind.TIMEOUT_RUN
+    finally:
+        req.cleanup()
+
+
+def test_withdrawn_request_never_fires() -> None:
+    interp = require("3.14")
+    req = stage(str(interp.root), 0, 0, PayloadSpec("t", RUN_OK, {"x": 1}), expires_in=60)
+    try:
+        assert req.withdraw()
+        _run_in(interp, req)
+        assert req.poll() is None
+    finally:
+        req.cleanup()
+
+
+def test_wait_is_cancellable() -> None:
+    req = stage("/", 0, 0, PayloadSpec("t", RUN_OK), expires_in=60)
+    cancel = CancelToken()
+    cancel.cancel()
+    try:
+        with pytest.raises(SafeAttachError) as err:
+            req.wait(30, cancel)
+        assert err.value.kind is FailureKind.CANCELLED
+    finally:
+        req.cleanup()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another uid")
+def test_private_dir_owned_by_target_uid_and_loader_runs_as_that_uid() -> None:
+    interp = require("3.14")
+    spec = PayloadSpec("t", RUN_OK, {"x": 3}, {"data.txt": b"x"})
+    req = stage(str(interp.root), 65534, 65534, spec, expires_in=60)
+    try:
+        for path in (os.path.dirname(req.pdir.host_path), req.pdir.host_path):
+            st = os.lstat(path)
+            assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o700)
+        st = os.lstat(req.host_script_path)
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (65534, 0o600)
+        _run_in(interp, req, as_nobody=True)
+        assert req.wait(5).ok
+    finally:
+        req.cleanup()
+
+
+def test_private_dir_refuses_symlinked_base(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    os.symlink(tmp_path / "elsewhere", tmp_path / "tmp" / f"safeattach-{os.geteuid()}")
+    with pytest.raises(SafeAttachError) as err:
+        create_private_dir(str(tmp_path), os.geteuid(), os.getegid())
+    assert "symlink" in err.value.message
+    assert os.listdir(tmp_path / "elsewhere") == []
+
+
+def test_private_dir_refuses_foreign_or_loose_base(tmp_path: Path) -> None:
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / f"safeattach-{os.geteuid()}").mkdir(mode=0o755)
+    os.chmod(tmp_path / "tmp" / f"safeattach-{os.geteuid()}", 0o755)
+    with pytest.raises(SafeAttachError) as err:
+        create_private_dir(str(tmp_path), os.geteuid(), os.getegid())
+    assert "mode 755" in err.value.message
+
+
+def test_script_path_length_is_exposed() -> None:
+    req = stage("/", os.geteuid(), os.getegid(), PayloadSpec("t", RUN_OK), expires_in=60)
+    try:
+        assert req.script_path.startswith(f"/tmp/safeattach-{os.geteuid()}/")
+        assert req.script_path_len == len(req.script_path.encode()) < 512
+        assert time.time() < req.deadline
+    finally:
+        req.cleanup()
+
+
+def test_all_loader_interpreters_known() -> None:
+    assert {"3.9", "3.14", "3.15"} <= set(INTERPRETERS)
