@@ -1,0 +1,117 @@
+"""The attempt log: one JSON line per attach attempt, for `safeattach log` and bug reports.
+
+Written to `$SAFEATTACH_STATE_DIR/attempts.jsonl` (tests), else `$XDG_STATE_HOME/safeattach/attempts.jsonl`,
+else `~/.local/state/safeattach/attempts.jsonl`. Records hold only what the engine decided and measured:
+never script contents, paths of user files, environment or secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_LOCK = threading.Lock()
+# Only these keys are written; anything else a caller passes is dropped (no accidental secrets).
+FIELDS = (
+    "time", "pid", "target_version", "method", "payload", "thread_selection", "result", "failure_site",
+    "failure_kind", "flags", "truncation", "reuse", "steps", "elapsed_ms",
+)
+
+
+def state_dir() -> Path:
+    explicit = os.environ.get("SAFEATTACH_STATE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "safeattach"
+
+
+def log_path() -> Path:
+    return state_dir() / "attempts.jsonl"
+
+
+@dataclass
+class AttemptRecord:
+    """Filled in while an attempt runs; `to_dict` is the JSON line."""
+
+    pid: int
+    method: str
+    payload: str
+    time: float = field(default_factory=time.time)
+    target_version: str | None = None  # hex, e.g. "0x30e0af0"
+    thread_selection: str | None = None
+    result: str = "failed"  # ok / failed / cancelled
+    failure_site: str | None = None
+    failure_kind: str | None = None
+    flags: list[str] = field(default_factory=list)
+    truncation: bool = False
+    reuse: bool = False
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    def add_step(self, name: str, status: str, elapsed_ms: float) -> None:
+        self.steps.append({"name": name, "status": status, "elapsed_ms": round(elapsed_ms, 3)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+
+class AttemptLog:
+    """Appends records to a JSONL file (default: `log_path()`)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else log_path()
+
+    def append(self, record: AttemptRecord | Mapping[str, Any]) -> None:
+        if isinstance(record, AttemptRecord):
+            data = record.to_dict()
+        else:
+            data = {k: record[k] for k in FIELDS if k in record}
+        line = json.dumps(data, sort_keys=True, default=str) + "\n"
+        with _LOCK:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))  # one write with O_APPEND: lines never interleave
+            finally:
+                os.close(fd)
+
+    def read(self, failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """(records oldest first, number of corrupt lines skipped)."""
+        records: list[dict[str, Any]] = []
+        corrupt = 0
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return records, 0
+        for line in raw.splitlines():
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                corrupt += 1
+                continue
+            if not isinstance(rec, dict):
+                corrupt += 1
+                continue
+            if failures_only and rec.get("result") == "ok":
+                continue
+            records.append(rec)
+        return records, corrupt
+
+
+def read_attempts(failures_only: bool = False) -> list[dict[str, Any]]:
+    """Records from the default log; corrupt lines are skipped (see `read_attempts_counted`)."""
+    return AttemptLog().read(failures_only)[0]
+
+
+def read_attempts_counted(failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+    return AttemptLog().read(failures_only)
