@@ -1,0 +1,166 @@
+"""Make our own debugpy importable by a target, as the target sees the filesystem.
+
+A target that shares our root imports debugpy straight from our install. A target in another root (chroot,
+container) gets a copy under its own /tmp, placed through /proc/PID/root: a cached, root-owned,
+read-only directory `/tmp/safeattach-debugpy-<version>-<digest>` that is verified before reuse and
+replaced when anything about it looks wrong. The compiled pydevd speedups in the copy only fit the client's
+CPython; the payload falls back to pure Python (PYDEVD_USE_CYTHON=NO) on other versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from core.errors import FailureKind, SafeAttachError
+
+_MARKER = ".safeattach-debugpy"
+_SKIP_DIRS = {"__pycache__"}
+
+
+@dataclass(frozen=True)
+class DebugpyInstall:
+    parent: Path  # the directory holding the `debugpy` package (what goes on sys.path), client's view
+    version: str
+    digest: str  # content digest of the package, names the cached copy
+
+
+@cache
+def local_debugpy() -> DebugpyInstall:
+    """Our own debugpy install; SafeAttachError(INTERNAL) if it is missing."""
+    try:
+        import debugpy
+    except ImportError as exc:
+        raise SafeAttachError(
+            FailureKind.INTERNAL, "debugpy is not installed next to safeattach", hint="pip install debugpy"
+        ) from exc
+    package = Path(debugpy.__file__).resolve().parent
+    return DebugpyInstall(package.parent, str(debugpy.__version__), _digest(package))
+
+
+def _digest(package: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(_files(package)):
+        rel = path.relative_to(package).as_posix()
+        st = path.stat()
+        h.update(f"{rel}\0{st.st_size}\0{int(st.st_mtime)}\n".encode())
+    return h.hexdigest()[:12]
+
+
+def _files(package: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(package):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+        out += [Path(dirpath, f) for f in filenames if not f.endswith(".pyc")]
+    return out
+
+
+def shares_root(pid: int) -> bool:
+    """True when the target's root directory is ours (so our paths mean the same thing to it)."""
+    try:
+        theirs = os.stat(f"/proc/{pid}/root")
+    except FileNotFoundError as exc:
+        raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"process {pid} does not exist") from exc
+    except PermissionError as exc:
+        raise SafeAttachError(
+            FailureKind.OPEN_PROCESS, f"cannot inspect the root directory of process {pid}"
+        ) from exc
+    ours = os.stat("/")
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:
+    """A directory, as the target sees it, that contains a `debugpy` package the target can import."""
+    install = local_debugpy()
+    if shares_root(pid) and (target_uid in (None, 0) or _world_readable(install.parent / "debugpy")):
+        return str(install.parent)
+    return install_into_root(Path(f"/proc/{pid}/root"))
+
+
+def install_into_root(root: Path) -> str:
+    """Copy our debugpy under root/tmp (cached and verified) and return the path as seen inside root."""
+    install = local_debugpy()
+    name = f"safeattach-debugpy-{install.version}-{install.digest}"
+    tmp = root / "tmp"
+    dest = tmp / name
+    if _trusted_copy(dest, install):
+        return f"/tmp/{name}"
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=tmp))
+        try:
+            shutil.copytree(
+                install.parent / "debugpy",
+                staging / "debugpy",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+            (staging / _MARKER).write_text(install.digest)
+            _seal(staging)
+            if dest.exists() or dest.is_symlink():
+                _remove(dest)
+            os.rename(staging, dest)
+        except BaseException:
+            _remove(staging)
+            raise
+    except OSError as exc:
+        raise SafeAttachError(
+            FailureKind.PAYLOAD,
+            f"cannot place debugpy into the target's filesystem at {dest}: {exc}",
+            hint="the target's /tmp must be writable by the client (root)",
+        ) from exc
+    return f"/tmp/{name}"
+
+
+def _trusted_copy(dest: Path, install: DebugpyInstall) -> bool:
+    """A previous copy is reused only if it is ours: a real directory owned by us, writable by nobody else."""
+    try:
+        st = os.lstat(dest)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return False
+        marker = dest / _MARKER
+        mst = os.lstat(marker)
+        if not stat.S_ISREG(mst.st_mode) or mst.st_uid != os.geteuid() or mst.st_mode & 0o022:
+            return False
+        if marker.read_text() != install.digest:
+            return False
+        for dirpath, dirnames, filenames in os.walk(dest):
+            for entry in (*dirnames, *filenames):
+                est = os.lstat(os.path.join(dirpath, entry))
+                if est.st_uid != os.geteuid() or est.st_mode & 0o022 or stat.S_ISLNK(est.st_mode):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _seal(top: Path) -> None:
+    """Owned by us, readable by everyone, writable by no one else."""
+    for dirpath, _dirnames, filenames in os.walk(top):
+        os.chmod(dirpath, 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+    os.chmod(top, 0o755)
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _world_readable(package: Path) -> bool:
+    """Every directory from / down to the package traversable by others, and the package readable."""
+    for part in (*reversed(package.parents), package):
+        try:
+            mode = os.stat(part).st_mode
+        except OSError:
+            return False
+        if not mode & stat.S_IXOTH or (part == package and not mode & stat.S_IROTH):
+            return False
+    return True

@@ -1,0 +1,32 @@
+"""The payload that starts (or reuses) a debugpy server inside the target (the `debugpy` method)."""
+
+from __future__ import annotations
+
+from core.payload import PayloadSpec
+from core.payloads.sources import payload_source
+
+
+def debugpy_payload(
+    *, host: str, port: int, wait_for_client: bool, debugpy_dir: str, bridge_socket: str | None
+) -> PayloadSpec:
+    """Start debugpy in the target, listening on (host, port) of the target's network namespace.
+
+    `debugpy_dir` is the directory containing the `debugpy` package, as the target sees it (see
+    core.debugpy_dist). `port` 0 binds a free port. `bridge_socket`, a path in the target's view (inside
+    the private dir), additionally relays connections from that Unix socket to the debugpy port, for
+    clients in another network namespace (see core.dap_bridge). The result dict holds `reused`, `host`,
+    `port` (the real one), `debugpy_version`, `pid`, and when relevant `adapter_python`,
+    `waiting_for_client` and `bridge_socket`.
+    """
+    if not 0 <= port < 65536:
+        raise ValueError(f"invalid port {port}")
+    if not host:
+        raise ValueError("empty host")
+    params = {
+        "host": host,
+        "port": port,
+        "wait_for_client": wait_for_client,
+        "debugpy_dir": debugpy_dir,
+        "bridge_socket": bridge_socket,
+    }
+    return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params)

@@ -1,0 +1,19 @@
+"""The payload that runs a user's script inside the target (the `exec` method)."""
+
+from __future__ import annotations
+
+from core.payload import PayloadSpec
+from core.payloads.sources import payload_source
+
+
+def exec_payload(script_path_in_target: str) -> PayloadSpec:
+    """Run the script at this path (as the target sees it; relative to the target's cwd) like sys.remote_exec.
+
+    The result is `{"script": path}`; an exception raised by the script propagates to the loader, and an
+    unreadable script raises PermissionError/FileNotFoundError/IsADirectoryError naming the path.
+    """
+    if not script_path_in_target or "\0" in script_path_in_target:
+        raise ValueError(f"invalid script path {script_path_in_target!r}")
+    return PayloadSpec(
+        name="exec", source=payload_source("in_target_exec"), params={"script": script_path_in_target}
+    )

@@ -1,0 +1,304 @@
+"""Runs INSIDE the target (source shipped by `debugpy_payload`): start or reuse a debugpy server.
+
+Imports nothing from safeattach and stays valid on every CPython the engine can inject into (3.9+).
+`run(params, ctx)` returns a JSON-able dict; errors are raised (the loader reports them).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from typing import Any
+
+_STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
+_SERVICE_THREAD = "safeattach-debugpy"
+_PROC = "/proc"
+
+
+def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    host = str(params["host"])
+    port = int(params["port"])
+    existing = _existing_listener()
+    if existing is not None:
+        debugpy = sys.modules["debugpy"]
+        result: dict[str, Any] = {"reused": True, "host": existing[0], "port": existing[1]}
+    else:
+        debugpy = _import_debugpy(str(params["debugpy_dir"]))
+        adapter_python = _configure_adapter_python(debugpy)
+        bound = debugpy.listen((host, port))
+        real_host, real_port = str(bound[0]), int(bound[1])
+        setattr(debugpy, _STATE_ATTR, (real_host, real_port))
+        result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
+    result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
+    result["pid"] = os.getpid()
+    if params.get("wait_for_client"):
+        _service_thread(debugpy.wait_for_client, "wait-for-client").start()
+        result["waiting_for_client"] = True
+    bridge = params.get("bridge_socket")
+    if bridge:
+        result["bridge_socket"] = _start_forwarder(str(bridge), result["host"], int(result["port"]))
+    return result
+
+
+# -- reuse -------------------------------------------------------------------------------------------------
+
+
+def _existing_listener() -> tuple[str, int] | None:
+    """(host, port) of a debugpy server already listening in this process, or None."""
+    api = sys.modules.get("debugpy.server.api")
+    if api is None or not getattr(getattr(api, "listen", None), "called", False):
+        return None
+    known = getattr(sys.modules.get("debugpy"), _STATE_ATTR, None)
+    if known is not None:
+        return str(known[0]), int(known[1])
+    found = _discover_listener()
+    if found is None:
+        raise RuntimeError(
+            "debugpy.listen() was already called in this process, but its client address could not be found"
+        )
+    return found
+
+
+def _discover_listener() -> tuple[str, int] | None:
+    """Find the address of a listener the program started itself with debugpy.listen().
+
+    In-process adapter mode: pydevd listens itself (`_server_socket_name`). Otherwise listen() spawned a
+    daemonised adapter whose command line carries the server access token pydevd keeps; the adapter's
+    listening TCP socket other than the one pydevd is connected to is the client endpoint.
+    """
+    pydevd = sys.modules.get("pydevd")
+    py_db = pydevd.get_global_debugger() if pydevd is not None else None
+    if py_db is None:
+        return None
+    own = getattr(py_db, "_server_socket_name", None)
+    if own:
+        return str(own[0]), int(own[1])
+    token = getattr(getattr(py_db, "authentication", None), "access_token", None)
+    if not token:
+        return None
+    adapter = _find_adapter(str(token))
+    if adapter is None:
+        return None
+    adapter_pid, arg_host, arg_port = adapter
+    if arg_port:
+        return arg_host, arg_port
+    server_port = -1
+    writer = getattr(py_db, "writer", None)
+    try:
+        server_port = int(writer.sock.getpeername()[1])  # type: ignore[union-attr]
+    except (AttributeError, OSError):
+        pass
+    ports = [p for p in _listening_ports(adapter_pid) if p != server_port]
+    if len(ports) != 1:
+        return None
+    return arg_host, ports[0]
+
+
+def _find_adapter(token: str) -> tuple[int, str, int] | None:
+    for entry in os.listdir(_PROC):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{_PROC}/{entry}/cmdline", "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0")]
+        except OSError:
+            continue
+        if "--server-access-token" not in argv or "--for-server" not in argv:
+            continue
+        opts = {argv[i]: argv[i + 1] for i in range(len(argv) - 1)}
+        if opts.get("--server-access-token") != token:
+            continue
+        try:
+            return int(entry), opts.get("--host", "127.0.0.1"), int(opts.get("--port", "0"))
+        except ValueError:
+            return None
+    return None
+
+
+def _listening_ports(pid: int) -> list[int]:
+    inodes: set[str] = set()
+    fd_dir = f"{_PROC}/{pid}/fd"
+    try:
+        for fd in os.listdir(fd_dir):
+            try:
+                link = os.readlink(f"{fd_dir}/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return []
+    ports: list[int] = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{_PROC}/{pid}/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == "0A" and cols[9] in inodes:  # 0A = LISTEN
+                ports.append(int(cols[1].rsplit(":", 1)[1], 16))
+    return sorted(set(ports))
+
+
+# -- fresh start -------------------------------------------------------------------------------------------
+
+
+def _import_debugpy(debugpy_dir: str) -> Any:
+    """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards."""
+    if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
+        import debugpy.server.api
+
+        return debugpy
+    if not os.path.isdir(os.path.join(debugpy_dir, "debugpy")):
+        raise FileNotFoundError(f"no debugpy package under {debugpy_dir!r} (as this process sees it)")
+    # The shipped compiled speedups only match the client's CPython; the pure-Python tracer works everywhere.
+    # PYDEVD_* are read once at import time; the environment is restored right after.
+    overrides = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    if not _speedups_match(debugpy_dir):
+        overrides["PYDEVD_USE_CYTHON"] = "NO"
+    saved_env = {k: os.environ.get(k) for k in overrides}
+    for k, v in overrides.items():
+        os.environ.setdefault(k, v)
+    sys.path.insert(0, debugpy_dir)
+    try:
+        # listen() imports debugpy.server.api lazily: import it now, while the path is set
+        import debugpy.server.api
+    finally:
+        try:
+            sys.path.remove(debugpy_dir)
+        except ValueError:
+            pass
+        for k, old in saved_env.items():
+            if old is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = old
+    return debugpy
+
+
+def _speedups_match(debugpy_dir: str) -> bool:
+    tag = f"cpython-{sys.version_info[0]}{sys.version_info[1]}"
+    bundle = os.path.join(debugpy_dir, "debugpy", "_vendored", "pydevd", "_pydevd_bundle")
+    try:
+        return any(name.startswith("pydevd_cython.") and tag in name for name in os.listdir(bundle))
+    except OSError:
+        return False
+
+
+def _configure_adapter_python(debugpy: Any) -> str:
+    """debugpy spawns its adapter with sys.executable, which is not Python in an embedding program."""
+    python = _python_executable()
+    if python is None:
+        raise RuntimeError(
+            f"no Python executable found for the debugpy adapter (sys.executable={sys.executable!r})"
+        )
+    debugpy.configure(python=python)
+    return python
+
+
+def _python_executable() -> str | None:
+    major, minor = sys.version_info[0], sys.version_info[1]
+    candidates = [sys.executable, getattr(sys, "_base_executable", "")]
+    names = [f"python{major}.{minor}", f"python{major}"]
+    for prefix in (sys.base_prefix, sys.prefix, "/usr", "/usr/local"):
+        candidates += [os.path.join(prefix, "bin", n) for n in names]
+    for cand in candidates:
+        if cand and os.path.basename(cand).startswith("python") and _is_executable(cand):
+            return cand
+    return None
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+# -- threads and the Unix-socket forwarder -----------------------------------------------------------------
+
+
+def _service_thread(target: Any, what: str, *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, name=f"{_SERVICE_THREAD}-{what}", daemon=True)
+    # pydevd must neither trace nor suspend these threads: a suspended relay would freeze the DAP link.
+    thread.pydev_do_not_trace = True  # type: ignore[attr-defined]
+    thread.is_pydev_daemon_thread = True  # type: ignore[attr-defined]
+    return thread
+
+
+def _start_forwarder(path: str, host: str, port: int) -> str:
+    """Accept on the Unix socket `path` and relay each connection to debugpy's TCP endpoint."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(path)
+        os.chmod(path, 0o600)
+        server.listen(8)
+        server.settimeout(1.0)
+    except OSError:
+        server.close()
+        raise
+    _service_thread(_accept_loop, "bridge", server, path, host, port).start()
+    return path
+
+
+def _accept_loop(server: socket.socket, path: str, host: str, port: int) -> None:
+    ident = _inode(path)
+    try:
+        while _inode(path) == ident:  # stops once the socket file is removed or replaced
+            try:
+                conn, _ = server.accept()
+            except socket.timeout:  # noqa: UP041  (not TimeoutError before 3.10)
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection((host, port), timeout=10)
+            except OSError:
+                conn.close()
+                continue
+            conn.settimeout(None)
+            upstream.settimeout(None)
+            _relay(conn, upstream)
+    finally:
+        server.close()
+
+
+def _inode(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _relay(a: socket.socket, b: socket.socket) -> None:
+    lock = threading.Lock()
+    finished = [0]
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        with lock:
+            finished[0] += 1
+            last = finished[0] == 2
+        if last:  # the second pump to finish closes both ends
+            a.close()
+            b.close()
+
+    _service_thread(pump, "relay", a, b).start()
+    _service_thread(pump, "relay", b, a).start()
