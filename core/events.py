@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Union
+from typing import Any
 
 from core.errors import FailureKind
 
@@ -70,7 +70,7 @@ class Outcome:
     result: Mapping[str, Any] = field(default_factory=dict)
 
 
-Event = Union[Plan, StepStarted, StepOutput, StepFinished, Outcome]
+Event = Plan | StepStarted | StepOutput | StepFinished | Outcome
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -1,0 +1,32 @@
+"""The live engine: the EngineSource the front ends use against real processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from core.events import Event
+from core.inspect import inspect_process, list_python_processes
+from core.model import ProcessReport, ProcessSummary
+from core.requests import AttachRequest, CancelToken
+
+
+class LiveEngine:
+    """Implements core.source.EngineSource over real processes."""
+
+    def list_processes(self) -> Sequence[ProcessSummary]:
+        return list_python_processes()
+
+    def inspect(self, pid: int) -> ProcessReport:
+        return inspect_process(pid)
+
+    def attach(self, request: AttachRequest, cancel: CancelToken) -> Iterator[Event]:
+        from core.attach import run_attach
+        from core.attemptlog import AttemptLog
+
+        return run_attach(request, cancel, log=AttemptLog())
+
+    def attempts(self) -> Sequence[Mapping[str, Any]]:
+        from core.attemptlog import read_attempts
+
+        return read_attempts()

@@ -1,0 +1,230 @@
+"""What /proc says about a process: identity, state, mappings, namespaces, threads."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pwd
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import FailureKind, SafeAttachError
+
+DELETED_SUFFIX = " (deleted)"
+
+# x86_64 syscall numbers worth naming when a thread is parked in one
+SYSCALL_NAMES = {
+    0: "read", 7: "poll", 23: "select", 35: "nanosleep", 45: "recvfrom", 47: "recvmsg", 61: "wait4",
+    202: "futex", 230: "clock_nanosleep", 232: "epoll_wait", 270: "pselect6", 271: "ppoll",
+    281: "epoll_pwait", 288: "accept4", 43: "accept", 34: "pause", 247: "waitid", 441: "epoll_pwait2",
+}
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    start: int
+    end: int
+    perms: str
+    offset: int
+    inode: int
+    path: str  # as printed by the kernel, " (deleted)" stripped
+    deleted: bool
+
+    @property
+    def readable(self) -> bool:
+        return self.perms[0] == "r"
+
+    @property
+    def writable(self) -> bool:
+        return self.perms[1] == "w"
+
+    @property
+    def is_file(self) -> bool:
+        return self.inode != 0 and self.path.startswith("/")
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    state: str  # R, S, D, Z, T, t, X, I
+    ppid: int
+    start_ticks: int  # field 22: a stable identity together with the pid
+
+
+def _no_such(pid: int) -> SafeAttachError:
+    return SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"no process with PID {pid}")
+
+
+def _os_error(pid: int, exc: OSError, what: str) -> SafeAttachError:
+    if exc.errno in (errno.ENOENT, errno.ESRCH):
+        return _no_such(pid)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return SafeAttachError(
+            FailureKind.OPEN_PROCESS,
+            f"permission denied reading {what} of process {pid}: {access_reason(pid)}",
+        )
+    return SafeAttachError(FailureKind.OPEN_PROCESS, f"cannot read {what} of process {pid}: {exc.strerror}")
+
+
+def check_pid(pid: int) -> None:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or pid > 4194304:
+        raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"{pid!r} is not a valid PID")
+
+
+def read_stat(pid: int, tid: int | None = None) -> ProcStat:
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise _os_error(pid, exc, "stat") from None
+    # comm may contain spaces and parentheses: split after the last ')'
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    return ProcStat(state=rest[0].decode(), ppid=int(rest[1]), start_ticks=int(rest[19]))
+
+
+def ensure_alive(pid: int) -> ProcStat:
+    """The process's stat; a clear error for a nonexistent, zombie or exiting process."""
+    check_pid(pid)
+    st = read_stat(pid)
+    if st.state in ("Z", "X"):
+        raise SafeAttachError(
+            FailureKind.PROCESS_EXITED,
+            f"process {pid} has exited (zombie, not yet reaped by its parent {st.ppid})",
+            "Nothing can be attached to an exited process.",
+        )
+    return st
+
+
+def read_maps(pid: int) -> list[MapEntry]:
+    try:
+        text = Path(f"/proc/{pid}/maps").read_text(errors="surrogateescape")
+    except OSError as exc:
+        raise _os_error(pid, exc, "the memory map") from None
+    entries = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        start, _, end = parts[0].partition("-")
+        path = parts[5] if len(parts) > 5 else ""
+        deleted = path.endswith(DELETED_SUFFIX)
+        if deleted:
+            path = path[: -len(DELETED_SUFFIX)]
+        entries.append(
+            MapEntry(int(start, 16), int(end, 16), parts[1], int(parts[2], 16), int(parts[4]), path, deleted)
+        )
+    return entries
+
+
+def uid_of(pid: int) -> tuple[int, int]:
+    """(real uid, real gid) of the process."""
+    try:
+        st = os.stat(f"/proc/{pid}")
+    except OSError as exc:
+        raise _os_error(pid, exc, "the owner") from None
+    return st.st_uid, st.st_gid
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _ns_inode(pid: int | str, ns: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/{ns}").st_ino
+    except OSError:
+        return None
+
+
+def same_namespace(pid: int, ns: str) -> bool | None:
+    """Whether the process shares our namespace of kind `ns` ("mnt", "net", "pid"); None if unknown."""
+    theirs, ours = _ns_inode(pid, ns), _ns_inode("self", ns)
+    if theirs is None or ours is None:
+        return None
+    return theirs == ours
+
+
+def same_root(pid: int) -> bool | None:
+    """Whether the process sees the same filesystem root as we do (not chrooted, not in a container)."""
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return None
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def thread_ids(pid: int) -> list[int]:
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return []
+
+
+def thread_os_state(pid: int, tid: int) -> tuple[str, str]:
+    """(state letter, detail such as the syscall a thread is parked in); ("?", "") when gone."""
+    try:
+        state = read_stat(pid, tid).state
+    except SafeAttachError:
+        return "?", ""
+    detail = ""
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()
+        if fields and fields[0].lstrip("-").isdigit() and int(fields[0]) >= 0:
+            detail = SYSCALL_NAMES.get(int(fields[0]), f"syscall {fields[0]}")
+        elif fields and fields[0] == "running":
+            detail = "running"
+    except (OSError, ValueError):
+        try:
+            wchan = Path(f"/proc/{pid}/task/{tid}/wchan").read_text().strip()
+            detail = "" if wchan in ("", "0") else wchan
+        except OSError:
+            pass
+    return state, detail
+
+
+def access_reason(pid: int) -> str:
+    """Why we may be denied access to `pid`: uid mismatch, capabilities, Yama scope."""
+    reasons = []
+    try:
+        target_uid = os.stat(f"/proc/{pid}").st_uid
+        if target_uid != os.geteuid() and os.geteuid() != 0:
+            reasons.append(f"it runs as {user_name(target_uid)} (uid {target_uid}), you are uid {os.geteuid()}")
+    except OSError:
+        pass
+    if os.geteuid() == 0 and not has_cap_sys_ptrace():
+        reasons.append("this process lacks CAP_SYS_PTRACE")
+    try:
+        scope = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+        if scope != "0":
+            reasons.append(f"kernel.yama.ptrace_scope={scope}")
+    except OSError:
+        pass
+    return "; ".join(reasons) or "the kernel refused access (process not dumpable, or a security module)"
+
+
+def has_cap_sys_ptrace() -> bool:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) & (1 << 19))
+    except OSError:
+        pass
+    return False
+
+
+def cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+
+
+def exe_path(pid: int) -> str:
+    try:
+        path = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+    return path[: -len(DELETED_SUFFIX)] if path.endswith(DELETED_SUFFIX) else path
