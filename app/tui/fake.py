@@ -1,0 +1,445 @@
+"""A deterministic EngineSource with fixed data: fixed PIDs, versions, timings; no real processes or clocks.
+
+Used by `python -m app.tui.screenshots` and by tests/tui; the attach scripts cover a success, a failure
+(policyDisabled) and a step that blocks until the caller cancels or the request times out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
+from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
+from core.model import (
+    BuildFlags,
+    InterpreterInfo,
+    OffsetField,
+    OffsetSection,
+    OffsetsTree,
+    ProcessReport,
+    ProcessSummary,
+    PythonVersion,
+    ThreadInfo,
+)
+from core.requests import AttachRequest, CancelToken, Method
+
+BUSY_PID = 4242
+MARKUP_PID = 4243
+DISABLED_PID = 4244
+LEGACY_PID = 4245
+DENIED_PID = 4246
+BLOCKED_PID = 4247
+CONTAINER_PID = 4248
+
+MARKUP_CMDLINE = "python3.13 -c print('[bold red]not markup[/bold red]') [link=http://x]y[/link]"
+
+
+def _ver(minor: int, micro: int, source: str = "_Py_DebugOffsets.version") -> PythonVersion:
+    return PythonVersion(3, minor, micro, "final", 0, source)
+
+
+_B314 = BuildFlags(free_threaded=False, debug=False, shared=False, pie=True)
+_B313 = BuildFlags(free_threaded=False, debug=True, shared=False, pie=True)
+_B39 = BuildFlags(free_threaded=None, debug=None, shared=False, pie=False)
+
+
+def fake_processes() -> tuple[ProcessSummary, ...]:
+    return (
+        ProcessSummary(
+            BUSY_PID,
+            "alice",
+            1000,
+            "python3.14 -m worker --queue jobs",
+            1700000000.0,
+            _ver(14, 0),
+            _B314,
+            True,
+            True,
+            False,
+        ),
+        ProcessSummary(
+            MARKUP_PID, "bob", 1001, MARKUP_CMDLINE, 1700000001.0, _ver(13, 7), _B313, False, None, False
+        ),
+        ProcessSummary(
+            DISABLED_PID,
+            "alice",
+            1000,
+            "python3.14 service.py --no-debug",
+            1700000002.0,
+            _ver(14, 0),
+            _B314,
+            True,
+            False,
+            False,
+        ),
+        ProcessSummary(
+            LEGACY_PID,
+            "carol",
+            1002,
+            "python3.9 /opt/legacy/app.py",
+            1700000003.0,
+            _ver(9, 2, "Py_Version symbol"),
+            _B39,
+            False,
+            None,
+            False,
+        ),
+        ProcessSummary(
+            DENIED_PID,
+            "root",
+            0,
+            "python3 /usr/sbin/daemon",
+            1700000004.0,
+            None,
+            None,
+            False,
+            None,
+            False,
+            error="permission denied reading /proc/4246/mem",
+            error_kind="openProcess",
+        ),
+        ProcessSummary(
+            BLOCKED_PID,
+            "alice",
+            1000,
+            "python3.14 blocked.py",
+            1700000005.0,
+            _ver(14, 0),
+            _B314,
+            True,
+            True,
+            False,
+        ),
+        ProcessSummary(
+            CONTAINER_PID,
+            "dave",
+            1003,
+            "python3.15 /srv/app/main.py",
+            1700000006.0,
+            _ver(15, 0),
+            _B314,
+            True,
+            True,
+            True,
+        ),
+    )
+
+
+def _offsets_314() -> OffsetsTree:
+    def sec(name: str, offset: int, size: int, *fields: tuple[str, int, int]) -> OffsetSection:
+        return OffsetSection(name, offset, size, tuple(OffsetField(n, o, v) for n, o, v in fields))
+
+    return OffsetsTree(
+        layout="3.14",
+        size=0x2C8,
+        sections=(
+            sec(
+                "runtime_state",
+                0x18,
+                0x18,
+                ("size", 0x18, 0x7A0),
+                ("finalizing", 0x20, 0x7C0),
+                ("interpreters_head", 0x28, 0x2E8),
+            ),
+            sec(
+                "interpreter_state",
+                0x30,
+                0x58,
+                ("size", 0x30, 0x33E20),
+                ("id", 0x38, 0x10),
+                ("next", 0x40, 0x0),
+                ("threads_head", 0x48, 0x1E08),
+                ("threads_main", 0x50, 0x1E10),
+            ),
+            sec(
+                "thread_state",
+                0x88,
+                0x48,
+                ("size", 0x88, 0x1348),
+                ("prev", 0x90, 0x0),
+                ("next", 0x98, 0x8),
+                ("interp", 0xA0, 0x10),
+                ("current_frame", 0xA8, 0x38),
+                ("thread_id", 0xB0, 0x88),
+                ("native_thread_id", 0xB8, 0x90),
+            ),
+            sec(
+                "debugger_support",
+                0x2A0,
+                0x28,
+                ("eval_breaker", 0x2A0, 0x18),
+                ("remote_debugger_support", 0x2A8, 0x1FF0),
+                ("remote_debugging_enabled", 0x2B0, 0x1F80),
+                ("debugger_pending_call", 0x2B8, 0x0),
+                ("debugger_script_path", 0x2C0, 0x8),
+                ("debugger_script_path_size", 0x2C8, 0x200),
+            ),
+        ),
+    )
+
+
+def _offsets_313() -> OffsetsTree:
+    fields = (
+        OffsetField("size", 0x18, 0x790),
+        OffsetField("finalizing", 0x20, 0x7B0),
+        OffsetField("interpreters_head", 0x28, 0x2E0000),
+    )
+    problem = OffsetField("interpreters_head", 0x28, 0x2E0000, problem="beyond the runtime size (0x790)")
+    return OffsetsTree(
+        layout="3.13",
+        size=0x240,
+        sections=(OffsetSection("runtime_state", 0x18, 0x18, (*fields[:2], problem)),),
+        problems=("runtime_state.interpreters_head: beyond the runtime size (0x790)",),
+    )
+
+
+def _threads(pid: int, count: int) -> tuple[ThreadInfo, ...]:
+    out = [
+        ThreadInfo(0, 0x55D0_0000_1000, 0x7F00_0000_0740, pid, True, True, "R", "", "<module> (busy.py:6)"),
+    ]
+    for i in range(1, count):
+        out.append(
+            ThreadInfo(
+                0,
+                0x55D0_0000_1000 + i * 0x1400,
+                0x7F00_0000_0740 + i * 0x800_000,
+                pid + i,
+                False,
+                False,
+                "S",
+                "futex_wait_queue",
+                f"worker_{i} (pool.py:{40 + i})",
+            )
+        )
+    return tuple(out)
+
+
+def fake_reports() -> dict[int, ProcessReport]:
+    procs = {p.pid: p for p in fake_processes()}
+    reports = {}
+    for pid in (BUSY_PID, DISABLED_PID, BLOCKED_PID, CONTAINER_PID):
+        reports[pid] = ProcessReport(
+            summary=procs[pid],
+            binary="/usr/bin/python3.14",
+            binary_access="map_files",
+            runtime_address=0x5555_5577_8000,
+            runtime_source=".PyRuntime section",
+            offsets=_offsets_314(),
+            interpreters=(InterpreterInfo(0, 0x5555_5578_0000, True, pid != DISABLED_PID, 0x55D0_0000_1000),),
+            threads=_threads(pid, 3),
+        )
+    reports[BLOCKED_PID] = ProcessReport(
+        **{
+            **vars(reports[BLOCKED_PID]),
+            "threads": (
+                ThreadInfo(
+                    0,
+                    0x55D0_0000_1000,
+                    0x7F00_0000_0740,
+                    BLOCKED_PID,
+                    True,
+                    True,
+                    "S",
+                    "hrtimer_nanosleep",
+                    "<module> (blocked.py:4)",
+                ),
+            ),
+        },
+    )
+    reports[MARKUP_PID] = ProcessReport(
+        summary=procs[MARKUP_PID],
+        binary="/usr/bin/python3.13d",
+        binary_access="root",
+        runtime_address=0x5555_5566_0000,
+        runtime_source="_PyRuntime symbol",
+        offsets=_offsets_313(),
+        threads=_threads(MARKUP_PID, 1),
+    )
+    reports[LEGACY_PID] = ProcessReport(
+        summary=procs[LEGACY_PID],
+        binary="/usr/bin/python3.9",
+        binary_access="root",
+        runtime_address=0x0000_0000_0093_2D40,
+        runtime_source="_PyRuntime symbol",
+        offsets=None,
+        threads=_threads(LEGACY_PID, 2),
+        notes=(
+            "no _Py_DebugOffsets before 3.13: version read from the Py_Version symbol",
+            "safe attach needs 3.14+; legacy gdb injection is available",
+        ),
+    )
+    return reports
+
+
+SAFE_STEPS = (
+    StepSpec("openProcess", "Open process memory"),
+    StepSpec("readOffsets", "Read _Py_DebugOffsets"),
+    StepSpec("checkPolicy", "Check the remote-debug policy"),
+    StepSpec("findThread", "Find the main thread state"),
+    StepSpec("writeScript", "Write the script path"),
+    StepSpec("writePending", "Set the pending-call flag"),
+    StepSpec("writeBreaker", "Set the eval breaker"),
+    StepSpec("waitForRun", "Wait for the target to run it"),
+)
+
+FIXED_TIME = "2026-01-01T12:00:00Z"
+
+
+def fake_history() -> list[dict[str, Any]]:
+    def rec(
+        pid: int,
+        version: str,
+        result: str,
+        site: str | None,
+        kind: str | None,
+        ms: float,
+        statuses: Sequence[str],
+        minute: int,
+        method: str = "safe",
+    ) -> dict[str, Any]:
+        steps = [
+            {"name": s.name, "status": st, "elapsed_ms": 1.5 if st in ("ok", "failed") else None}
+            for s, st in zip(SAFE_STEPS, statuses, strict=True)
+        ]
+        return {
+            "time": f"2026-01-01T11:{minute:02d}:00Z",
+            "pid": pid,
+            "target_version": version,
+            "method": method,
+            "thread_selection": "main",
+            "result": result,
+            "failure_site": site,
+            "failure_kind": kind,
+            "elapsed_ms": ms,
+            "steps": steps,
+        }
+
+    ok8 = ["ok"] * 8
+    return [
+        rec(BUSY_PID, "3.14.0", "ok", None, None, 41.0, ok8, 1),
+        rec(
+            DISABLED_PID,
+            "3.14.0",
+            "failed",
+            "checkPolicy",
+            "policyDisabled",
+            3.0,
+            ["ok", "ok", "failed", *["skipped"] * 5],
+            2,
+        ),
+        rec(
+            BLOCKED_PID, "3.14.0", "cancelled", "waitForRun", "cancelled", 2500.0, [*["ok"] * 7, "failed"], 3
+        ),
+        rec(BLOCKED_PID, "3.14.0", "failed", "waitForRun", "timeoutRun", 10000.0, [*["ok"] * 7, "failed"], 4),
+        rec(CONTAINER_PID, "3.15.0", "ok", None, None, 37.5, ok8, 5),
+    ]
+
+
+class FakeEngine:
+    """EngineSource with fixed data. `inspect` of DENIED_PID (and unknown PIDs) raises SafeAttachError."""
+
+    def __init__(self, processes: Sequence[ProcessSummary] | None = None) -> None:
+        self.processes: list[ProcessSummary] = list(processes if processes is not None else fake_processes())
+        self.reports = fake_reports()
+        self.history = fake_history()
+        self.requests: list[AttachRequest] = []
+        self.list_calls = 0
+        # set when the blocking step has started, so a test can cancel at a known point
+        self.blocking = threading.Event()
+        self._lock = threading.Lock()
+
+    def list_processes(self) -> Sequence[ProcessSummary]:
+        with self._lock:
+            self.list_calls += 1
+            return tuple(self.processes)
+
+    def inspect(self, pid: int) -> ProcessReport:
+        if pid == DENIED_PID:
+            raise SafeAttachError(
+                FailureKind.OPEN_PROCESS,
+                f"cannot read the memory of process {pid}: Operation not permitted [errno 1]",
+            )
+        report = self.reports.get(pid)
+        if report is None:
+            raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"no process with PID {pid}")
+        return report
+
+    def attempts(self) -> Sequence[Mapping[str, Any]]:
+        with self._lock:
+            return list(self.history)
+
+    def attach(self, request: AttachRequest, cancel: CancelToken) -> Iterator[Event]:
+        self.requests.append(request)
+        method = "legacy" if request.method is Method.LEGACY else "safe"
+        yield Plan(request.pid, method, request.payload.value, SAFE_STEPS)
+        statuses: list[tuple[str, str]] = []
+        outcome: Outcome | None = None
+        for spec in SAFE_STEPS:
+            if cancel.cancelled:
+                outcome = self._failure(request, spec.name, FailureKind.CANCELLED, "cancelled by the user")
+                break
+            yield StepStarted(spec.name)
+            failure = self._failure_at(request, spec.name, cancel)
+            if failure is not None:
+                kind, message = failure
+                yield StepFinished(spec.name, StepStatus.FAILED, 2.0, message, kind, DEFAULT_HINTS[kind])
+                statuses.append((spec.name, "failed"))
+                outcome = self._failure(request, spec.name, kind, message)
+                break
+            if spec.name == "waitForRun":
+                yield StepOutput(spec.name, "target picked the request up at a safe point")
+            yield StepFinished(spec.name, StepStatus.OK, 1.5)
+            statuses.append((spec.name, "ok"))
+        if outcome is None:
+            outcome = Outcome(
+                True,
+                request.pid,
+                12.0,
+                "script ran in the target",
+                result={"script": request.script or "", "ran_in_thread": 1, "method": method},
+            )
+        self._record(request, outcome, statuses)
+        yield outcome
+
+    def _failure_at(
+        self, request: AttachRequest, step: str, cancel: CancelToken
+    ) -> tuple[FailureKind, str] | None:
+        if request.pid not in self.reports:
+            if step == "openProcess":
+                return FailureKind.NO_SUCH_PROCESS, f"no process with PID {request.pid}"
+            return None
+        if step == "checkPolicy" and request.pid == DISABLED_PID:
+            return (
+                FailureKind.POLICY_DISABLED,
+                "remote debugging is disabled in the target (remote_debugging_enabled=0)",
+            )
+        if step == "waitForRun" and request.pid == BLOCKED_PID:
+            self.blocking.set()
+            if cancel.wait(request.timeout):
+                return FailureKind.CANCELLED, "cancelled by the user; the pending call was withdrawn"
+            return FailureKind.TIMEOUT_RUN, f"the target did not run the script within {request.timeout:g}s"
+        return None
+
+    @staticmethod
+    def _failure(request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
+        return Outcome(False, request.pid, 4.0, message, kind, DEFAULT_HINTS[kind], step)
+
+    def _record(self, request: AttachRequest, outcome: Outcome, steps: list[tuple[str, str]]) -> None:
+        result = "ok" if outcome.ok else ("cancelled" if outcome.kind is FailureKind.CANCELLED else "failed")
+        with self._lock:
+            self.history.append(
+                {
+                    "time": FIXED_TIME,
+                    "pid": request.pid,
+                    "target_version": "3.14.0",
+                    "method": request.method.value,
+                    "thread_selection": "main",
+                    "result": result,
+                    "failure_site": outcome.failed_step,
+                    "failure_kind": outcome.kind.value if outcome.kind else None,
+                    "elapsed_ms": outcome.elapsed_ms,
+                    "steps": [{"name": n, "status": s, "elapsed_ms": 1.5} for n, s in steps],
+                }
+            )

@@ -1,0 +1,187 @@
+"""Pure helpers turning engine records into rich Text; untrusted text is wrapped in Text, never markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+
+from app.viewmodel import AttemptView, StepView
+from core.events import StepStatus
+from core.model import ProcessSummary
+
+DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
+
+
+def yes_no(value: bool | None) -> Text:
+    if value is None:
+        return Text("?", style="dim")
+    return Text("yes", style="green") if value else Text("no", style="dim")
+
+
+def policy_cell(p: ProcessSummary) -> Text:
+    if p.error:
+        return Text("error", style="bold red")
+    if p.remote_debug_enabled is None:
+        return Text("n/a", style="dim")
+    return Text("enabled", style="green") if p.remote_debug_enabled else Text("disabled", style="bold yellow")
+
+
+def demo_tag(cmdline: str) -> str | None:
+    """The demo target's role ("busy", ...) when the command line carries the demo marker."""
+    for token in cmdline.split():
+        if token.startswith(DEMO_MARKER + ":"):
+            return token.split(":", 1)[1] or "demo"
+    return None
+
+
+def command_cell(p: ProcessSummary) -> Text:
+    text = Text()
+    tag = demo_tag(p.cmdline)
+    if tag is not None:
+        text.append(f"demo:{tag}", style="bold magenta")
+        text.append(" ")
+    if p.error:
+        text.append(p.error, style="red")
+        text.append(" — ", style="dim")
+    text.append(p.cmdline.replace("\n", " "))
+    return text
+
+
+# column key -> (label, narrow?, cell)
+COLUMNS: tuple[tuple[str, str, bool, Callable[[ProcessSummary], Text]], ...] = (
+    ("pid", "PID", True, lambda p: Text(str(p.pid), justify="right")),
+    ("user", "User", True, lambda p: Text(p.user)),
+    ("version", "Version", True, lambda p: Text(str(p.version)) if p.version else Text("?", style="dim")),
+    ("build", "Build", False, lambda p: Text(p.build.describe()) if p.build else Text("?", style="dim")),
+    ("pep768", "768", True, lambda p: yes_no(p.pep768_capable)),
+    ("policy", "Policy", True, policy_cell),
+    ("container", "Ctr", False, lambda p: yes_no(p.container)),
+    ("command", "Command", True, command_cell),
+)
+
+SORT_KEYS: dict[str, Callable[[ProcessSummary], Any]] = {
+    "pid": lambda p: p.pid,
+    "user": lambda p: (p.user, p.pid),
+    "version": lambda p: (p.version.hexversion if p.version else -1, p.pid),
+    "build": lambda p: (p.build.describe() if p.build else "", p.pid),
+    "pep768": lambda p: (not p.pep768_capable, p.pid),
+    "policy": lambda p: (str(p.remote_debug_enabled), p.pid),
+    "container": lambda p: (p.container, p.pid),
+    "command": lambda p: (p.cmdline, p.pid),
+}
+
+
+def matches(p: ProcessSummary, needle: str) -> bool:
+    if not needle:
+        return True
+    hay = " ".join(
+        [str(p.pid), p.user, p.cmdline, str(p.version or ""), p.error or "", demo_tag(p.cmdline) or ""]
+    ).lower()
+    return all(part in hay for part in needle.lower().split())
+
+
+def visible_rows(
+    rows: Sequence[ProcessSummary], needle: str, sort: str, reverse: bool
+) -> list[ProcessSummary]:
+    return sorted((p for p in rows if matches(p, needle)), key=SORT_KEYS[sort], reverse=reverse)
+
+
+STATUS_STYLE = {
+    StepStatus.PENDING: ("·", "dim"),
+    StepStatus.RUNNING: ("", "bold cyan"),
+    StepStatus.OK: ("✔", "green"),
+    StepStatus.FAILED: ("✘", "bold red"),
+    StepStatus.SKIPPED: ("-", "dim"),
+}
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def step_lines(view: AttemptView, frame: int | None) -> Text:
+    """The step list: one line per step, with failure message and hint under a failed step.
+
+    `frame` None renders running steps with a static glyph (deterministic screenshots)."""
+    out = Text()
+    for step in view.steps:
+        out.append_text(_step_line(step, frame))
+        out.append("\n")
+        for line in step.output:
+            out.append("      │ ", style="dim")
+            out.append(line)
+            out.append("\n")
+        if step.status is StepStatus.FAILED:
+            if step.message:
+                out.append("      ", style="")
+                out.append(step.message, style="red")
+                out.append("\n")
+            if step.hint:
+                out.append("      hint: ", style="bold yellow")
+                out.append(step.hint, style="yellow")
+                out.append("\n")
+    out.rstrip()
+    return out
+
+
+def _step_line(step: StepView, frame: int | None) -> Text:
+    glyph, style = STATUS_STYLE[step.status]
+    if step.status is StepStatus.RUNNING:
+        glyph = "◐" if frame is None else SPINNER[frame % len(SPINNER)]
+    line = Text("  ")
+    line.append(glyph, style=style)
+    line.append(" ")
+    line.append(f"{step.title:<34}", style="bold" if step.status is StepStatus.RUNNING else "")
+    line.append(f"{step.status.value:<8}", style=style)
+    if step.elapsed_ms is not None:
+        line.append(f"{step.elapsed_ms:>9.1f} ms", style="dim")
+    return line
+
+
+def outcome_text(view: AttemptView) -> Text:
+    o = view.outcome
+    if o is None:
+        return Text("running…" if view.steps else "", style="dim")
+    out = Text()
+    if o.ok:
+        out.append("✔ attached", style="bold green")
+    elif o.kind is not None and o.kind.value == "cancelled":
+        out.append("✘ cancelled", style="bold yellow")
+    else:
+        out.append("✘ failed", style="bold red")
+    out.append(f"  pid {o.pid}  {o.elapsed_ms:.1f} ms\n")
+    out.append(o.message)
+    if o.kind is not None:
+        out.append(f"\nkind: {o.kind.value}", style="dim")
+        if o.failed_step:
+            out.append(f"  at step {o.failed_step}", style="dim")
+    if o.hint:
+        out.append("\nhint: ", style="bold yellow")
+        out.append(o.hint, style="yellow")
+    for key, value in o.result.items():
+        out.append(f"\n{key}: ", style="bold")
+        out.append(str(value))
+    return out
+
+
+def fmt_time(value: object) -> str:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value if value is not None else "")
+
+
+def fmt_ms(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, (int, float)) else ""
+
+
+RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow"}
+
+
+def result_cell(record: Mapping[str, Any]) -> Text:
+    result = str(record.get("result", ""))
+    return Text(result, style=RESULT_STYLE.get(result, ""))
+
+
+def cell(value: object) -> Text:
+    return Text("" if value is None else str(value))

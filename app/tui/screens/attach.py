@@ -1,0 +1,180 @@
+"""Attach: choose payload, method and timeout; run source.attach in a thread worker, show each step live."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet, Static
+
+from app.tui import render
+from app.tui.base import console
+from app.tui.styles import css
+from app.viewmodel import AttemptView, reduce
+from core.errors import FailureKind
+from core.events import Event, Outcome
+from core.model import ProcessSummary
+from core.requests import AttachRequest, CancelToken, Method, Payload
+
+
+class AttachEvent(Message):
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class AttachScreen(Screen[None]):
+    CSS_PATH = css("attach")
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run attach"),
+        Binding("escape", "cancel_or_back", "Cancel/Back"),
+        Binding("ctrl+l", "log", "Log"),
+    ]
+
+    def __init__(self, process: ProcessSummary, script: str = "") -> None:
+        super().__init__()
+        self.process = process
+        self.initial_script = script
+        self.view = AttemptView()
+        self.token: CancelToken | None = None
+        self.running = False
+        self.frame = 0
+        self._spinner: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        head = Text.assemble(
+            ("PID ", "bold"), (str(self.process.pid), "bold"), "  ", str(self.process.version or "?"), "  "
+        )
+        head.append(self.process.cmdline.replace("\n", " "))
+        yield Static(head, id="attach-target")
+        with Horizontal(id="attach-form"):
+            with Vertical(classes="field"):
+                yield Label("Payload")
+                with RadioSet(id="payload"):
+                    yield RadioButton("exec a script now", value=True, id="payload-exec")
+                    yield RadioButton("debugpy (DAP server)", id="payload-debugpy")
+            with Vertical(classes="field"):
+                yield Label("Method")
+                with RadioSet(id="method"):
+                    yield RadioButton("auto", value=True, id="method-auto")
+                    yield RadioButton("safe (PEP 768)", id="method-safe")
+                    yield RadioButton("legacy (gdb)", id="method-legacy")
+            with Vertical(classes="field", id="paths"):
+                yield Label("Script path")
+                yield Input(self.initial_script, placeholder="/path/to/script.py", id="script")
+                yield Label("Timeout (s)")
+                yield Input("10", id="timeout", type="number")
+        with VerticalScroll(id="attach-progress"):
+            yield Static(
+                Text("Ctrl+R runs the attach; Esc cancels it while it runs.", style="dim"), id="steps"
+            )
+            yield Static(id="outcome")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Attach · PID {self.process.pid}"
+        self.query_one("#script", Input).focus()
+
+    # request ---------------------------------------------------------------
+    def build_request(self) -> AttachRequest | str:
+        """The request from the form, or a message saying what is wrong with it."""
+        payload_set = self.query_one("#payload", RadioSet)
+        payload = (
+            Payload.DEBUGPY
+            if payload_set.pressed_button and payload_set.pressed_button.id == "payload-debugpy"
+            else Payload.EXEC
+        )
+        pressed = self.query_one("#method", RadioSet).pressed_button
+        method = {"method-safe": Method.SAFE, "method-legacy": Method.LEGACY}.get(
+            pressed.id if pressed and pressed.id else "", Method.AUTO
+        )
+        script = self.query_one("#script", Input).value.strip()
+        if payload is Payload.EXEC and not script:
+            return "enter the path of the script to run in the target"
+        try:
+            timeout = float(self.query_one("#timeout", Input).value or "10")
+        except ValueError:
+            return "the timeout must be a number of seconds"
+        if not 0 < timeout <= 3600:
+            return "the timeout must be between 0 and 3600 seconds"
+        return AttachRequest(
+            pid=self.process.pid, payload=payload, script=script or None, method=method, timeout=timeout
+        )
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_run()
+
+    def action_run(self) -> None:
+        if self.running:
+            return
+        request = self.build_request()
+        if isinstance(request, str):
+            self.query_one("#outcome", Static).update(Text(request, style="bold red"))
+            return
+        self.view = AttemptView()
+        self.token = CancelToken()
+        self.running = True
+        self.query_one("#outcome", Static).update("")
+        if console(self).spinners:
+            self._spinner = self.set_interval(0.1, self._tick)
+        self._show()
+        self._run_attach(request, self.token)
+
+    @work(thread=True, exclusive=True, group="attach")
+    def _run_attach(self, request: AttachRequest, token: CancelToken) -> None:
+        try:
+            for event in console(self).source.attach(request, token):
+                self.post_message(AttachEvent(event))
+        except Exception as exc:  # the protocol says attach never raises; render it as an outcome anyway
+            self.post_message(
+                AttachEvent(
+                    Outcome(
+                        False,
+                        request.pid,
+                        0.0,
+                        f"{type(exc).__name__}: {exc}",
+                        FailureKind.INTERNAL,
+                        "please report this",
+                    )
+                )
+            )
+
+    @on(AttachEvent)
+    def _event(self, message: AttachEvent) -> None:
+        self.view = reduce(self.view, message.event)
+        if self.view.done:
+            self.running = False
+            if self._spinner is not None:
+                self._spinner.stop()
+                self._spinner = None
+            console(self).attempt_finished()
+        self._show()
+
+    def _tick(self) -> None:
+        self.frame += 1
+        self._show()
+
+    def _show(self) -> None:
+        frame = self.frame if console(self).spinners else None
+        steps = render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
+        self.query_one("#steps", Static).update(steps)
+        self.query_one("#outcome", Static).update(render.outcome_text(self.view))
+        self.set_class(self.view.outcome is not None and self.view.outcome.ok, "-ok")
+        self.set_class(self.view.outcome is not None and not self.view.outcome.ok, "-failed")
+
+    def action_cancel_or_back(self) -> None:
+        if self.running and self.token is not None:
+            self.token.cancel()
+            self.query_one("#outcome", Static).update(Text("cancelling…", style="bold yellow"))
+        else:
+            self.app.pop_screen()
+
+    def action_log(self) -> None:
+        console(self).open_log()

@@ -1,0 +1,194 @@
+"""The attempt log: filter by result and by failure site; Enter shows one attempt in detail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from app.tui import render
+from app.tui.base import console
+from app.tui.styles import css
+
+RESULTS = ("all", "ok", "failed", "cancelled")
+
+
+class AttemptsLoaded(Message):
+    def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__()
+        self.records = list(records)
+
+
+class LogScreen(Screen[None]):
+    CSS_PATH = css("log")
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f", "cycle_result", "Result filter"),
+        Binding("g", "cycle_site", "Site filter"),
+        Binding("x", "clear_filters", "Clear filters"),
+        Binding("r", "reload", "Reload"),
+        Binding("enter", "detail", "Detail", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[Mapping[str, Any]] = []
+        self.result_filter = "all"
+        self.site_filter = "all"
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="log-filters")
+        yield DataTable(id="attempts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Attempt log"
+        table: DataTable[Text] = self.query_one(DataTable)
+        for key, label in (
+            ("n", "#"),
+            ("time", "Time"),
+            ("pid", "PID"),
+            ("version", "Version"),
+            ("method", "Method"),
+            ("result", "Result"),
+            ("site", "Failure site"),
+            ("kind", "Kind"),
+            ("ms", "ms"),
+        ):
+            table.add_column(label, key=key)
+        table.focus()
+        self.action_reload()
+
+    @work(thread=True, exclusive=True, group="attempts")
+    def _load(self) -> None:
+        self.post_message(AttemptsLoaded(console(self).source.attempts()))
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @on(AttemptsLoaded)
+    def _loaded(self, message: AttemptsLoaded) -> None:
+        self.records = message.records
+        self.loaded = True
+        self._fill()
+
+    def sites(self) -> list[str]:
+        return sorted({str(r["failure_site"]) for r in self.records if r.get("failure_site")})
+
+    def visible_records(self) -> list[tuple[int, Mapping[str, Any]]]:
+        out = []
+        for i, rec in enumerate(self.records):
+            if self.result_filter != "all" and rec.get("result") != self.result_filter:
+                continue
+            if self.site_filter != "all" and rec.get("failure_site") != self.site_filter:
+                continue
+            out.append((i, rec))
+        return list(reversed(out))  # newest first
+
+    def _fill(self) -> None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        table.clear()
+        for i, rec in self.visible_records():
+            table.add_row(
+                Text(str(i + 1), justify="right"),
+                Text(render.fmt_time(rec.get("time"))),
+                Text(str(rec.get("pid", "")), justify="right"),
+                render.cell(rec.get("target_version")),
+                render.cell(rec.get("method")),
+                render.result_cell(rec),
+                render.cell(rec.get("failure_site")),
+                render.cell(rec.get("failure_kind")),
+                Text(render.fmt_ms(rec.get("elapsed_ms")), justify="right"),
+                key=str(i),
+            )
+        shown = len(table.rows)
+        self.query_one("#log-filters", Static).update(
+            Text.assemble(
+                ("result: ", "bold"),
+                self.result_filter,
+                "   ",
+                ("failure site: ", "bold"),
+                self.site_filter,
+                (f"   {shown} of {len(self.records)} attempts", "dim"),
+            )
+        )
+
+    def action_cycle_result(self) -> None:
+        self.result_filter = RESULTS[(RESULTS.index(self.result_filter) + 1) % len(RESULTS)]
+        self._fill()
+
+    def action_cycle_site(self) -> None:
+        options = ["all", *self.sites()]
+        current = options.index(self.site_filter) if self.site_filter in options else 0
+        self.site_filter = options[(current + 1) % len(options)]
+        self._fill()
+
+    def action_clear_filters(self) -> None:
+        self.result_filter = self.site_filter = "all"
+        self._fill()
+
+    @on(DataTable.RowSelected, "#attempts")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.app.push_screen(
+                AttemptDetailScreen(int(event.row_key.value) + 1, self.records[int(event.row_key.value)])
+            )
+
+    def action_detail(self) -> None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        if table.row_count:
+            table.action_select_cursor()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class AttemptDetailScreen(ModalScreen[None]):
+    CSS_PATH = css("log")
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("enter", "close", "Close", show=False)]
+
+    def __init__(self, number: int, record: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.number = number
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        rec = self.record
+        fields = Table.grid(padding=(0, 2))
+        fields.add_column(style="bold")
+        fields.add_column()
+        for key, value in rec.items():
+            if key == "steps":
+                continue
+            shown = render.fmt_time(value) if key == "time" else ("" if value is None else str(value))
+            fields.add_row(Text(key), render.result_cell(rec) if key == "result" else Text(shown))
+        steps = Table(box=None, padding=(0, 2), header_style="bold")
+        steps.add_column("step")
+        steps.add_column("status")
+        steps.add_column("ms", justify="right")
+        for step in rec.get("steps") or []:
+            status = str(step.get("status", ""))
+            steps.add_row(
+                Text(str(step.get("name", ""))),
+                Text(status, style=render.RESULT_STYLE.get(status, "dim")),
+                Text(render.fmt_ms(step.get("elapsed_ms"))),
+            )
+        with VerticalScroll(id="detail-dialog") as dialog:
+            dialog.border_title = f"Attempt #{self.number}"
+            dialog.border_subtitle = "Esc to close"
+            yield Static(fields, id="detail-fields")
+            yield Static(steps, id="detail-steps")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

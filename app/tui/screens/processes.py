@@ -1,0 +1,235 @@
+"""The live process list: refreshed by a thread worker, filterable, sortable, selection kept by PID."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from app.tui import render
+from app.tui.base import console
+from app.tui.styles import css
+from core.model import ProcessSummary
+
+NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
+
+
+class ProcessesLoaded(Message):
+    def __init__(self, rows: Sequence[ProcessSummary]) -> None:
+        super().__init__()
+        self.rows = tuple(rows)
+
+
+class ProcessesFailed(Message):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ProcessesScreen(Screen[None]):
+    CSS_PATH = css("processes")
+    BINDINGS = [
+        Binding("o", "offsets", "Offsets"),
+        Binding("enter", "offsets", "Offsets", show=False),
+        Binding("t", "threads", "Threads"),
+        Binding("a", "attach", "Attach"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("S", "reverse", "Reverse", show=False),
+        Binding("r", "refresh_now", "Refresh"),
+    ]
+
+    def __init__(self, refresh_interval: float) -> None:
+        super().__init__()
+        self.refresh_interval = refresh_interval
+        self.rows: tuple[ProcessSummary, ...] = ()
+        self.sort_key = "pid"
+        self.sort_reverse = False
+        self.needle = ""
+        self.narrow: bool | None = None
+        self.selected_pid: int | None = None
+        self._shown: list[tuple[object, ...]] = []
+        self._rebuilding = False
+        self.loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: pid, user, command, version… (Enter/Esc to return)", id="filter")
+        yield DataTable(id="processes", cursor_type="row", zebra_stripes=True)
+        yield Static(id="ps-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Processes"
+        self.query_one("#filter", Input).display = False
+        self._apply_width(self.app.size.width)
+        self.query_one(DataTable).focus()
+        self.action_refresh_now()
+        if self.refresh_interval > 0:
+            self.set_interval(self.refresh_interval, self.action_refresh_now)
+
+    # data ------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="list-processes")
+    def _load(self) -> None:
+        try:
+            rows = console(self).source.list_processes()
+        except Exception as exc:  # the engine should not raise here; show it rather than crash
+            self.post_message(ProcessesFailed(exc))
+            return
+        self.post_message(ProcessesLoaded(rows))
+
+    def action_refresh_now(self) -> None:
+        self._load()
+
+    @on(ProcessesLoaded)
+    def _loaded(self, message: ProcessesLoaded) -> None:
+        self.rows = message.rows
+        self.loaded = True
+        self._fill()
+
+    @on(ProcessesFailed)
+    def _failed(self, message: ProcessesFailed) -> None:
+        self.query_one("#ps-status", Static).update(
+            Text(f"listing processes failed: {message.error}", style="bold red")
+        )
+
+    # layout ----------------------------------------------------------------
+    def on_resize(self, event: Resize) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        narrow = width < NARROW_BELOW
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self._fill(columns=True)
+
+    def _columns(self) -> list[tuple[str, str]]:
+        cols = []
+        for key, label, in_narrow, _ in render.COLUMNS:
+            if self.narrow and not in_narrow:
+                continue
+            if key == self.sort_key:
+                label += " ▼" if self.sort_reverse else " ▲"
+            cols.append((key, label))
+        return cols
+
+    def _fill(self, columns: bool = False) -> None:
+        """Rebuild the rows (and the columns when asked) only if what is shown changed; keep the cursor."""
+        table = self.query_one(DataTable)
+        visible = render.visible_rows(self.rows, self.needle, self.sort_key, self.sort_reverse)
+        keys = {k for k, _ in self._columns()}
+        cells = [(p.pid, tuple(c(p) for k, _, _, c in render.COLUMNS if k in keys)) for p in visible]
+        signature: list[tuple[object, ...]] = [(pid, *(str(t) for t in row)) for pid, row in cells]
+        if not columns and signature == self._shown:
+            self._status(len(visible))
+            return
+        self._shown = signature
+        scroll_y = table.scroll_y
+        self._rebuilding = True
+        try:
+            with self.app.batch_update():
+                if columns:
+                    table.clear(columns=True)
+                    for key, label in self._columns():
+                        table.add_column(label, key=key)
+                else:
+                    table.clear()
+                for pid, row in cells:
+                    table.add_row(*row, key=str(pid))
+                self._restore_cursor(table, [pid for pid, _ in cells])
+                table.scroll_to(y=scroll_y, animate=False, immediate=True)
+        finally:
+            self._rebuilding = False
+        self._status(len(visible))
+
+    def _restore_cursor(self, table: DataTable[Text], pids: list[int]) -> None:
+        if not pids:
+            return
+        if self.selected_pid in pids:
+            row = pids.index(self.selected_pid)
+        else:
+            row = min(table.cursor_row, len(pids) - 1) if table.cursor_row >= 0 else 0
+            self.selected_pid = pids[max(row, 0)]
+        table.move_cursor(row=row, animate=False)
+
+    def _status(self, shown: int) -> None:
+        parts = [
+            f"{shown} of {len(self.rows)} processes",
+            f"sort: {self.sort_key}{' ▼' if self.sort_reverse else ''}",
+        ]
+        if self.needle:
+            parts.append(f"filter: {self.needle}")
+        errors = sum(1 for p in self.rows if p.error)
+        if errors:
+            parts.append(f"{errors} not inspectable")
+        self.query_one("#ps-status", Static).update(Text("  ·  ".join(parts)))
+
+    @on(DataTable.RowHighlighted, "#processes")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not self._rebuilding and event.row_key.value is not None:
+            self.selected_pid = int(event.row_key.value)
+
+    @on(DataTable.RowSelected, "#processes")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.selected_pid = int(event.row_key.value)
+        self.action_offsets()
+
+    # filter / sort ---------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.needle = event.value.strip()
+        self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self._leave_filter()
+
+    def key_escape(self) -> None:
+        if self.focused is self.query_one("#filter", Input):
+            self._leave_filter()
+
+    def _leave_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value:
+            box.display = False
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        keys = [k for k, _ in self._columns()]
+        self.sort_key = (
+            keys[(keys.index(self.sort_key) + 1) % len(keys)] if self.sort_key in keys else keys[0]
+        )
+        self._fill(columns=True)
+
+    def action_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._fill(columns=True)
+
+    # navigation ------------------------------------------------------------
+    def _selected_row(self) -> ProcessSummary | None:
+        return next((p for p in self.rows if p.pid == self.selected_pid), None)
+
+    def action_offsets(self) -> None:
+        if (p := self._selected_row()) is not None:
+            console(self).open_report(p.pid, "offsets")
+
+    def action_threads(self) -> None:
+        if (p := self._selected_row()) is not None:
+            console(self).open_report(p.pid, "threads")
+
+    def action_attach(self) -> None:
+        if (p := self._selected_row()) is not None:
+            console(self).open_attach(p)

@@ -1,0 +1,165 @@
+"""Write SVG screenshots of every screen, driven over the fixed FakeEngine data.
+
+Usage: .venv/bin/python -m app.tui.screenshots [OUTDIR] (default: screenshots/)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from app.tui.app import SafeAttachApp
+from app.tui.fake import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
+
+Scenario = Callable[[Pilot[int]], Awaitable[None]]
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def select_pid(pilot: Pilot[int], pid: int) -> None:
+    from textual.widgets import DataTable
+
+    await settle(pilot)
+    table = pilot.app.screen.query_one("#processes", DataTable)
+    table.move_cursor(row=table.get_row_index(str(pid)), animate=False)
+    await pilot.pause()
+
+
+async def processes(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, BUSY_PID)
+
+
+async def offsets(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, BUSY_PID)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def offsets_legacy(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, LEGACY_PID)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def threads(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, BUSY_PID)
+    await pilot.press("t")
+    await settle(pilot)
+
+
+async def attach_form(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, BUSY_PID)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+async def _attach(pilot: Pilot[int], pid: int) -> None:
+    await select_pid(pilot, pid)
+    await pilot.press("a")
+    await settle(pilot)
+    await pilot.press("ctrl+r")
+    await settle(pilot)
+
+
+async def attach_ok(pilot: Pilot[int]) -> None:
+    await _attach(pilot, BUSY_PID)
+
+
+async def attach_failed(pilot: Pilot[int]) -> None:
+    await _attach(pilot, DISABLED_PID)
+
+
+async def attach_running(pilot: Pilot[int]) -> None:
+    """The blocked target: the last step is running (static glyph: spinners are off)."""
+    source = pilot.app.source
+    assert isinstance(source, FakeEngine)
+    await select_pid(pilot, BLOCKED_PID)
+    await pilot.press("a")
+    await settle(pilot)
+    await pilot.press("ctrl+r")
+    await asyncio.to_thread(source.blocking.wait, 10)
+    for _ in range(50):
+        await pilot.pause()
+        if "waitForRun" in str(pilot.app.screen.query_one("#steps").render()):
+            break
+
+
+async def log(pilot: Pilot[int]) -> None:
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot)
+
+
+async def log_detail(pilot: Pilot[int]) -> None:
+    await log(pilot)
+    await pilot.press("down", "enter")
+    await settle(pilot)
+
+
+async def help_screen(pilot: Pilot[int]) -> None:
+    await settle(pilot)
+    await pilot.press("question_mark")
+    await settle(pilot)
+
+
+async def error(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, DENIED_PID)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "processes": processes,
+    "offsets": offsets,
+    "offsets-legacy": offsets_legacy,
+    "threads": threads,
+    "attach": attach_form,
+    "attach-ok": attach_ok,
+    "attach-failed": attach_failed,
+    "attach-running": attach_running,
+    "log": log,
+    "log-detail": log_detail,
+    "help": help_screen,
+    "error": error,
+}
+
+
+def console_for_screenshots() -> SafeAttachApp:
+    return SafeAttachApp(FakeEngine(), refresh_interval=0, spinners=False, default_script="/srv/tools/dump_stacks.py")
+
+
+async def shoot(name: str, outdir: Path, size: tuple[int, int] = (120, 36)) -> Path:
+    app = console_for_screenshots()
+    path = outdir / f"{name}.svg"
+    async with app.run_test(size=size) as pilot:
+        await SCENARIOS[name](pilot)
+        path.write_text(app.export_screenshot(title=f"safeattach — {name}"))
+        source = app.source
+        if isinstance(source, FakeEngine) and source.blocking.is_set():
+            app.screen.query_one("#steps")  # still mounted: cancel the held attach before leaving
+            from app.tui.screens.attach import AttachScreen
+
+            if isinstance(app.screen, AttachScreen) and app.screen.token is not None:
+                app.screen.token.cancel()
+            await app.workers.wait_for_complete()
+    return path
+
+
+def main(argv: list[str]) -> int:
+    outdir = Path(argv[0]) if argv else Path("screenshots")
+    outdir.mkdir(parents=True, exist_ok=True)
+    for name in SCENARIOS:
+        print(asyncio.run(shoot(name, outdir)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
