@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from live_targets import TargetPool  # noqa: E402
+from live_targets import TargetPool
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from live_targets import INTERPRETERS, SID, TargetPool, require
+from live_targets import SID, TargetPool, require
 
 from core.errors import FailureKind, SafeAttachError
 from core.inspect import inspect_process, list_python_processes

@@ -1,5 +1,4 @@
 # A target that spins in pure Python bytecode.
-import sys
 
 print("ready", flush=True)
 n = 0

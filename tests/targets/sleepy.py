@@ -1,5 +1,4 @@
 # A target that sleeps in short steps and prints a heartbeat line once a second.
-import sys
 import time
 
 print("ready", flush=True)
