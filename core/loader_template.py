@@ -31,7 +31,8 @@ def _safeattach_loader():
         "request_id": request_id,
         "pid": os.getpid(),
         "native_thread_id": _thread.get_native_id(),
-        "thread_name": threading.current_thread().name if threading is not None else "",
+        "thread_name": threading.current_thread().name if threading is not None
+        else ("MainThread" if _thread.get_native_id() == os.getpid() else ""),
         "started": time.time(),
     }
     try:

@@ -1,0 +1,444 @@
+"""The safe attach chain: read the target, check policy, choose a thread, arm the PEP 768 request, and
+wait for the loader's confirmation — yielding events, never raising, every wait bounded.
+
+Steps: openProcess → offsetsResolve → parse → policy → threadState → writeScript → writePending →
+writeBreaker → [legacyInject] → awaitRun. Any failure after the first write rolls the writes back, and a
+request that is not confirmed in time is cancelled (pending cleared, bit cleared, loader withdrawn).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.attach.faults import FaultPlan
+from core.attach.script import check_script, exec_spec
+from core.attach.threads import ThreadChoice, select_thread
+from core.attach.writes import RequestWriter
+from core.attemptlog import AttemptLog, AttemptRecord
+from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
+from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
+from core.loader import LOADER_NAME, StagedRequest, stage
+from core.model import InterpreterInfo
+from core.payload import PayloadResult, PayloadSpec
+from core.requests import AttachRequest, CancelToken, Method, Payload
+
+TITLES = {
+    "openProcess": "Open the process",
+    "offsetsResolve": "Locate the CPython runtime",
+    "parse": "Read _Py_DebugOffsets",
+    "policy": "Check the target's remote-debug policy",
+    "threadState": "Choose a thread state",
+    "writeScript": "Write the script path",
+    "writePending": "Set the pending-call flag",
+    "writeBreaker": "Set the eval-breaker bit",
+    "legacyInject": "Inject through gdb (legacy)",
+    "awaitRun": "Wait for the target to run it",
+}
+SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
+GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
+LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
+
+
+class _Stop(Exception):
+    """Ends the attempt with this outcome after the current step was reported."""
+
+    def __init__(self, error: SafeAttachError, step: str) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.step = step
+
+
+def plan_steps(method: Method) -> tuple[str, ...]:
+    head = ("openProcess", "offsetsResolve", "parse", "policy")
+    if method is Method.SAFE:
+        return (*head, *SAFE_STEPS, "awaitRun")
+    if method is Method.LEGACY:
+        return (*head, "legacyInject", "awaitRun")
+    return (*head, *SAFE_STEPS, "legacyInject", "awaitRun")
+
+
+@dataclass
+class _Attempt:
+    request: AttachRequest
+    cancel: CancelToken
+    log: AttemptLog | None
+    faults: FaultPlan
+    record: AttemptRecord = field(init=False)
+    elapsed: dict[str, float] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    target: Any = None
+    interp: InterpreterInfo | None = None
+    choice: ThreadChoice | None = None
+    staged: StagedRequest | None = None
+    writer: RequestWriter | None = None
+    use_legacy: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.record = AttemptRecord(
+            pid=self.request.pid, method=self.request.method.value, payload=self.request.payload.value
+        )
+
+    # -- step plumbing ----------------------------------------------------------------------------------
+    def _run_step(self, name: str, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
+        yield StepStarted(name)
+        t0 = time.monotonic()
+        self.outputs = []
+        try:
+            if self.cancel.cancelled:
+                raise SafeAttachError(FailureKind.CANCELLED, "cancelled before this step")
+            if name in self.faults.fail and name not in ("writeScript", "writePending", "writeBreaker"):
+                raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
+            detail = body()
+        except SafeAttachError as exc:
+            ms = (time.monotonic() - t0) * 1000
+            yield from self._flush(name)
+            self._finish_record(name, "failed", ms)
+            yield StepFinished(name, StepStatus.FAILED, ms, exc.message, exc.kind, exc.hint, dict(exc.detail))
+            raise _Stop(exc, name) from None
+        except Exception as exc:  # turned into an INTERNAL failure, never a traceback
+            ms = (time.monotonic() - t0) * 1000
+            err = SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+            yield from self._flush(name)
+            self._finish_record(name, "failed", ms)
+            yield StepFinished(name, StepStatus.FAILED, ms, err.message, err.kind, err.hint)
+            raise _Stop(err, name) from None
+        ms = (time.monotonic() - t0) * 1000
+        yield from self._flush(name)
+        self._finish_record(name, "ok", ms)
+        message = str(detail.pop("message", ""))
+        yield StepFinished(name, StepStatus.OK, ms, message, detail=detail)
+
+    def _flush(self, name: str) -> Iterator[Event]:
+        for line in self.outputs:
+            yield StepOutput(name, line)
+        self.outputs = []
+
+    def _say(self, line: str) -> None:
+        self.outputs.append(line)
+
+    def _finish_record(self, name: str, status: str, ms: float) -> None:
+        self.elapsed[name] = round(ms, 3)
+        self.record.add_step(name, status, ms)
+
+    def _skip(self, name: str, why: str) -> Iterator[Event]:
+        self.record.add_step(name, "skipped", 0.0)
+        yield StepFinished(name, StepStatus.SKIPPED, 0.0, why)
+
+    # -- steps ------------------------------------------------------------------------------------------
+    def _open_steps(self) -> Iterator[Event]:
+        from core.target import Target
+
+        self.target = Target(self.request.pid)
+        phases = self.target.phases()
+        for name in ("openProcess", "offsetsResolve", "parse"):
+
+            def body(name: str = name) -> dict[str, Any]:
+                next(phases)
+                if name == "offsetsResolve":
+                    return {"message": f"runtime at 0x{self.target.runtime_address:x}",
+                            "runtime_address": self.target.runtime_address}
+                if name == "parse":
+                    version = self.target.version
+                    self.record.target_version = f"0x{version.hexversion:x}"
+                    return {"message": f"CPython {version}", "version": str(version)}
+                return {"message": f"uid {self.target.uid}", "uid": self.target.uid}
+
+            yield from self._run_step(name, body)
+
+    def _policy(self) -> dict[str, Any]:
+        target, req = self.target, self.request
+        off = target.offsets
+        capable = off is not None and off.pep768_capable
+        interps = target.interpreters() if off is not None else []
+        self.interp = next((i for i in interps if i.is_main), interps[-1] if interps else None)
+        enabled = self.interp.remote_debugging_enabled if self.interp is not None else None
+        detail: dict[str, Any] = {"pep768_capable": capable, "remote_debugging_enabled": enabled}
+        if capable and enabled is False:
+            if req.method is Method.LEGACY and req.allow_opted_out_legacy:
+                self._say("the target opted out of remote debugging; override allow_opted_out_legacy is set")
+                self.record.flags.append("override_used")
+                self.use_legacy = True
+                return {"message": "opted out — overridden by explicit consent", **detail, "override_used": True}
+            raise SafeAttachError(
+                FailureKind.POLICY_DISABLED,
+                "the target opted out of remote debugging (remote_debugging_enabled = 0)",
+                detail=detail,
+            )
+        if req.method is Method.LEGACY:
+            self.use_legacy = True
+            return {"message": "legacy injection requested", **detail}
+        if not capable:
+            version = target.version
+            if req.method is Method.SAFE:
+                raise SafeAttachError(
+                    FailureKind.NOT_CAPABLE, f"CPython {version} has no PEP 768 support", detail=detail
+                )
+            self._say(f"notCapable: CPython {version} has no PEP 768 support; falling back to legacy injection")
+            self.use_legacy = True
+            return {"message": "not PEP 768 capable — legacy injection (method auto)", **detail,
+                    "kind": FailureKind.NOT_CAPABLE.value}
+        if self.interp is None:
+            raise SafeAttachError(FailureKind.THREAD_STATE, "the target has no interpreter")
+        return {"message": "remote debugging enabled", **detail, "interpreter": self.interp.id}
+
+    def _thread_state(self) -> dict[str, Any]:
+        assert self.interp is not None
+        self.choice = select_thread(self.target, self.interp, self._say)
+        self.record.thread_selection = self.choice.method
+        return {"message": f"{self.choice.method}: {self.choice.describe()}", "method": self.choice.method,
+                "tstate": self.choice.tstate, "native_thread_id": self.choice.native_thread_id}
+
+    def _payload_spec(self, private_dir: str) -> PayloadSpec:
+        req, target = self.request, self.target
+        if req.payload is Payload.EXEC:
+            if not req.script:
+                raise SafeAttachError(FailureKind.SCRIPT_UNREADABLE, "no script given")
+            plan = check_script(req.script, target.pid, target.root, target.uid, target.gid)
+            where = "copied into the private directory" if plan.copied else "read by the target in place"
+            self._say(f"script {where}")
+            return exec_spec(plan, private_dir)
+        from core.debugpy_dist import debugpy_dir_for_target
+        from core.payloads import debugpy_payload
+
+        return debugpy_payload(
+            host=req.listen_host, port=req.listen_port, wait_for_client=req.wait_for_client,
+            debugpy_dir=debugpy_dir_for_target(target.pid, target_uid=target.uid), bridge_socket=None,
+        )
+
+    def _stage(self) -> StagedRequest:
+        target = self.target
+        rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
+        private_dir = f"/tmp/safeattach-{target.uid}/{rid}"
+        path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
+        if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
+            limit = target.offsets.debugger_script_path_size
+            if path_len >= limit:
+                self.record.truncation = True
+                raise SafeAttachError(
+                    FailureKind.WRITE_SCRIPT,
+                    f"the loader path would be {path_len} bytes; the target's buffer holds {limit - 1} plus NUL",
+                    detail={"truncated": True, "path_bytes": path_len, "limit": limit - 1},
+                )
+        spec = self._payload_spec(private_dir)
+        staged = stage(target.root, target.uid, target.gid, spec, expires_in=self.request.timeout,
+                       request_id=rid)
+        self.staged = staged
+        self._say(f"staged loader at {staged.script_path} ({staged.script_path_len} bytes)")
+        return staged
+
+    def _write_script(self) -> dict[str, Any]:
+        from core.offsets import please_stop_mask
+
+        assert self.choice is not None
+        staged = self._stage()
+        self.writer = RequestWriter(
+            self.target.mem, self.target.offsets, self.choice.tstate, please_stop_mask(self.target.version),
+            self.faults, picked_up=lambda: staged.claimed,
+        )
+        detail = self.writer.write_script(staged.script_path_bytes)
+        return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail}
+
+    def _write_pending(self) -> dict[str, Any]:
+        assert self.writer is not None
+        return {"message": "pending = 1", **self.writer.write_pending()}
+
+    def _write_breaker(self) -> dict[str, Any]:
+        assert self.writer is not None
+        detail = self.writer.write_breaker()
+        return {"message": f"eval_breaker |= 0x{detail['mask']:x}", **detail}
+
+    def _legacy(self) -> dict[str, Any]:
+        try:
+            from core.legacy import inject_python  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise SafeAttachError(
+                FailureKind.NOT_CAPABLE, "legacy injection not available in this build",
+                detail={"reason": "legacy injection not available"},
+            ) from None
+        self.record.flags.append("legacy")
+        staged = self._stage()
+        code = LEGACY_CODE.format(p=staged.script_path)
+        inject_python(self.request.pid, code, timeout=self.request.timeout, cancel=self.cancel,
+                      progress=self._say)
+        return {"message": "injected through gdb", "legacy": True}
+
+    def _await(self) -> PayloadResult:
+        assert self.staged is not None
+        staged = self.staged
+        try:
+            return staged.wait(self.request.timeout, self.cancel)
+        except SafeAttachError as exc:
+            if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
+                raise
+            pending = self._cancel_request()
+            if pending is not None:
+                return pending
+            if exc.kind is FailureKind.TIMEOUT_RUN:
+                raise self._timeout_error() from None
+            raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
+
+    def _cancel_request(self) -> PayloadResult | None:
+        """Disarm and withdraw. Returns the report if the loader had already started (it is then let finish)."""
+        assert self.staged is not None
+        if self.writer is not None:
+            for line in self.writer.disarm():
+                self._say(f"cancel: {line}")
+        if self.staged.withdraw():
+            self._say("cancel: loader withdrawn (a late pickup is a no-op)")
+            return None
+        self._say("the loader had already started; waiting for its report")
+        try:
+            return self.staged.wait(GRACE_AFTER_CLAIM, None)
+        except SafeAttachError:
+            return None
+
+    def _timeout_error(self) -> SafeAttachError:
+        lines, chosen = [], self.choice
+        try:
+            for t in self.target.threads():
+                mark = " (chosen)" if chosen is not None and t.tstate_address == chosen.tstate else ""
+                func = f" in {t.current_function}()" if t.current_function else ""
+                detail = f" [{t.os_state_detail}]" if t.os_state_detail else ""
+                lines.append(f"thread {t.native_thread_id}{mark}: state {t.os_state}{detail}{func}")
+        except SafeAttachError as exc:
+            lines.append(f"threads could not be read: {exc.message}")
+        for line in lines:
+            self._say(line)
+        who = chosen.describe() if chosen is not None else "the target"
+        return SafeAttachError(
+            FailureKind.TIMEOUT_RUN,
+            f"{who} did not reach a safe point within {self.request.timeout:g}s; the request was cancelled",
+            detail={"threads": lines},
+        )
+
+    def _await_step(self) -> dict[str, Any]:
+        result = self._await()
+        self.payload_result = result
+        return {"message": f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})",
+                "thread_name": result.thread_name, "native_thread_id": result.native_thread_id}
+
+    payload_result: PayloadResult | None = None
+
+    # -- the attempt ------------------------------------------------------------------------------------
+    def run(self) -> Iterator[Event]:
+        steps = plan_steps(self.request.method)
+        yield Plan(self.request.pid, self.request.method.value, self.request.payload.value,
+                   tuple(StepSpec(s, TITLES[s]) for s in steps))
+        outcome: Outcome | None = None
+        try:
+            yield from self._open_steps()
+            yield from self._run_step("policy", self._policy)
+            if self.use_legacy:
+                for name in SAFE_STEPS:
+                    if name in steps:
+                        yield from self._skip(name, "not used by legacy injection")
+                yield from self._run_step("legacyInject", self._legacy)
+            else:
+                yield from self._run_step("threadState", self._thread_state)
+                yield from self._run_step("writeScript", self._write_script)
+                yield from self._run_step("writePending", self._write_pending)
+                yield from self._run_step("writeBreaker", self._write_breaker)
+                if "legacyInject" in steps:
+                    yield from self._skip("legacyInject", "safe attach armed the request")
+            yield from self._run_step("awaitRun", self._await_step)
+            outcome = self._success()
+        except _Stop as stop:
+            yield from self._undo(stop.step)
+            outcome = self._failure(stop.error, stop.step)
+        except Exception as exc:  # the chain never raises
+            yield from self._undo("internal")
+            outcome = self._failure(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"), None)
+        finally:
+            self._close()
+        self.record.elapsed_ms = round(outcome.elapsed_ms, 3)
+        if self.log is not None:
+            try:
+                self.log.append(self.record)
+            except OSError:
+                pass
+        yield outcome
+
+    def _undo(self, step: str) -> Iterator[Event]:
+        """Leave the target as it was: roll back our writes and withdraw the loader."""
+        lines: list[str] = []
+        try:
+            if self.writer is not None and step != "awaitRun":
+                if self.staged is not None:
+                    self.staged.withdraw()
+                lines += self.writer.rollback()
+            elif self.staged is not None:
+                self.staged.withdraw()
+        except SafeAttachError as exc:
+            lines.append(f"rollback failed: {exc.message}")
+        for line in lines:
+            yield StepOutput(step, f"rollback: {line}")
+
+    def _close(self) -> None:
+        if self.staged is not None:
+            self.staged.cleanup()
+        if self.target is not None:
+            try:
+                self.target.close()
+            except Exception:  # closing must not mask the outcome
+                pass
+
+    def _base_result(self) -> dict[str, Any]:
+        return {
+            "thread_selection": self.choice.method if self.choice else None,
+            "steps_ms": dict(self.elapsed),
+            "legacy": self.use_legacy,
+        }
+
+    def _success(self) -> Outcome:
+        r = self.payload_result
+        assert r is not None
+        total = (time.monotonic() - self.started) * 1000
+        result = {**self._base_result(), "ran": True, "thread_name": r.thread_name,
+                  "native_thread_id": r.native_thread_id, "payload": dict(r.result)}
+        if r.ok:
+            self.record.result = "ok"
+            return Outcome(True, self.request.pid, total, f"ran in thread {r.thread_name or r.native_thread_id}",
+                           result=result)
+        report = self.staged.report if self.staged is not None else {}
+        exc_type = str(report.get("exc_type", "Error"))
+        kind = FailureKind.SCRIPT_FAILED
+        if exc_type in ("PermissionError", "FileNotFoundError", "IsADirectoryError") and "cannot read script" in str(
+            report.get("exc_message", "")
+        ):
+            kind = FailureKind.SCRIPT_UNREADABLE
+        result.update(exc_type=exc_type, exc_message=str(report.get("exc_message", "")), traceback=r.traceback)
+        self.record.failure_site, self.record.failure_kind = "awaitRun", kind.value
+        return Outcome(False, self.request.pid, total, f"the script raised {r.error}", kind,
+                       DEFAULT_HINTS[kind], "awaitRun", result)
+
+    def _failure(self, error: SafeAttachError, step: str | None) -> Outcome:
+        total = (time.monotonic() - self.started) * 1000
+        cancelled = error.kind is FailureKind.CANCELLED
+        self.record.result = "cancelled" if cancelled else "failed"
+        self.record.failure_site, self.record.failure_kind = step, error.kind.value
+        result = {**self._base_result(), "ran": False, **dict(error.detail)}
+        return Outcome(False, self.request.pid, total, error.message, error.kind, error.hint, step, result)
+
+
+def _step_kind(step: str) -> FailureKind:
+    for kind in FailureKind:
+        if kind.value == step:
+            return kind
+    return FailureKind.INTERNAL
+
+
+def run_attach(
+    request: AttachRequest,
+    cancel: CancelToken,
+    *,
+    log: AttemptLog | None = None,
+    faults: FaultPlan | None = None,
+) -> Iterator[Event]:
+    """Attach to request.pid and run the payload, yielding Plan … Outcome. Never raises."""
+    attempt = _Attempt(request, cancel, log, faults or FaultPlan())
+    yield from attempt.run()
