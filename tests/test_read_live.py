@@ -217,3 +217,34 @@ def test_other_users_process_without_privileges(targets: TargetPool) -> None:
     )
     assert out.returncode == 11, out.stderr
     assert "openProcess" in out.stderr and "uid" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("name", ["3.13", "3.14", "3.15"])
+def test_cookie_scan_finds_the_same_runtime(targets: TargetPool, name: str) -> None:
+    from core.memory import ProcessMemory
+    from core.procfs import read_maps
+    from core.runtime import locate_runtime, scan_for_cookie
+
+    target = targets.spawn_script(require(name), "sleepy.py")
+    with ProcessMemory(target.pid) as mem:
+        maps = read_maps(target.pid)
+        by_section = locate_runtime(target.pid, mem, maps)
+        found = scan_for_cookie(mem, maps)
+    assert by_section.source == ".PyRuntime section"
+    assert found is not None and found[1] == by_section.address
+
+
+def test_process_exiting_mid_read_is_typed(targets: TargetPool) -> None:
+    from core.memory import ProcessMemory
+    from core.target import open_target
+
+    target = targets.spawn_script(require("3.14"), "sleepy.py")
+    with open_target(target.pid) as opened:
+        address = opened.runtime_address
+        target.stop()  # killed and reaped: the pid is gone while we still hold it
+        with pytest.raises(SafeAttachError) as info:
+            opened.threads()
+    assert info.value.kind is FailureKind.PROCESS_EXITED
+    with ProcessMemory(target.pid) as mem, pytest.raises(SafeAttachError) as info2:
+        mem.read(address, 8)
+    assert info2.value.kind is FailureKind.PROCESS_EXITED
