@@ -32,7 +32,8 @@ def loc(f: ElfFacts | None, binary: str = "/usr/bin/python3.8") -> RuntimeLocati
 
 
 def test_py_version_symbol_wins() -> None:
-    v = recognise_version(loc(facts(0x030F02F0, (3, 15, 1, "3.15.1"))), Mem(b"xdebugpy" + struct.pack("<Q", 0x030E0AF0)))
+    table_head = b"xdebugpy" + struct.pack("<Q", 0x030E0AF0)
+    v = recognise_version(loc(facts(0x030F02F0, (3, 15, 1, "3.15.1"))), Mem(table_head))
     assert (str(v), v.source) == ("3.15.2", "Py_Version symbol")
 
 
