@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from app.tui.app import SafeAttachApp
+from app.tui.base import console
 from app.tui.fake import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
 
 Scenario = Callable[[Pilot[int]], Awaitable[None]]
@@ -79,7 +80,7 @@ async def attach_failed(pilot: Pilot[int]) -> None:
 
 async def attach_running(pilot: Pilot[int]) -> None:
     """The blocked target: the last step is running (static glyph: spinners are off)."""
-    source = pilot.app.source
+    source = console(pilot.app).source
     assert isinstance(source, FakeEngine)
     await select_pid(pilot, BLOCKED_PID)
     await pilot.press("a")

@@ -81,6 +81,11 @@ class AttachScreen(Screen[None]):
         self.sub_title = f"Attach · PID {self.process.pid}"
         self.query_one("#script", Input).focus()
 
+    def on_unmount(self) -> None:
+        # leaving (or quitting) while an attempt runs withdraws it rather than leaving it armed
+        if self.running and self.token is not None:
+            self.token.cancel()
+
     # request ---------------------------------------------------------------
     def build_request(self) -> AttachRequest | str:
         """The request from the form, or a message saying what is wrong with it."""
