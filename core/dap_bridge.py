@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -87,14 +88,18 @@ class DapBridge:
     # -- internals ---------------------------------------------------------------------------------------
 
     def _probe(self) -> None:
+        # Only stat the socket: an empty connection relayed to debugpy's adapter (connect, then close
+        # before the first message) can wedge the adapter's accept loop for good.
         try:
-            _close(self._connect_unix())
+            is_socket = stat.S_ISSOCK(os.stat(self.unix_path).st_mode)
         except OSError as exc:
             raise SafeAttachError(
                 FailureKind.TIMEOUT_CONNECT,
-                f"the debugpy bridge socket {self.unix_path} is not accepting connections: {exc}",
-                hint="the payload starts it; check its result and that the private dir still exists",
+                f"the debugpy bridge socket {self.unix_path} is not there: {exc.strerror}",
+                hint="the payload creates it; check its result and that the private dir still exists",
             ) from exc
+        if not is_socket:
+            raise SafeAttachError(FailureKind.PAYLOAD, f"{self.unix_path} is not a Unix socket")
 
     def _connect_unix(self) -> socket.socket:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

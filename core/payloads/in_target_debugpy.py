@@ -256,16 +256,27 @@ def _accept_loop(server: socket.socket, path: str, host: str, port: int) -> None
                 continue
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection((host, port), timeout=10)
-            except OSError:
-                conn.close()
-                continue
             conn.settimeout(None)
-            upstream.settimeout(None)
-            _relay(conn, upstream)
+            _service_thread(_serve_one, "relay", conn, host, port).start()
     finally:
         server.close()
+
+
+def _serve_one(conn: socket.socket, host: str, port: int) -> None:
+    # Reach debugpy's adapter only once the client has spoken: a connection closed before its first
+    # message can wedge the adapter's accept loop for good.
+    try:
+        first = conn.recv(65536)
+        if not first:
+            conn.close()
+            return
+        upstream = socket.create_connection((host, port), timeout=10)
+        upstream.settimeout(None)
+        upstream.sendall(first)
+    except OSError:
+        conn.close()
+        return
+    _relay(conn, upstream)
 
 
 def _inode(path: str) -> tuple[int, int] | None:
