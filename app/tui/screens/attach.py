@@ -6,11 +6,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Header, Input, RadioButton, RadioSet, Static
 
 from app.tui import render
 from app.tui.base import console
@@ -54,22 +54,21 @@ class AttachScreen(Screen[None]):
         head.append(self.process.cmdline.replace("\n", " "))
         yield Static(head, id="attach-target")
         with Horizontal(id="attach-form"):
-            with Vertical(classes="field"):
-                yield Label("Payload")
-                with RadioSet(id="payload"):
-                    yield RadioButton("exec a script now", value=True, id="payload-exec")
-                    yield RadioButton("debugpy (DAP server)", id="payload-debugpy")
-            with Vertical(classes="field"):
-                yield Label("Method")
-                with RadioSet(id="method"):
-                    yield RadioButton("auto", value=True, id="method-auto")
-                    yield RadioButton("safe (PEP 768)", id="method-safe")
-                    yield RadioButton("legacy (gdb)", id="method-legacy")
-            with Vertical(classes="field", id="paths"):
-                yield Label("Script path")
-                yield Input(self.initial_script, placeholder="/path/to/script.py", id="script")
-                yield Label("Timeout (s)")
-                yield Input("10", id="timeout", type="number")
+            with RadioSet(id="payload") as payload:
+                payload.border_title = "Payload"
+                yield RadioButton("exec a script now", value=True, id="payload-exec")
+                yield RadioButton("debugpy (DAP server)", id="payload-debugpy")
+            with RadioSet(id="method") as method:
+                method.border_title = "Method"
+                yield RadioButton("auto", value=True, id="method-auto")
+                yield RadioButton("safe (PEP 768)", id="method-safe")
+                yield RadioButton("legacy (gdb)", id="method-legacy")
+            timeout = Input("10", id="timeout", type="number")
+            timeout.border_title = "Timeout (s)"
+            yield timeout
+        script = Input(self.initial_script, placeholder="/path/to/script.py (read by the target)", id="script")
+        script.border_title = "Script path"
+        yield script
         with VerticalScroll(id="attach-progress"):
             yield Static(
                 Text("Ctrl+R runs the attach; Esc cancels it while it runs.", style="dim"), id="steps"
