@@ -364,15 +364,13 @@ class _Attempt:
         yield outcome
 
     def _undo(self, step: str) -> Iterator[Event]:
-        """Leave the target as it was: roll back our writes and withdraw the loader."""
+        """Leave the target as it was: withdraw the loader, then undo our writes."""
         lines: list[str] = []
         try:
-            if self.writer is not None and step != "awaitRun":
-                if self.staged is not None:
-                    self.staged.withdraw()
-                lines += self.writer.rollback()
-            elif self.staged is not None:
-                self.staged.withdraw()
+            withdrawn = self.staged.withdraw() if self.staged is not None else True
+            if self.writer is not None:
+                # if the loader already ran, the target consumed the request: only make sure it is disarmed
+                lines += self.writer.rollback() if withdrawn else self.writer.disarm()
         except SafeAttachError as exc:
             lines.append(f"rollback failed: {exc.message}")
         for line in lines:

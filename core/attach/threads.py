@@ -109,10 +109,21 @@ def _by_main(target: TargetLike, interp: InterpreterInfo) -> list[ThreadChoice]:
     if not interp.threads_main:
         return []
     c = validate(target, interp.address, interp.threads_main, "main")
-    return [c] if c else []
+    if c is None:
+        return []
+    if not c.has_frame:
+        raise SafeAttachError(FailureKind.THREAD_STATE, "the main thread runs no Python code")
+    if c.current_function == "_shutdown":
+        # live 3.14: after __main__ finished, threads.main stays set while the main thread waits in
+        # threading._shutdown() for the other threads; it never returns to bytecode
+        raise SafeAttachError(FailureKind.THREAD_STATE, "the main module has finished (main thread in _shutdown())")
+    return [c]
 
 
 def _rank(c: ThreadChoice) -> tuple[int, int]:
+    """Running bytecode first, then any thread with a frame; a main thread parked in _shutdown() last."""
+    if c.current_function == "_shutdown":
+        return (3, c.native_thread_id)
     return (0 if c.os_state == "R" and c.has_frame else 1 if c.has_frame else 2, c.native_thread_id)
 
 
