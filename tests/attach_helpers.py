@@ -47,8 +47,9 @@ class Marker:
         path = self.host_dir / "script.py"
         path.write_text(
             "import threading, os\n"
-            f"open({self.target_dir + '/ran'!r}, 'w').write(threading.current_thread().name + ' ' + "
+            f"open({self.target_dir + '/ran.tmp'!r}, 'w').write(threading.current_thread().name + ' ' + "
             "str(threading.get_native_id()))\n"
+            f"os.replace({self.target_dir + '/ran.tmp'!r}, {self.target_dir + '/ran'!r})\n"
         )
         return path
 

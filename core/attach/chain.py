@@ -337,6 +337,14 @@ class _Attempt:
                 for name in SAFE_STEPS:
                     if name in steps:
                         yield from self._skip(name, "not used by legacy injection")
+                if not _legacy_available():
+                    yield from self._skip("legacyInject", "legacy injection not available")
+                    version = self.target.version
+                    raise _Stop(SafeAttachError(
+                        FailureKind.NOT_CAPABLE,
+                        f"CPython {version} needs legacy injection, which is not available in this build",
+                        detail={"legacy": "legacy injection not available"},
+                    ), "legacyInject")
                 yield from self._run_step("legacyInject", self._legacy)
             else:
                 yield from self._run_step("threadState", self._thread_state)
@@ -421,6 +429,15 @@ class _Attempt:
         self.record.failure_site, self.record.failure_kind = step, error.kind.value
         result = {**self._base_result(), "ran": False, **dict(error.detail)}
         return Outcome(False, self.request.pid, total, error.message, error.kind, error.hint, step, result)
+
+
+def _legacy_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("core.legacy") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _step_kind(step: str) -> FailureKind:
