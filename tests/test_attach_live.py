@@ -261,3 +261,57 @@ def test_engine_from_a_314_client(targets: TargetPool, marker: Marker, client_tr
     assert outcome["result"]["thread_selection"] == "main"
     assert script.exists() and marker.host_file.exists()
     assert target.alive()
+
+
+# -- each thread-selection method on its own ------------------------------------------------------------
+@pytest.mark.parametrize("method", ["main", "enumerate", "symbol", "scan"])
+@pytest.mark.parametrize("name", ["3.14", "3.15"])
+def test_each_thread_selection_method_finds_the_main_tstate(targets: TargetPool, name: str, method: str) -> None:
+    from core.attach import select_thread
+    from core.target import open_target
+
+    target = targets.spawn_script(require(name), "busy.py")
+    lines: list[str] = []
+    with open_target(target.pid) as t:
+        interp = next(i for i in t.interpreters() if i.is_main)
+        choice = select_thread(t, interp, lines.append, methods=(method,))
+        assert choice.method == method
+        assert choice.tstate == interp.threads_main
+        assert choice.native_thread_id == target.pid
+    assert len(lines) == 1 and "chose thread" in lines[0]
+
+
+def test_symbol_and_scan_find_a_live_tstate_without_threads_main(targets: TargetPool) -> None:
+    from core.attach import select_thread
+    from core.target import open_target
+
+    target = targets.spawn_script(require("3.14"), "main_done.py")
+    with open_target(target.pid) as t:
+        interp = next(i for i in t.interpreters() if i.is_main)
+        listed = set(t.thread_addresses(interp.address))
+        for method in ("symbol", "scan"):
+            try:
+                choice = select_thread(t, interp, lambda _l: None, methods=(method,))
+            except Exception as exc:  # the embedded main tstate may be gone: then "symbol" finds nothing
+                assert method == "symbol", exc
+                continue
+            assert choice.tstate in listed
+
+
+def test_auto_on_old_target_goes_to_legacy_step(targets: TargetPool, marker: Marker) -> None:
+    import importlib.util
+
+    target = targets.spawn_script(require("3.13"), "busy.py")
+    events, outcome = attach(target.pid, marker.script(), method=Method.AUTO)
+    policy = _finished(events, "policy")
+    assert policy.status is StepStatus.OK and policy.detail["pep768_capable"] is False
+    legacy = _finished(events, "legacyInject")
+    if importlib.util.find_spec("core.legacy") is None:
+        assert legacy.status is StepStatus.SKIPPED
+        assert legacy.message == "legacy injection not available"
+        assert outcome.kind is FailureKind.NOT_CAPABLE
+    else:
+        assert legacy.status is StepStatus.OK, legacy
+        assert outcome.ok, outcome.message
+        assert outcome.result["legacy"] is True
+    assert _finished(events, "writeScript").status is StepStatus.SKIPPED

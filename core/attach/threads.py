@@ -158,8 +158,9 @@ def _by_scan(target: TargetLike, interp: InterpreterInfo) -> list[ThreadChoice]:
     interp_off = off["thread_state.interp"]
     budget, deadline = SCAN_LIMIT_BYTES, time.monotonic() + SCAN_TIME_LIMIT
     found: list[ThreadChoice] = []
-    regions = [m for m in target.maps if m.readable and m.writable and (not m.is_file or m.path == "[heap]")]
-    regions.sort(key=lambda m: (m.path != "[heap]", m.start))
+    # heap first (thread states are malloc'd), then anonymous memory, then writable file data (.PyRuntime)
+    regions = [m for m in target.maps if m.readable and m.writable and not m.path.startswith("[v")]
+    regions.sort(key=lambda m: (m.path != "[heap]", m.is_file, m.start))
     for region in regions:
         addr = region.start
         while addr < region.end and budget > 0 and time.monotonic() < deadline:
