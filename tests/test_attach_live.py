@@ -315,3 +315,21 @@ def test_auto_on_old_target_goes_to_legacy_step(targets: TargetPool, marker: Mar
         assert outcome.ok, outcome.message
         assert outcome.result["legacy"] is True
     assert _finished(events, "writeScript").status is StepStatus.SKIPPED
+
+
+def test_cli_exec_json_and_log(targets: TargetPool, marker: Marker, tmp_path: Path,
+                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli_attach import cmd_exec, cmd_log
+    from core.errors import exit_code_for
+
+    monkeypatch.setenv("SAFEATTACH_STATE_DIR", str(tmp_path / "state"))
+    target = targets.spawn_script(require("3.14"), "busy.py")
+    assert cmd_exec(target.pid, str(marker.script()), 10.0, True) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event"] == "Plan" and lines[-1]["event"] == "Outcome" and lines[-1]["ok"] is True
+    code = cmd_exec(target.pid, str(tmp_path / "missing.py"), 10.0, True)
+    assert code == exit_code_for(FailureKind.SCRIPT_UNREADABLE)
+    capsys.readouterr()
+    assert cmd_log(True, True) == 0
+    logged = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["failure_kind"] for r in logged] == ["scriptUnreadable"]

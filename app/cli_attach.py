@@ -1,0 +1,166 @@
+"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from app.viewmodel import AttemptView, reduce
+from core.attach import run_attach
+from core.attemptlog import AttemptLog, read_attempts_counted
+from core.errors import FailureKind, exit_code_for
+from core.events import Event, Outcome, event_to_dict
+from core.events import StepStatus as S
+from core.requests import AttachRequest, CancelToken, Method, Payload
+
+ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
+         S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
+CANCEL_GRACE = 15.0  # after Ctrl-C the engine still needs to withdraw the request
+
+
+def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | None]:
+    """Run the engine in a worker thread so Ctrl-C can cancel it while the main thread renders."""
+    q: queue.Queue[Event | None] = queue.Queue()
+
+    def work() -> None:
+        try:
+            for event in run_attach(request, cancel, log=AttemptLog()):
+                q.put(event)
+        finally:
+            q.put(None)
+
+    threading.Thread(target=work, name="safeattach-engine", daemon=True).start()
+    return q
+
+
+def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> Outcome | None:
+    outcome: Outcome | None = None
+    deadline: float | None = None
+    while True:
+        try:
+            timeout = 0.1 if deadline is None else max(0.0, deadline - time.monotonic())
+            event = q.get(timeout=timeout)
+        except queue.Empty:
+            if deadline is not None and time.monotonic() >= deadline:
+                return outcome
+            continue
+        except KeyboardInterrupt:
+            cancel.cancel()
+            deadline = time.monotonic() + CANCEL_GRACE
+            continue
+        if event is None:
+            return outcome
+        on_event(event)
+        if isinstance(event, Outcome):
+            outcome = event
+
+
+def render_view(view: AttemptView) -> Group:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=1)
+    table.add_column()
+    table.add_column(justify="right", style="dim")
+    for step in view.steps:
+        icon, style = ICONS[step.status]
+        line = Text(step.title, style="bold" if step.status is S.RUNNING else "")
+        if step.message:
+            line.append(f"  {step.message}", style="red" if step.status is S.FAILED else "dim")
+        ms = f"{step.elapsed_ms:.1f} ms" if step.elapsed_ms is not None else ""
+        table.add_row(Text(icon, style=style), line, ms)
+        for out in step.output:
+            table.add_row("", Text(f"  {out}", style="dim"), "")
+    parts: list[Any] = [Text(f"PID {view.pid} · {view.payload} · method {view.method}", style="bold"), table]
+    o = view.outcome
+    if o is not None:
+        if o.ok:
+            parts.append(Text(f"✓ {o.message} ({o.elapsed_ms:.0f} ms)", style="bold green"))
+        else:
+            kind = o.kind.value if o.kind else "failed"
+            parts.append(Text(f"✗ [{kind}] {o.message}", style="bold red"))
+            if o.hint:
+                parts.append(Text(f"hint: {o.hint}", style="yellow"))
+            tb = o.result.get("traceback")
+            if tb:
+                parts.append(Text(str(tb).rstrip(), style="red"))
+    return Group(*parts)
+
+
+def _run(request: AttachRequest, json_out: bool) -> int:
+    cancel = CancelToken()
+    q = _events(request, cancel)
+    if json_out:
+        def emit(event: Event) -> None:
+            print(json.dumps(event_to_dict(event), default=str), flush=True)
+
+        outcome = _drain(q, cancel, emit)
+    else:
+        view = AttemptView()
+        console = Console(highlight=False)
+        with Live(render_view(view), console=console, refresh_per_second=20, transient=False) as live:
+            def show(event: Event) -> None:
+                nonlocal view
+                view = reduce(view, event)
+                live.update(render_view(view))
+
+            outcome = _drain(q, cancel, show)
+    if outcome is None:
+        return exit_code_for(FailureKind.INTERNAL)
+    return 0 if outcome.ok else exit_code_for(outcome.kind or FailureKind.INTERNAL)
+
+
+def cmd_exec(
+    pid: int, script: str, timeout: float, json_out: bool, *, method: str = "auto", allow_opted_out: bool = False
+) -> int:
+    request = AttachRequest(pid=pid, payload=Payload.EXEC, script=script, method=Method(method), timeout=timeout,
+                            allow_opted_out_legacy=allow_opted_out)
+    return _run(request, json_out)
+
+
+def cmd_attach(
+    pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
+    json_out: bool,
+) -> int:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
+        return 2
+    request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
+                            listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
+                            allow_opted_out_legacy=allow_opted_out)
+    return _run(request, json_out)
+
+
+def cmd_log(json_out: bool, failures_only: bool) -> int:
+    records, corrupt = read_attempts_counted(failures_only)
+    if json_out:
+        for rec in records:
+            print(json.dumps(rec, sort_keys=True))
+        return 0
+    console = Console(highlight=False)
+    table = Table(title=f"{len(records)} attempt(s)" + (" (failures)" if failures_only else ""))
+    for col in ("time", "PID", "version", "method", "thread", "result", "failed at", "kind", "ms"):
+        table.add_column(col)
+    for rec in records:
+        when = datetime.fromtimestamp(float(rec.get("time", 0))).strftime("%Y-%m-%d %H:%M:%S")
+        result = str(rec.get("result", "?"))
+        style = "green" if result == "ok" else "yellow" if result == "cancelled" else "red"
+        flags = ",".join(rec.get("flags") or [])
+        table.add_row(
+            when, str(rec.get("pid", "")), str(rec.get("target_version") or ""), str(rec.get("method", "")),
+            str(rec.get("thread_selection") or ""), Text(result + (f" [{flags}]" if flags else ""), style=style),
+            str(rec.get("failure_site") or ""), str(rec.get("failure_kind") or ""),
+            f"{float(rec.get('elapsed_ms', 0)):.0f}",
+        )
+    console.print(table)
+    if corrupt:
+        console.print(Text(f"{corrupt} corrupt line(s) skipped", style="yellow"))
+    return 0
