@@ -10,7 +10,9 @@ CPython; the payload falls back to pure Python (PYDEVD_USE_CYTHON=NO) on other v
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -42,6 +44,17 @@ def local_debugpy() -> DebugpyInstall:
         ) from exc
     package = Path(debugpy.__file__).resolve().parent
     return DebugpyInstall(package.parent, str(debugpy.__version__), _digest(package))
+
+
+@cache
+def debugpy_min_python() -> tuple[int, int]:
+    """The oldest CPython our debugpy supports (its Requires-Python), e.g. (3, 10)."""
+    try:
+        spec = " ".join(importlib.metadata.metadata("debugpy").get_all("Requires-Python") or [])
+    except importlib.metadata.PackageNotFoundError:
+        spec = ""
+    match = re.search(r">=\s*(\d+)\.(\d+)", spec)
+    return (int(match[1]), int(match[2])) if match else (3, 10)
 
 
 def _digest(package: Path) -> str:

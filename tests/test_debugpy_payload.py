@@ -24,7 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from dap_client import DapClient
-from live_targets import SID, Target, TargetPool, chroot_command, require
+from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 
 from core.debugpy_dist import install_into_root, local_debugpy, shares_root
 from core.payloads import debugpy_payload, exec_payload
@@ -55,6 +55,7 @@ print("ready", flush=True)
 with open(os.path.join(here, "payload.py")) as f:
     source = f.read()
 path_before = list(sys.path)
+environ_before = dict(os.environ)
 for _ in range(config["runs"]):
     ns = {"__builtins__": __builtins__}
     exec(compile(source, "<safeattach-payload>", "exec"), ns)
@@ -63,6 +64,8 @@ for _ in range(config["runs"]):
     except BaseException as exc:
         result = {"error": "%s: %s" % (type(exc).__name__, exc)}
     result["sys_path_unchanged"] = sys.path == path_before
+    keys = set(os.environ) | set(environ_before)
+    result["environ_changes"] = sorted(k for k in keys if os.environ.get(k) != environ_before.get(k))
     print("result " + json.dumps(result), flush=True)
 i = 0
 last = time.monotonic()
@@ -110,11 +113,11 @@ def workdir_factory() -> Iterator[Any]:
 
 
 def prepare(wd: Workdir, *, debugpy_dir: str, runs: int = 1, self_listen: bool = False,
-            bridge: bool = False) -> dict[str, Any]:
+            bridge: bool = False, wait_for_client: bool = False) -> dict[str, Any]:
     private = wd.host / "private"
     private.mkdir(mode=0o700)
     spec = debugpy_payload(
-        host="127.0.0.1", port=0, wait_for_client=False, debugpy_dir=debugpy_dir,
+        host="127.0.0.1", port=0, wait_for_client=wait_for_client, debugpy_dir=debugpy_dir,
         bridge_socket=f"{wd.inside}/private/bridge.sock" if bridge else None,
     )
     (wd.host / "prog.py").write_text(PROGRAM)
@@ -207,10 +210,10 @@ def spawn_program(targets: TargetPool, interp_name: str, wd: Workdir, *, netns: 
     return targets.spawn(argv, interp, timeout=30)
 
 
-ROOTS = {"3.11": Path("/"), "3.14": SID, "3.14d": SID, "3.15": SID, "embed314": SID}
+ROOTS = {"3.9": BULLSEYE, "3.13": SID, "3.11": Path("/"), "3.14": SID, "3.14d": SID, "3.15": SID, "embed314": SID}
 
 
-@pytest.mark.parametrize("interp_name", ["3.11", "3.14", "3.14d", "3.15", "embed314"])
+@pytest.mark.parametrize("interp_name", ["3.11", "3.13", "3.14", "3.14d", "3.15", "embed314"])
 def test_full_dap_session(targets: TargetPool, workdir_factory: Any, interp_name: str) -> None:
     root = ROOTS[interp_name]
     wd = workdir_factory(root)
@@ -222,6 +225,7 @@ def test_full_dap_session(targets: TargetPool, workdir_factory: Any, interp_name
     assert result["port"] > 0
     assert result["debugpy_version"] == local_debugpy().version
     assert result["sys_path_unchanged"] is True
+    assert result["environ_changes"] in ([], ["PYDEVD_USE_FRAME_EVAL"])  # the latter set by debugpy itself
     if interp_name == "embed314":
         assert result["adapter_python"] in ("/bin/python3.14", "/usr/bin/python3.14")
     drive_session(result["port"], wd.program(), target)
@@ -238,6 +242,26 @@ def test_second_run_reuses_and_reattach_works(targets: TargetPool, workdir_facto
     assert second["port"] == first["port"]
     drive_session(first["port"], wd.program(), target)
     drive_session(first["port"], wd.program(), target)  # a second client after the first disconnected
+
+
+def test_too_old_python_is_refused_before_importing(targets: TargetPool, workdir_factory: Any) -> None:
+    wd = workdir_factory(BULLSEYE)
+    prepare(wd, debugpy_dir=debugpy_dir_in(BULLSEYE))
+    target = spawn_program(targets, "3.9", wd)
+    result = json.loads(target.wait_for("result ", timeout=60)[len("result "):])
+    assert result["error"] == "RuntimeError: this debugpy needs Python >= 3.10; the target runs 3.9"
+    assert result["sys_path_unchanged"] is True
+    assert result["environ_changes"] == []
+
+
+def test_wait_for_client_does_not_block_the_loader(targets: TargetPool, workdir_factory: Any) -> None:
+    wd = workdir_factory(SID)
+    prepare(wd, debugpy_dir=debugpy_dir_in(SID), wait_for_client=True)
+    target = spawn_program(targets, "3.14", wd)
+    result = result_of(target)  # reported before any client connected
+    assert result["waiting_for_client"] is True
+    target.wait_for("tick ", timeout=30)  # and the program runs on meanwhile
+    drive_session(result["port"], wd.program(), target)
 
 
 @pytest.mark.parametrize("interp_name", ["3.14", "3.11"])

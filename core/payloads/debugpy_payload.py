@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.debugpy_dist import debugpy_min_python
 from core.payload import PayloadSpec
 from core.payloads.sources import payload_source
 
@@ -16,7 +17,8 @@ def debugpy_payload(
     the private dir), additionally relays connections from that Unix socket to the debugpy port, for
     clients in another network namespace (see core.dap_bridge). The result dict holds `reused`, `host`,
     `port` (the real one), `debugpy_version`, `pid`, and when relevant `adapter_python`,
-    `waiting_for_client` and `bridge_socket`.
+    `waiting_for_client` and `bridge_socket`. A target older than debugpy supports (3.10 for 1.8.22) gets
+    a RuntimeError saying so, before anything is imported.
     """
     if not 0 <= port < 65536:
         raise ValueError(f"invalid port {port}")
@@ -28,5 +30,6 @@ def debugpy_payload(
         "wait_for_client": wait_for_client,
         "debugpy_dir": debugpy_dir,
         "bridge_socket": bridge_socket,
+        "min_python": list(debugpy_min_python()),
     }
     return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params)

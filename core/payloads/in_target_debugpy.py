@@ -20,6 +20,12 @@ _PROC = "/proc"
 def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     host = str(params["host"])
     port = int(params["port"])
+    min_python = tuple(params.get("min_python") or (3, 10))
+    if tuple(sys.version_info[:2]) < min_python and "debugpy" not in sys.modules:
+        wanted = ".".join(str(n) for n in min_python)
+        raise RuntimeError(
+            f"this debugpy needs Python >= {wanted}; the target runs {sys.version_info[0]}.{sys.version_info[1]}"
+        )
     existing = _existing_listener()
     if existing is not None:
         debugpy = sys.modules["debugpy"]
