@@ -243,11 +243,25 @@ def client_tree() -> Iterator[tuple[Path, str]]:
         shutil.rmtree(host, ignore_errors=True)
 
 
-@pytest.mark.parametrize("target_name", ["3.14", "3.15"])
+CLIENT_TARGETS = {
+    "3.14": ("3.14", "busy.py", "main"),
+    "3.14d": ("3.14d", "busy.py", "main"),
+    "3.14-pie": ("3.14-pie", "busy.py", "main"),
+    "3.15": ("3.15", "busy.py", "main"),
+    "main_done": ("3.14", "main_done.py", "enumerate"),
+    "embedded": (None, "busy.py", "enumerate"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLIENT_TARGETS))
 def test_engine_from_a_314_client(targets: TargetPool, marker: Marker, client_tree: tuple[Path, str],
-                                  target_name: str) -> None:
+                                  case: str) -> None:
     client = require("3.14")
-    target = targets.spawn_script(require(target_name), "busy.py")
+    interp_name, script_name, selection = CLIENT_TARGETS[case]
+    if interp_name is None:
+        target = targets.spawn_embedded((Path(__file__).parent / "targets" / script_name).read_text())
+    else:
+        target = targets.spawn_script(require(interp_name), script_name)
     script = marker.script()
     script_in_chroot = marker.target_dir + "/script.py"
     out = subprocess.run(
@@ -258,7 +272,9 @@ def test_engine_from_a_314_client(targets: TargetPool, marker: Marker, client_tr
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     outcome = json.loads(out.stdout.decode().strip().splitlines()[-1])
     assert outcome["ok"] is True, outcome
-    assert outcome["result"]["thread_selection"] == "main"
+    assert outcome["result"]["thread_selection"] == selection
+    # same file in the client's and the target's view: the target read it in place, nothing was copied
+    assert outcome["result"]["payload"]["script"] == script_in_chroot
     assert script.exists() and marker.host_file.exists()
     assert target.alive()
 
