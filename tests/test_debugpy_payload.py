@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dap_client import DapClient
 from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 
-from core.debugpy_dist import install_into_root, local_debugpy, shares_root
+from core.debugpy_dist import debugpy_dir_for_target, install_into_root, local_debugpy, shares_root
 from core.payloads import debugpy_payload, exec_payload
 
 pytestmark = pytest.mark.live
@@ -312,11 +312,15 @@ def test_debugpy_copy_is_cached_and_verified() -> None:
     assert os.stat(host_copy).st_mode & 0o777 == 0o755
 
 
-def test_shares_root(targets: TargetPool) -> None:
+def test_shares_root_and_placement(targets: TargetPool) -> None:
     host = targets.spawn_script(require("3.11"), "sleepy.py")
     assert shares_root(host.pid)
+    assert debugpy_dir_for_target(host.pid) == str(local_debugpy().parent)
     sid = targets.spawn_script(require("3.14"), "sleepy.py")
     assert not shares_root(sid.pid)
+    inside = debugpy_dir_for_target(sid.pid)
+    assert inside.startswith(f"/tmp/safeattach-debugpy-{local_debugpy().version}-")
+    assert (SID / inside.lstrip("/") / "debugpy" / "__init__.py").is_file()
 
 
 # -- exec payload ------------------------------------------------------------------------------------------
