@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,13 +90,18 @@ class StagedRequest:
             native_thread_id=int(report.get("native_thread_id", 0) or 0),
         )
 
-    def wait(self, timeout: float, cancel: CancelToken | None = None) -> PayloadResult:
-        """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN or CANCELLED."""
+    def wait(
+        self, timeout: float, cancel: CancelToken | None = None, alive: Callable[[], bool] | None = None
+    ) -> PayloadResult:
+        """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN, CANCELLED or
+        PROCESS_EXITED (when `alive` says the target is gone)."""
         end = time.monotonic() + max(0.0, timeout)
         while True:
             result = self.poll()
             if result is not None:
                 return result
+            if alive is not None and not alive():
+                raise SafeAttachError(FailureKind.PROCESS_EXITED, "the target exited before running the request")
             left = end - time.monotonic()
             if left <= 0:
                 raise SafeAttachError(FailureKind.TIMEOUT_RUN, f"no confirmation within {timeout:g}s")

@@ -4,6 +4,7 @@ script must never run."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -101,3 +102,25 @@ def test_cancel_before_start(targets: TargetPool, marker: Marker) -> None:
     _, outcome = attach(target.pid, marker.script(), cancel=cancel)
     assert outcome.kind is FailureKind.CANCELLED
     assert outcome.failed_step == "openProcess"
+
+
+def test_target_exiting_while_waiting(targets: TargetPool, marker: Marker) -> None:
+    import threading
+
+    target = targets.spawn_script(require("3.14"), "blocked.py")
+    wait_parked(target.pid)
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(attach(target.pid, marker.script(), timeout=60)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while request_state(target.pid).pending != 1:  # handshake: the request is armed
+            assert time.monotonic() < deadline, "the request was never armed"
+            time.sleep(0.002)
+    finally:
+        target.stop()  # we started it: kill and reap
+        worker.join(30)
+    assert not worker.is_alive()
+    _, outcome = result[0]  # type: ignore[misc]
+    assert outcome.kind is FailureKind.PROCESS_EXITED
+    assert outcome.failed_step == "awaitRun"

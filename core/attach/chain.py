@@ -271,7 +271,7 @@ class _Attempt:
         assert self.staged is not None
         staged = self.staged
         try:
-            return staged.wait(self.request.timeout, self.cancel)
+            return staged.wait(self.request.timeout, self.cancel, alive=self._alive)
         except SafeAttachError as exc:
             if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
                 raise
@@ -281,6 +281,15 @@ class _Attempt:
             if exc.kind is FailureKind.TIMEOUT_RUN:
                 raise self._timeout_error() from None
             raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
+
+    def _alive(self) -> bool:
+        from core.procfs import read_stat
+
+        try:
+            stat = read_stat(self.request.pid)
+        except SafeAttachError:
+            return False
+        return stat.state not in ("Z", "X") and stat.start_ticks == self.target.start_ticks
 
     def _cancel_request(self) -> PayloadResult | None:
         """Disarm and withdraw. Returns the report if the loader had already started (it is then let finish)."""
@@ -376,7 +385,9 @@ class _Attempt:
         lines: list[str] = []
         try:
             withdrawn = self.staged.withdraw() if self.staged is not None else True
-            if self.writer is not None:
+            if self.writer is not None and not self._alive():
+                lines.append("the target exited; nothing to roll back")
+            elif self.writer is not None:
                 # if the loader already ran, the target consumed the request: only make sure it is disarmed
                 lines += self.writer.rollback() if withdrawn else self.writer.disarm()
         except SafeAttachError as exc:
