@@ -97,14 +97,17 @@ def _wait_ready(proc: subprocess.Popen[bytes], timeout: float) -> None:
 def start_target(role: str, interp: Interpreter) -> DemoTarget:
     script, extra_env = ROLES[role]
     marker = f"{DEMO_MARKER}:{role}"
-    if interp.chrooted:  # the script is not visible inside the chroot: pass its source
-        argv = [*interp.argv, "-c", (TARGETS_DIR / script).read_text(), marker]
-    else:
-        argv = [*interp.argv, str(TARGETS_DIR / script), marker]
+    source = (TARGETS_DIR / script).read_bytes()
+    # the script is not visible inside a chroot: feed its source on stdin ("-"), keeping the command line short
+    argv = [*interp.argv, "-", marker] if interp.chrooted else [*interp.argv, str(TARGETS_DIR / script), marker]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **extra_env}
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    stdin = subprocess.PIPE if interp.chrooted else subprocess.DEVNULL
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     target = DemoTarget(role, interp.label, proc)
     try:
+        if proc.stdin is not None:
+            proc.stdin.write(source)
+            proc.stdin.close()
         _wait_ready(proc, READY_TIMEOUT)
     except BaseException:
         stop_target(target)

@@ -5,7 +5,9 @@ Engine calls run in thread workers that post messages; widgets are only changed 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -146,10 +148,25 @@ def run_console(source: EngineSource, *, demo: bool = False) -> int:
         return _run(SafeAttachApp(source))
     from app.demo import PAYLOAD_SCRIPT, demo_targets
 
-    with demo_targets() as targets:
+    with _exit_on_hangup(), demo_targets() as targets:
         names = ", ".join(f"{t.role} (PID {t.pid}, {t.interpreter})" for t in targets)
         app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}")
         return _run(app)
+
+
+@contextmanager
+def _exit_on_hangup() -> Iterator[None]:
+    """SIGTERM/SIGHUP (a closed terminal) unwind the stack, so the demo targets are still reaped."""
+
+    def unwind(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, unwind) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run(app: SafeAttachApp, headless: bool = False) -> int:

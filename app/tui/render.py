@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 
-from app.viewmodel import AttemptView, StepView
+from app.viewmodel import AttemptView
 from core.events import StepStatus
-from core.model import ProcessSummary
+from core.model import ProcessSummary, PythonVersion
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -100,43 +101,30 @@ STATUS_STYLE = {
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-def step_lines(view: AttemptView, frame: int | None) -> Text:
-    """The step list: one line per step, with failure message and hint under a failed step.
+def step_lines(view: AttemptView, frame: int | None) -> Table:
+    """The step list: one row per step; output lines, failure message and hint indented under their step.
 
     `frame` None renders running steps with a static glyph (deterministic screenshots)."""
-    out = Text()
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=2)
+    table.add_column(ratio=1)
+    table.add_column(width=8, no_wrap=True)
+    table.add_column(width=11, justify="right", no_wrap=True)
     for step in view.steps:
-        out.append_text(_step_line(step, frame))
-        out.append("\n")
+        glyph, style = STATUS_STYLE[step.status]
+        if step.status is StepStatus.RUNNING:
+            glyph = "◐" if frame is None else SPINNER[frame % len(SPINNER)]
+        title = Text(step.title, style="bold" if step.status is StepStatus.RUNNING else "")
+        ms = Text(f"{step.elapsed_ms:.1f} ms", style="dim") if step.elapsed_ms is not None else Text("")
+        table.add_row(Text(glyph, style=style, justify="right"), title, Text(step.status.value, style=style), ms)
         for line in step.output:
-            out.append("      │ ", style="dim")
-            out.append(line)
-            out.append("\n")
+            table.add_row("", Text.assemble(("│ ", "dim"), line), "", "")
         if step.status is StepStatus.FAILED:
             if step.message:
-                out.append("      ", style="")
-                out.append(step.message, style="red")
-                out.append("\n")
+                table.add_row("", Text(step.message, style="red"), "", "")
             if step.hint:
-                out.append("      hint: ", style="bold yellow")
-                out.append(step.hint, style="yellow")
-                out.append("\n")
-    out.rstrip()
-    return out
-
-
-def _step_line(step: StepView, frame: int | None) -> Text:
-    glyph, style = STATUS_STYLE[step.status]
-    if step.status is StepStatus.RUNNING:
-        glyph = "◐" if frame is None else SPINNER[frame % len(SPINNER)]
-    line = Text("  ")
-    line.append(glyph, style=style)
-    line.append(" ")
-    line.append(f"{step.title:<34}", style="bold" if step.status is StepStatus.RUNNING else "")
-    line.append(f"{step.status.value:<8}", style=style)
-    if step.elapsed_ms is not None:
-        line.append(f"{step.elapsed_ms:>9.1f} ms", style="dim")
-    return line
+                table.add_row("", Text.assemble(("hint: ", "bold yellow"), (step.hint, "yellow")), "", "")
+    return table
 
 
 def outcome_text(view: AttemptView) -> Text:
@@ -181,6 +169,19 @@ RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow"}
 def result_cell(record: Mapping[str, Any]) -> Text:
     result = str(record.get("result", ""))
     return Text(result, style=RESULT_STYLE.get(result, ""))
+
+
+def version_cell(value: object) -> Text:
+    """A logged target version: "3.14.0" as is; a hexversion (int or "0x30e00f0") decoded."""
+    number: int | None = value if isinstance(value, int) else None
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            number = int(value, 16)
+        except ValueError:
+            number = None
+    if number is not None and number > 0x1000000:
+        return Text(str(PythonVersion.from_hex(number, "log")))
+    return cell(value)
 
 
 def cell(value: object) -> Text:

@@ -15,6 +15,8 @@ from textual.pilot import Pilot
 from app.tui.app import SafeAttachApp
 from app.tui.base import console
 from app.tui.fake import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
+from app.tui.screens.attach import AttachScreen
+from core.events import StepStatus
 
 Scenario = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -87,10 +89,14 @@ async def attach_running(pilot: Pilot[int]) -> None:
     await settle(pilot)
     await pilot.press("ctrl+r")
     await asyncio.to_thread(source.blocking.wait, 10)
-    for _ in range(50):
-        await pilot.pause()
-        if "waitForRun" in str(pilot.app.screen.query_one("#steps").render()):
+    screen = pilot.app.screen
+    assert isinstance(screen, AttachScreen)
+    for _ in range(500):  # bounded: the StepStarted message is already posted
+        step = screen.view.step("waitForRun")
+        if step is not None and step.status is StepStatus.RUNNING:
             break
+        await pilot.pause()
+    await pilot.pause()
 
 
 async def log(pilot: Pilot[int]) -> None:
@@ -143,14 +149,6 @@ async def shoot(name: str, outdir: Path, size: tuple[int, int] = (120, 36)) -> P
     async with app.run_test(size=size) as pilot:
         await SCENARIOS[name](pilot)
         path.write_text(app.export_screenshot(title=f"safeattach — {name}"))
-        source = app.source
-        if isinstance(source, FakeEngine) and source.blocking.is_set():
-            app.screen.query_one("#steps")  # still mounted: cancel the held attach before leaving
-            from app.tui.screens.attach import AttachScreen
-
-            if isinstance(app.screen, AttachScreen) and app.screen.token is not None:
-                app.screen.token.cancel()
-            await app.workers.wait_for_complete()
     return path
 
 

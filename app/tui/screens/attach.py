@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -167,7 +168,9 @@ class AttachScreen(Screen[None]):
 
     def _show(self) -> None:
         frame = self.frame if console(self).spinners else None
-        steps = render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
+        steps: Table | Text = (
+            render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
+        )
         self.query_one("#steps", Static).update(steps)
         self.query_one("#outcome", Static).update(render.outcome_text(self.view))
         self.set_class(self.view.outcome is not None and self.view.outcome.ok, "-ok")

@@ -104,7 +104,7 @@ class LogScreen(Screen[None]):
                 Text(str(i + 1), justify="right"),
                 Text(render.fmt_time(rec.get("time"))),
                 Text(str(rec.get("pid", "")), justify="right"),
-                render.cell(rec.get("target_version")),
+                render.version_cell(rec.get("target_version")),
                 render.cell(rec.get("method")),
                 render.result_cell(rec),
                 render.cell(rec.get("failure_site")),
@@ -172,7 +172,12 @@ class AttemptDetailScreen(ModalScreen[None]):
             if key == "steps":
                 continue
             shown = render.fmt_time(value) if key == "time" else ("" if value is None else str(value))
-            fields.add_row(Text(key), render.result_cell(rec) if key == "result" else Text(shown))
+            if key == "result":
+                fields.add_row(Text(key), render.result_cell(rec))
+            elif key == "target_version":
+                fields.add_row(Text(key), render.version_cell(value))
+            else:
+                fields.add_row(Text(key), Text(shown))
         steps = Table(box=None, padding=(0, 2), header_style="bold")
         steps.add_column("step")
         steps.add_column("status")
