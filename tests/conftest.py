@@ -19,3 +19,9 @@ def targets() -> Iterator[TargetPool]:
         yield pool
     finally:
         pool.close()
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never write to the user's real attempt log or reattach cache."""
+    monkeypatch.setenv("SAFEATTACH_STATE_DIR", str(tmp_path_factory.mktemp("state")))

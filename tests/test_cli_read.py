@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200"})
+                          timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200",
+                               "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
 
 
 @pytest.mark.live
