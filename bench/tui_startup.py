@@ -33,6 +33,7 @@ from core.source import EngineSource
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
 N_PROCS = 100
+MODES = ("unchanged", "changed-cell", "new-process")
 
 
 @contextmanager
@@ -107,8 +108,9 @@ async def first_paint(src: EngineSource) -> tuple[float, int]:
     return elapsed, rows
 
 
-async def ui_refresh(rows: Sequence[ProcessSummary], runs: int) -> list[float]:
-    """ms for the UI thread to apply one refreshed list (one row changed, so the table is rebuilt)."""
+async def ui_refresh(rows: Sequence[ProcessSummary], runs: int, mode: str) -> list[tuple[float, float]]:
+    """ms for the UI thread to apply one refreshed list: unchanged, one cell changed (updated in place),
+    or a new process (the table is rebuilt, the cursor kept by PID)."""
     app = SafeAttachApp(HundredRows(), refresh_interval=0, spinners=False)
     samples = []
     async with app.run_test(size=(120, 36)) as pilot:
@@ -118,11 +120,15 @@ async def ui_refresh(rows: Sequence[ProcessSummary], runs: int) -> list[float]:
         assert isinstance(screen, ProcessesScreen)
         for i in range(runs):
             changed = list(rows)
-            changed[0] = replace(changed[0], user=f"u{i}")
+            if mode == "changed-cell":
+                changed[0] = replace(changed[0], user=f"u{i}")
+            elif mode == "new-process":
+                changed.insert(0, replace(changed[0], pid=1 + i))
             t0 = time.perf_counter()
             screen._loaded(ProcessesLoaded(changed))
-            await pilot.pause()
-            samples.append((time.perf_counter() - t0) * 1000)
+            t1 = time.perf_counter()
+            await pilot.pause()  # + layout and paint
+            samples.append(((t1 - t0) * 1000, (time.perf_counter() - t0) * 1000))
     return samples
 
 
@@ -142,11 +148,13 @@ def main() -> int:
             src.list_processes()
             list_ms.append((time.perf_counter() - t0) * 1000)
         paint = [asyncio.run(first_paint(src)) for _ in range(args.runs)]
-        ui_ms = asyncio.run(ui_refresh(list(listing), args.runs))
+        ui_ms = {m: asyncio.run(ui_refresh(list(listing), args.runs, m)) for m in MODES}
     print(f"first run (cold imports, first paint): {paint[0][0]:.1f} ms, {paint[0][1]} rows")
     stats("startup to first paint (warm)", [p[0] for p in paint[1:]] or [paint[0][0]])
     stats("refresh: source.list_processes() (worker)", list_ms)
-    stats("refresh: apply rows to the table (UI thread)", ui_ms)
+    for mode, samples in ui_ms.items():
+        stats(f"refresh UI, {mode}: update table", [a for a, _ in samples])
+        stats(f"refresh UI, {mode}: update + paint", [b for _, b in samples])
     return 0
 
 

@@ -153,10 +153,21 @@ def outcome_text(view: AttemptView) -> Text:
     return out
 
 
-def fmt_time(value: object) -> str:
+def fmt_time(value: object, short: bool = False) -> str:
+    """Epoch seconds or an ISO 8601 string, as UTC "YYYY-MM-DD HH:MM:SS" ("MM-DD HH:MM:SS" when short)."""
+    when: datetime | None = None
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    return str(value if value is not None else "")
+        when = datetime.fromtimestamp(value, tz=timezone.utc)
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+    if when is None:
+        return str(value if value is not None else "")
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S")
 
 
 def fmt_ms(value: object) -> str:

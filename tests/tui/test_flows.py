@@ -287,3 +287,18 @@ async def test_quit_returns_exit_code_zero() -> None:
         await settle(pilot)
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_narrow_layouts_fit_80_columns() -> None:
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        labels = [str(c.label) for c in pilot.app.screen.query_one("#processes", DataTable).columns.values()]
+        assert labels == ["PID ▲", "User", "Version", "768", "Policy", "Command"]
+        await pilot.press("l")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#attempts", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "Time", "PID", "Version", "Result", "Failure site", "Kind"
+        ]
+        assert table_rows(pilot, "#attempts")[0][0] == "01-01 11:05:00"
+        assert table.virtual_size.width <= 80

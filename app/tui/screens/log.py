@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
@@ -20,6 +21,10 @@ from app.tui.base import console
 from app.tui.styles import css
 
 RESULTS = ("all", "ok", "failed", "cancelled")
+COLUMNS = (("n", "#"), ("time", "Time"), ("pid", "PID"), ("version", "Version"), ("method", "Method"),
+           ("result", "Result"), ("site", "Failure site"), ("kind", "Kind"), ("ms", "ms"))
+WIDE_ONLY = {"n", "method", "ms"}  # dropped below NARROW_BELOW columns (all shown in the detail view)
+NARROW_BELOW = 100
 
 
 class AttemptsLoaded(Message):
@@ -45,6 +50,7 @@ class LogScreen(Screen[None]):
         self.result_filter = "all"
         self.site_filter = "all"
         self.loaded = False
+        self.narrow: bool | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,21 +60,24 @@ class LogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Attempt log"
-        table: DataTable[Text] = self.query_one(DataTable)
-        for key, label in (
-            ("n", "#"),
-            ("time", "Time"),
-            ("pid", "PID"),
-            ("version", "Version"),
-            ("method", "Method"),
-            ("result", "Result"),
-            ("site", "Failure site"),
-            ("kind", "Kind"),
-            ("ms", "ms"),
-        ):
-            table.add_column(label, key=key)
-        table.focus()
+        self.query_one(DataTable).focus()
+        self._apply_width(self.app.size.width)
         self.action_reload()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        narrow = width < NARROW_BELOW
+        if narrow == self.narrow:
+            return
+        self.narrow = narrow
+        table: DataTable[Text] = self.query_one(DataTable)
+        table.clear(columns=True)
+        for key, label in COLUMNS:
+            if not (narrow and key in WIDE_ONLY):
+                table.add_column(label, key=key)
+        self._fill()
 
     @work(thread=True, exclusive=True, group="attempts")
     def _load(self) -> None:
@@ -100,18 +109,18 @@ class LogScreen(Screen[None]):
         table: DataTable[Text] = self.query_one(DataTable)
         table.clear()
         for i, rec in self.visible_records():
-            table.add_row(
-                Text(str(i + 1), justify="right"),
-                Text(render.fmt_time(rec.get("time"))),
-                Text(str(rec.get("pid", "")), justify="right"),
-                render.version_cell(rec.get("target_version")),
-                render.cell(rec.get("method")),
-                render.result_cell(rec),
-                render.cell(rec.get("failure_site")),
-                render.cell(rec.get("failure_kind")),
-                Text(render.fmt_ms(rec.get("elapsed_ms")), justify="right"),
-                key=str(i),
-            )
+            cells = {
+                "n": Text(str(i + 1), justify="right"),
+                "time": Text(render.fmt_time(rec.get("time"), short=bool(self.narrow))),
+                "pid": Text(str(rec.get("pid", "")), justify="right"),
+                "version": render.version_cell(rec.get("target_version")),
+                "method": render.cell(rec.get("method")),
+                "result": render.result_cell(rec),
+                "site": render.cell(rec.get("failure_site")),
+                "kind": render.cell(rec.get("failure_kind")),
+                "ms": Text(render.fmt_ms(rec.get("elapsed_ms")), justify="right"),
+            }
+            table.add_row(*(cells[str(key.value)] for key in table.columns), key=str(i))
         shown = len(table.rows)
         self.query_one("#log-filters", Static).update(
             Text.assemble(

@@ -130,7 +130,16 @@ class ProcessesScreen(Screen[None]):
         if not columns and signature == self._shown:
             self._status(len(visible))
             return
-        self._shown = signature
+        previous, self._shown = self._shown, signature
+        if not columns and [row[0] for row in previous] == [row[0] for row in signature]:
+            # same rows in the same order: update only the cells that changed (no rebuild, no cursor move)
+            column_keys = [k for k, _ in self._columns()]
+            for (pid, row), old_sig, new_sig in zip(cells, previous, signature, strict=True):
+                for j, (before, after) in enumerate(zip(old_sig[1:], new_sig[1:], strict=True)):
+                    if before != after:
+                        table.update_cell(str(pid), column_keys[j], row[j], update_width=True)
+            self._status(len(visible))
+            return
         scroll_y = table.scroll_y
         self._rebuilding = True
         try:
