@@ -302,3 +302,18 @@ async def test_narrow_layouts_fit_80_columns() -> None:
         ]
         assert table_rows(pilot, "#attempts")[0][0] == "01-01 11:05:00"
         assert table.virtual_size.width <= 80
+
+
+async def test_refresh_updates_changed_cell_in_place() -> None:
+    engine = FakeEngine()
+    async with make_app(engine).run_test(size=(120, 36)) as pilot:
+        await select_pid(pilot, LEGACY_PID)
+        index = next(i for i, p in enumerate(engine.processes) if p.pid == MARKUP_PID)
+        engine.processes[index] = engine.processes[index].__class__(
+            **{**vars(engine.processes[index]), "user": "[red]mallory"}
+        )
+        await pilot.press("r")
+        await settle(pilot)
+        table = pilot.app.screen.query_one("#processes", DataTable)
+        assert str(table.get_row(str(MARKUP_PID))[1]) == "[red]mallory"
+        assert table.get_row_at(table.cursor_row)[0].plain == str(LEGACY_PID)

@@ -173,6 +173,8 @@ class AttachScreen(Screen[None]):
         )
         self.query_one("#steps", Static).update(steps)
         self.query_one("#outcome", Static).update(render.outcome_text(self.view))
+        # follow the attempt: keep the newest step (and finally the outcome) in view
+        self.query_one("#attach-progress", VerticalScroll).scroll_end(animate=False)
         self.set_class(self.view.outcome is not None and self.view.outcome.ok, "-ok")
         self.set_class(self.view.outcome is not None and not self.view.outcome.ok, "-failed")
 
