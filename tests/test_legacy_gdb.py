@@ -1,0 +1,254 @@
+"""Legacy injection through gdb, against real CPython processes (3.9 .. 3.14)."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from live_targets import IN_CI, Target, TargetPool, chroot_command, require
+
+from core.errors import FailureKind, SafeAttachError
+from core.legacy import gdb_available, inject_python
+from core.legacy.gdb_inject import c_string_literal
+from core.legacy.gdb_mi import parse_record
+from core.legacy.safe_point import process_state
+from core.requests import CancelToken
+
+REPO = Path(__file__).resolve().parent.parent
+
+needs_gdb = pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")
+
+
+def marker_code(marker: str) -> str:
+    return f"import sys; open({marker!r}, 'w').write(repr(tuple(sys.version_info[:2])))"
+
+
+def read_marker(target: Target, marker: str) -> str:
+    # a chrooted target wrote inside its own root: read it through /proc/PID/root
+    path = Path(f"/proc/{target.pid}/root") / marker.lstrip("/")
+    try:
+        return path.read_text()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def assert_running(target: Target) -> None:
+    assert target.alive()
+    assert process_state(target.pid) not in ("t", "T", None)
+
+
+def assert_heartbeat(target: Target) -> None:
+    """Three consecutive ticks: at most one can predate the injection, so the target kept printing after it."""
+    ticks = [int(target.wait_for("tick", 5.0).split()[1]) for _ in range(3)]
+    assert ticks == [ticks[0], ticks[0] + 1, ticks[0] + 2]
+
+
+def read_stderr_until(target: Target, needle: bytes, timeout: float = 5.0) -> bytes:
+    assert target.proc.stderr is not None
+    data = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(target.proc.stderr, selectors.EVENT_READ)
+        while needle not in data and time.monotonic() < deadline:
+            if sel.select(deadline - time.monotonic()):
+                chunk = os.read(target.proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                data += chunk
+    return data
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------
+
+
+def test_parse_mi_records() -> None:
+    rec = parse_record('12^error,msg="ptrace: Operation not permitted."')
+    assert rec is not None and (rec.token, rec.kind, rec.cls) == (12, "^", "error")
+    assert rec.results["msg"] == "ptrace: Operation not permitted."
+    stop = parse_record('*stopped,reason="breakpoint-hit",bkpt={number="1"},thread-id="1",list=["a","b"]')
+    assert stop is not None and stop.results["reason"] == "breakpoint-hit"
+    assert stop.results["bkpt"] == {"number": "1"} and stop.results["list"] == ["a", "b"]
+    stream = parse_record('~"GNU gdb 13.1\\n"')
+    assert stream is not None and stream.text == "GNU gdb 13.1\n"
+    assert parse_record("(gdb) ") is None
+
+
+def test_c_string_literal_escapes_quotes_and_non_ascii() -> None:
+    assert c_string_literal('print("a\\\\b")') == '"print(\\042a\\134\\134b\\042)"'
+    assert c_string_literal("é") == '"\\303\\251"'
+
+
+def test_bad_input_is_a_typed_error() -> None:
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(os.getpid(), "a = 1\nb = 2")
+    assert exc.value.kind is FailureKind.INJECT_FAILED and "single line" in exc.value.message
+
+
+# --- live targets ---------------------------------------------------------------------------------------
+
+
+@needs_gdb
+@pytest.mark.live
+@pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.13d"])
+def test_inject_into_sleepy_target(targets: TargetPool, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "sleepy.py")
+    marker = f"/tmp/safeattach-legacy-{uuid.uuid4().hex}"
+    lines: list[str] = []
+    result = inject_python(target.pid, marker_code(marker), timeout=30, progress=lines.append)
+    assert result.return_code == 0
+    assert read_marker(target, marker) == repr(interp.version)
+    assert result.pid == target.pid and result.gdb_version.startswith("GNU gdb")
+    assert any(line.startswith("gdb attached") for line in lines)
+    assert any(line.startswith("safe point:") for line in lines)
+    assert "PyRun_SimpleString returned 0" in lines
+    assert_running(target)
+    assert_heartbeat(target)
+    assert_running(target)
+
+
+@needs_gdb
+@pytest.mark.live
+@pytest.mark.parametrize("name", ["3.11", "3.13"])
+def test_inject_into_busy_target_uses_pending_call(targets: TargetPool, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "busy.py")
+    marker = f"/tmp/safeattach-legacy-{uuid.uuid4().hex}"
+    result = inject_python(target.pid, marker_code(marker), timeout=30)
+    assert read_marker(target, marker) == repr(interp.version)
+    assert result.safe_point == "pending call from the eval loop"
+    assert result.thread_id == target.pid  # pending calls run on the main thread
+    assert_running(target)
+
+
+@needs_gdb
+@pytest.mark.live
+def test_inject_into_fully_blocked_314_target(targets: TargetPool) -> None:
+    interp = require("3.14")
+    target = targets.spawn_script(interp, "blocked.py")
+    marker = f"/tmp/safeattach-legacy-{uuid.uuid4().hex}"
+    result = inject_python(target.pid, marker_code(marker), timeout=30)
+    assert read_marker(target, marker) == "(3, 14)"
+    assert result.safe_point == "thread parked in clock_nanosleep"
+    assert_running(target)
+
+
+@needs_gdb
+@pytest.mark.live
+def test_code_that_raises_is_inject_failed_and_target_survives(targets: TargetPool) -> None:
+    target = targets.spawn_script(require("3.11"), "sleepy.py")
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(target.pid, "raise RuntimeError('legacy-boom')", timeout=30)
+    assert exc.value.kind is FailureKind.INJECT_FAILED
+    assert exc.value.detail["return_code"] == -1
+    assert b"RuntimeError: legacy-boom" in read_stderr_until(target, b"legacy-boom")
+    assert_running(target)
+    assert_heartbeat(target)
+
+
+@needs_gdb
+@pytest.mark.live
+def test_no_safe_point_in_time_is_timeout_and_target_left_running(targets: TargetPool) -> None:
+    interp = require("3.11")
+    # one long C call that holds the GIL: no bytecode boundary, no parked syscall
+    source = "print('ready', flush=True); sum(range(10**14))"
+    target = targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", source]), interp)
+    started = time.monotonic()
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(target.pid, "pass", timeout=1.0)
+    assert exc.value.kind is FailureKind.TIMEOUT_RUN
+    assert time.monotonic() - started < 10
+    assert_running(target)
+    assert process_state(target.pid) == "R"
+
+
+@needs_gdb
+@pytest.mark.live
+def test_cancel_before_safe_point(targets: TargetPool) -> None:
+    target = targets.spawn_script(require("3.11"), "busy.py")
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(target.pid, "pass", timeout=30, cancel=token)
+    assert exc.value.kind is FailureKind.CANCELLED
+    assert_running(target)
+
+
+@pytest.mark.live
+def test_gdb_path_missing(targets: TargetPool) -> None:
+    target = targets.spawn_script(require("3.11"), "sleepy.py")
+    assert gdb_available("/nonexistent/gdb") is None
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(target.pid, "pass", gdb="/nonexistent/gdb")
+    assert exc.value.kind is FailureKind.GDB_MISSING
+    assert "/nonexistent/gdb" in exc.value.message and "apt-get install gdb" in exc.value.hint
+
+
+@pytest.mark.live
+def test_gdb_not_on_path(targets: TargetPool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    target = targets.spawn_script(require("3.11"), "sleepy.py")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert gdb_available() is None
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(target.pid, "pass")
+    assert exc.value.kind is FailureKind.GDB_MISSING
+    assert_running(target)
+
+
+@needs_gdb
+@pytest.mark.live
+def test_non_python_process_is_symbol_not_found(targets: TargetPool) -> None:
+    sleeper = targets.spawn(["sleep", "60"], ready=None)
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(sleeper.pid, "pass", timeout=30)
+    assert exc.value.kind is FailureKind.SYMBOL_NOT_FOUND
+    assert "PyRun_SimpleString" in exc.value.message
+    assert_running(sleeper)
+
+
+@needs_gdb
+def test_nonexistent_pid(targets: TargetPool) -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with pytest.raises(SafeAttachError) as exc:
+        inject_python(gone.pid, "pass", timeout=10)
+    assert exc.value.kind is FailureKind.NO_SUCH_PROCESS
+    assert str(gone.pid) in exc.value.message
+
+
+CLIENT = """
+import json, sys
+from core.errors import SafeAttachError
+from core.legacy import inject_python
+try:
+    inject_python(int(sys.argv[1]), "pass", timeout=20)
+    print(json.dumps({"kind": None}))
+except SafeAttachError as exc:
+    print(json.dumps(exc.to_dict()))
+"""
+
+
+@needs_gdb
+@pytest.mark.live
+def test_unprivileged_client_is_ptrace_denied(targets: TargetPool) -> None:
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to run the client as another user")
+    target = targets.spawn_script(require("3.11"), "sleepy.py")
+    argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            sys.executable, "-c", CLIENT, str(target.pid)]
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["kind"] == FailureKind.PTRACE_DENIED.value
+    assert "uid 0" in report["hint"] and "uid 65534" in report["hint"]
+    assert_running(target)
+    assert_heartbeat(target)
