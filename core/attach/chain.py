@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.attach.debug_session import DebugSession
 from core.attach.faults import FaultPlan
 from core.attach.script import check_script, exec_spec
 from core.attach.threads import ThreadChoice, select_thread
@@ -37,10 +38,16 @@ TITLES = {
     "writeBreaker": "Set the eval-breaker bit",
     "legacyInject": "Inject through gdb (legacy)",
     "awaitRun": "Wait for the target to run it",
+    "reattachCache": "Look for a debugpy server started earlier",
+    "debugpyReady": "Check the debugpy server",
 }
 SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
 LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
+
+
+class _Cached(Exception):
+    """A cached debugpy server still listens: the injection steps are skipped."""
 
 
 class _Stop(Exception):
@@ -52,7 +59,9 @@ class _Stop(Exception):
         self.step = step
 
 
-def plan_steps(method: Method) -> tuple[str, ...]:
+def plan_steps(method: Method, payload: Payload = Payload.EXEC) -> tuple[str, ...]:
+    if payload is Payload.DEBUGPY:
+        return ("reattachCache", *plan_steps(method), "debugpyReady")
     head = ("openProcess", "offsetsResolve", "parse", "policy")
     if method is Method.SAFE:
         return (*head, *SAFE_STEPS, "awaitRun")
@@ -77,11 +86,14 @@ class _Attempt:
     writer: RequestWriter | None = None
     use_legacy: bool = False
     started: float = field(default_factory=time.monotonic)
+    session: DebugSession | None = None  # Payload.DEBUGPY only
 
     def __post_init__(self) -> None:
         self.record = AttemptRecord(
             pid=self.request.pid, method=self.request.method.value, payload=self.request.payload.value
         )
+        if self.request.payload is Payload.DEBUGPY:
+            self.session = DebugSession(self.request)
 
     # -- step plumbing ----------------------------------------------------------------------------------
     def _run_step(self, name: str, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
@@ -202,13 +214,8 @@ class _Attempt:
             where = "copied into the private directory" if plan.copied else "read by the target in place"
             self._say(f"script {where}")
             return exec_spec(plan, private_dir)
-        from core.debugpy_dist import debugpy_dir_for_target
-        from core.payloads import debugpy_payload
-
-        return debugpy_payload(
-            host=req.listen_host, port=req.listen_port, wait_for_client=req.wait_for_client,
-            debugpy_dir=debugpy_dir_for_target(target.pid, target_uid=target.uid), bridge_socket=None,
-        )
+        assert self.session is not None
+        return self.session.payload_spec(target, self._say)
 
     def _stage(self) -> StagedRequest:
         target = self.target
@@ -333,13 +340,32 @@ class _Attempt:
 
     payload_result: PayloadResult | None = None
 
+    def _reattach_cache(self, steps: tuple[str, ...]) -> Iterator[Event]:
+        """debugpy: a cached server that still listens ends the chain here (raises _Cached)."""
+        if self.session is None:
+            return
+        yield from self._run_step("reattachCache", self.session.check_cache)
+        if self.session.hit:
+            self.record.reuse = True
+            self.record.flags.append("reattach_cache")
+            for name in steps[1:-1]:
+                yield from self._skip(name, "not needed: a debugpy server already listens")
+            raise _Cached()
+
+    def _debugpy_ready(self) -> Iterator[Event]:
+        if self.session is not None:
+            session = self.session
+            yield from self._run_step("debugpyReady", lambda: session.ready(self.payload_result, self._say))
+            self.record.reuse = bool(session.info.get("reused"))
+
     # -- the attempt ------------------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
-        steps = plan_steps(self.request.method)
+        steps = plan_steps(self.request.method, self.request.payload)
         yield Plan(self.request.pid, self.request.method.value, self.request.payload.value,
                    tuple(StepSpec(s, TITLES[s]) for s in steps))
         outcome: Outcome | None = None
         try:
+            yield from self._reattach_cache(steps)
             yield from self._open_steps()
             yield from self._run_step("policy", self._policy)
             if self.use_legacy:
@@ -363,7 +389,14 @@ class _Attempt:
                 if "legacyInject" in steps:
                     yield from self._skip("legacyInject", "safe attach armed the request")
             yield from self._run_step("awaitRun", self._await_step)
+            yield from self._debugpy_ready()
             outcome = self._success()
+        except _Cached:
+            try:
+                yield from self._debugpy_ready()
+                outcome = self._success()
+            except _Stop as stop:
+                outcome = self._failure(stop.error, stop.step)
         except _Stop as stop:
             yield from self._undo(stop.step)
             outcome = self._failure(stop.error, stop.step)
@@ -413,8 +446,14 @@ class _Attempt:
 
     def _success(self) -> Outcome:
         r = self.payload_result
-        assert r is not None
         total = (time.monotonic() - self.started) * 1000
+        if self.session is not None:  # debugpyReady checked the payload's report
+            self.record.result = "ok"
+            result = {**self._base_result(), "ran": r is not None, **self.session.result()}
+            if r is not None:
+                result.update(thread_name=r.thread_name, native_thread_id=r.native_thread_id, payload=dict(r.result))
+            return Outcome(True, self.request.pid, total, self.session.message(), result=result)
+        assert r is not None
         result = {**self._base_result(), "ran": True, "thread_name": r.thread_name,
                   "native_thread_id": r.native_thread_id, "payload": dict(r.result)}
         if r.ok:

@@ -1,0 +1,301 @@
+"""Debugger sessions: the debugpy payload's part of the attach chain.
+
+`DebugSession` adds two steps around the chain for `Payload.DEBUGPY`:
+
+- `reattachCache` (first): a cached server for this process incarnation that still listens (checked in
+  /proc, never by connecting) makes every injection step unnecessary;
+- `debugpyReady` (last): reads the payload's report (port, debugpy version, whether a server was already
+  running), confirms in /proc that the port is in LISTEN state, caches it, and — for a target in another
+  network namespace — starts a local `DapBridge` to the relay socket the payload opened in the target.
+
+The bridge socket lives in a long-lived per-target directory `/tmp/safeattach-<uid>/bridge-<pid>-<ticks>/`
+(the request's private dir is removed when the chain ends, and the in-target relay stops when its socket
+file goes). Bridges started here run in this process until `stop_bridges()`.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.dap_bridge import DapBridge
+from core.errors import FailureKind, SafeAttachError
+from core.payload import PayloadResult, PayloadSpec
+from core.privdir import _mkdir_private
+from core.procfs import same_namespace
+from core.reattach_cache import CacheEntry, find_listener, forget, load, start_ticks_of, store, validate
+from core.requests import AttachRequest
+
+BRIDGE_SOCKET = "dap.sock"
+LISTEN_WAIT = 5.0  # seconds for debugpy's port to show up in LISTEN state after the payload reported it
+_BRIDGE_DIR = re.compile(r"bridge-(\d+)-(\d+)")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+_bridges_lock = threading.Lock()
+_bridges: list[DapBridge] = []
+
+
+def active_bridges() -> list[DapBridge]:
+    with _bridges_lock:
+        return list(_bridges)
+
+
+def stop_bridges() -> None:
+    with _bridges_lock:
+        bridges = list(_bridges)
+        _bridges.clear()
+    for bridge in bridges:
+        bridge.stop()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connect_host(host: str) -> str:
+    """Where a local client connects to a server bound to `host` (a wildcard means loopback works)."""
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def vscode_config(pid: int, host: str, port: int, local_root: str | None) -> dict[str, Any]:
+    """A VS Code launch.json "attach" configuration for this server."""
+    config: dict[str, Any] = {
+        "name": f"Attach to PID {pid} (safeattach)",
+        "type": "debugpy",
+        "request": "attach",
+        "connect": {"host": host, "port": port},
+        "justMyCode": False,
+    }
+    if local_root is not None:  # the target sees another root: map its paths onto ours
+        config["pathMappings"] = [{"localRoot": local_root, "remoteRoot": "/"}]
+    return config
+
+
+def _root_path(pid: int) -> str | None:
+    """The target's root directory as we see it, when it is not ours (chroot, container)."""
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
+        if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
+            return None
+        return os.readlink(f"/proc/{pid}/root")
+    except OSError:
+        return None
+
+
+def _rmtree_at(parent_fd: int, name: str) -> None:
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        return
+    try:
+        for entry in os.listdir(fd):
+            try:
+                os.unlink(entry, dir_fd=fd)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent_fd)
+    except OSError:
+        pass
+
+
+def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int) -> str:
+    """Create (or reuse) the target's bridge dir, remove a previous socket and stale siblings.
+
+    Returns the socket path as the target sees it.
+    """
+    name = f"bridge-{pid}-{start_ticks}"
+    try:
+        tmp_fd = os.open(os.path.join(root, "tmp"), _DIR_FLAGS)
+    except OSError as exc:
+        raise SafeAttachError(FailureKind.PAYLOAD, f"the target's /tmp is not reachable: {exc.strerror}") from exc
+    try:
+        base_fd = _mkdir_private(tmp_fd, f"safeattach-{uid}", uid, gid, must_create=False)
+    finally:
+        os.close(tmp_fd)
+    try:
+        for entry in os.listdir(base_fd):
+            m = _BRIDGE_DIR.fullmatch(entry)
+            if m and entry != name and start_ticks_of(int(m[1])) != int(m[2]):
+                _rmtree_at(base_fd, entry)
+        fd = _mkdir_private(base_fd, name, uid, gid, must_create=False)
+        try:
+            # the previous relay (if any) stops once its socket file is gone
+            os.unlink(BRIDGE_SOCKET, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise SafeAttachError(FailureKind.PAYLOAD, f"cannot remove the old bridge socket: {exc}") from exc
+        finally:
+            os.close(fd)
+    finally:
+        os.close(base_fd)
+    return f"/tmp/safeattach-{uid}/{name}/{BRIDGE_SOCKET}"
+
+
+@dataclass
+class DebugSession:
+    """State of one debugpy attach; the chain calls `check_cache`, `payload_spec` and `ready`."""
+
+    request: AttachRequest
+    entry: CacheEntry | None = None  # a valid cache entry: nothing is injected
+    cache_state: str = "miss"  # hit / miss / stale
+    bridge_socket: str | None = None  # in-target relay socket (target's view)
+    info: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    bridge: DapBridge | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.request.pid
+
+    @property
+    def hit(self) -> bool:
+        return self.entry is not None
+
+    # -- reattachCache -----------------------------------------------------------------------------------
+    def check_cache(self) -> dict[str, Any]:
+        ticks = start_ticks_of(self.pid)
+        entry = load(self.pid, ticks) if ticks is not None else None
+        if entry is None:
+            return {"message": "no cached server for this process", "cache": "miss"}
+        why = validate(entry)
+        if why is not None:
+            forget(entry.pid, entry.start_ticks)
+            self.cache_state = "stale"
+            return {"message": f"cached server not usable: {why}", "cache": "stale"}
+        self.entry, self.cache_state = entry, "hit"
+        return {"message": f"debugpy still listening on port {entry.port} (PID {entry.listener_pid} holds it)",
+                "cache": "hit", "port": entry.port, "listener_pid": entry.listener_pid}
+
+    # -- the payload -------------------------------------------------------------------------------------
+    def payload_spec(self, target: Any, say: Any) -> PayloadSpec:
+        from core.debugpy_dist import debugpy_dir_for_target
+        from core.payloads import debugpy_payload
+
+        req = self.request
+        host, port = req.listen_host, req.listen_port
+        if same_namespace(target.pid, "net") is False:
+            self.bridge_socket = prepare_bridge_dir(target.root, target.pid, target.start_ticks, target.uid,
+                                                    target.gid)
+            say(f"the target is in another network namespace: debugpy listens on its loopback, relayed "
+                f"through {self.bridge_socket}")
+            host, port = "127.0.0.1", 0  # the local bridge listens on the requested address instead
+        return debugpy_payload(
+            host=host, port=port, wait_for_client=req.wait_for_client,
+            debugpy_dir=debugpy_dir_for_target(target.pid, target_uid=target.uid),
+            bridge_socket=self.bridge_socket,
+        )
+
+    # -- debugpyReady ------------------------------------------------------------------------------------
+    def ready(self, result: PayloadResult | None, say: Any) -> dict[str, Any]:
+        if self.entry is not None:
+            e = self.entry
+            self.bridge_socket = e.bridge_socket
+            self.info = {"reused": True, "host": e.host, "port": e.port, "debugpy_version": e.debugpy_version,
+                         "listener_pid": e.listener_pid}
+        else:
+            self.info = self._from_payload(result)
+        req, info = self.request, self.info
+        if info["reused"] and req.listen_port not in (0, info["port"]) and self.bridge_socket is None:
+            say(f"requested port {req.listen_port}, but the server already running listens on {info['port']}")
+        if self.bridge_socket is not None:
+            path = f"/proc/{self.pid}/root{self.bridge_socket}"
+            bridge = DapBridge(path, host=req.listen_host, port=req.listen_port)
+            bridge.start()
+            with _bridges_lock:
+                _bridges.append(bridge)
+            self.bridge = bridge
+            chost, cport = bridge.address
+            say(f"local bridge {chost}:{cport} → {self.bridge_socket} in the target → 127.0.0.1:{info['port']}")
+            exposed = req.listen_host
+        else:
+            chost, cport = connect_host(str(info["host"])), int(info["port"])
+            exposed = str(info["host"])
+        if not is_loopback(exposed):
+            self.warnings.append(
+                f"listening on {exposed}, not loopback: anyone who can reach port {cport} can run code in "
+                f"process {self.pid}"
+            )
+        for w in self.warnings:
+            say(f"warning: {w}")
+        self.info.update(connect_host=chost, connect_port=cport)
+        how = "reused the server already running" if info["reused"] else "started"
+        if self.hit:
+            how += " (reattach cache)"
+        return {"message": f"debugpy {info['debugpy_version']} {how}; connect to {chost}:{cport}",
+                "reused": info["reused"], "port": info["port"], "connect": f"{chost}:{cport}",
+                "cache": self.cache_state}
+
+    def _from_payload(self, result: PayloadResult | None) -> dict[str, Any]:
+        if result is None:
+            raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload did not report")
+        if not result.ok:
+            raise SafeAttachError(FailureKind.PAYLOAD, f"debugpy did not start in the target: {result.error}",
+                                  detail={"traceback": result.traceback})
+        info = dict(result.result)
+        port = int(info["port"])
+        deadline = time.monotonic() + LISTEN_WAIT
+        listener = find_listener(self.pid, port)
+        while listener is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            listener = find_listener(self.pid, port)
+        if listener is None:
+            raise SafeAttachError(
+                FailureKind.PAYLOAD,
+                f"debugpy reports port {port}, but nothing listens there in the target's network namespace",
+                hint="debugpy's adapter may have exited; a process can call debugpy.listen() only once, so "
+                "restart it to debug it again",
+                detail={"port": port},
+            )
+        ticks, listener_ticks = start_ticks_of(self.pid), start_ticks_of(listener)
+        if ticks is not None and listener_ticks is not None:
+            store(CacheEntry(
+                pid=self.pid, start_ticks=ticks, host=str(info["host"]), port=port,
+                debugpy_version=str(info.get("debugpy_version", "")), listener_pid=listener,
+                listener_start_ticks=listener_ticks, bridge_socket=self.bridge_socket,
+            ))
+        info["listener_pid"] = listener
+        return info
+
+    # -- the outcome -------------------------------------------------------------------------------------
+    def result(self) -> dict[str, Any]:
+        info = self.info
+        host, port = str(info["connect_host"]), int(info["connect_port"])
+        bridge = None
+        if self.bridge is not None:
+            bridge = {"socket": self.bridge_socket, "local": f"{host}:{port}",
+                      "lifetime": "until this safeattach process exits (Ctrl-C)"}
+        return {
+            "debugpy": {
+                "host": info["host"], "port": info["port"], "version": info.get("debugpy_version"),
+                "reused": bool(info["reused"]), "listener_pid": info.get("listener_pid"),
+                "adapter_python": info.get("adapter_python"),
+                "waiting_for_client": bool(info.get("waiting_for_client", False)),
+            },
+            "connect": {"host": host, "port": port},
+            "reused": bool(info["reused"]),
+            "reattach_cache": self.cache_state,
+            "bridge": bridge,
+            "warnings": list(self.warnings),
+            "vscode": vscode_config(self.pid, host, port, _root_path(self.pid)),
+        }
+
+    def message(self) -> str:
+        info = self.info
+        what = "already running" if info["reused"] else "started"
+        return (f"debugpy {info.get('debugpy_version')} {what} in PID {self.pid}; "
+                f"connect to {info['connect_host']}:{info['connect_port']}")
+
