@@ -121,6 +121,7 @@ def _startup_args(pid: int) -> list[str]:
         "set scheduler-locking off",
         "set print thread-events off",
         "set print inferior-events off",
+        "handle all nostop noprint pass",  # the target's own signals pass through while we wait
     ]
     args: list[str] = []
     for setting in settings:
