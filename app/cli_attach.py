@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
+import sys
 import threading
 import time
 from datetime import datetime
@@ -16,10 +18,12 @@ from rich.text import Text
 
 from app.viewmodel import AttemptView, reduce
 from core.attach import run_attach
+from core.attach.debug_session import active_bridges, stop_bridges
 from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
+from core.reattach_cache import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
@@ -95,6 +99,16 @@ def render_view(view: AttemptView) -> Group:
 
 
 def _run(request: AttachRequest, json_out: bool) -> int:
+    return _exit_code(_run_outcome(request, json_out))
+
+
+def _exit_code(outcome: Outcome | None) -> int:
+    if outcome is None:
+        return exit_code_for(FailureKind.INTERNAL)
+    return 0 if outcome.ok else exit_code_for(outcome.kind or FailureKind.INTERNAL)
+
+
+def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
     cancel = CancelToken()
     q = _events(request, cancel)
     if json_out:
@@ -112,9 +126,7 @@ def _run(request: AttachRequest, json_out: bool) -> int:
                 live.update(render_view(view))
 
             outcome = _drain(q, cancel, show)
-    if outcome is None:
-        return exit_code_for(FailureKind.INTERNAL)
-    return 0 if outcome.ok else exit_code_for(outcome.kind or FailureKind.INTERNAL)
+    return outcome
 
 
 def cmd_exec(
@@ -133,10 +145,57 @@ def cmd_attach(
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
         return 2
+    host = host.strip("[]")  # [::1]:PORT
+    err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             allow_opted_out_legacy=allow_opted_out)
-    return _run(request, json_out)
+    outcome = _run_outcome(request, json_out)
+    if outcome is None or not outcome.ok:
+        return _exit_code(outcome)
+    if not json_out:
+        _print_connect(outcome)
+    for warning in outcome.result.get("warnings") or []:
+        err.print(Text(f"warning: {warning}", style="yellow"))
+    if active_bridges():
+        _serve_bridges(pid, err)
+    return 0
+
+
+def _print_connect(outcome: Outcome) -> None:
+    if not sys.stdout.isatty():  # rich's live view ends without a newline when not on a terminal
+        print()
+    r = outcome.result
+    connect, debugpy = r["connect"], r["debugpy"]
+    where = f"{connect['host']}:{connect['port']}"
+    state = "already running (reused)" if r["reused"] else "started"
+    if r.get("reattach_cache") == "hit":
+        state += ", found through the reattach cache"
+    print(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}")
+    print(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\").")
+    print("VS Code launch.json configuration:")
+    print(json.dumps(r["vscode"], indent=2))
+
+
+def _serve_bridges(pid: int, err: Console) -> None:
+    """Keep the local DAP bridge(s) up until Ctrl-C, SIGTERM or the target's exit."""
+    err.print(Text("The target is in another network namespace: this command relays the port above into it. "
+                   "Keep it running while you debug; Ctrl-C stops the relay (the debugpy server in the target "
+                   "keeps running; attach again to reconnect).", style="cyan"))
+    ticks = start_ticks_of(pid)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while start_ticks_of(pid) == ticks:
+            time.sleep(0.5)
+        err.print(Text(f"process {pid} exited; relay stopped", style="yellow"))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_bridges()
 
 
 def cmd_log(json_out: bool, failures_only: bool) -> int:

@@ -209,8 +209,11 @@ class DebugSession:
         else:
             self.info = self._from_payload(result)
         req, info = self.request, self.info
-        if info["reused"] and req.listen_port not in (0, info["port"]) and self.bridge_socket is None:
-            say(f"requested port {req.listen_port}, but the server already running listens on {info['port']}")
+        if info["reused"] and self.bridge_socket is None and (
+            req.listen_port not in (0, info["port"]) or req.listen_host != info["host"]
+        ):
+            say(f"requested {req.listen_host}:{req.listen_port}, but the server already running listens on "
+                f"{info['host']}:{info['port']}; it is reused as it is")
         if self.bridge_socket is not None:
             path = f"/proc/{self.pid}/root{self.bridge_socket}"
             bridge = DapBridge(path, host=req.listen_host, port=req.listen_port)

@@ -1,0 +1,428 @@
+"""Debugger sessions end to end: `safeattach attach` (CLI and engine) starts or reuses debugpy in a live
+target, and a real DAP client (tests/dap_client.py) debugs it through the port the engine reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dap_client import DapClient
+from live_targets import SID, Target, TargetPool, chroot_command, require
+
+from core.attach import run_attach
+from core.debugpy_dist import install_into_root, local_debugpy
+from core.events import Outcome, StepFinished, StepStatus
+from core.reattach_cache import cache_dir, listening_ports, start_ticks_of
+from core.requests import AttachRequest, CancelToken, Payload
+
+pytestmark = pytest.mark.live
+
+CLI = [sys.executable, "-m", "app.cli"]
+REPO = Path(__file__).resolve().parent.parent
+
+PROGRAM = '''\
+import sys, time
+
+def helper(x):
+    y = x + 1  # HELPER
+    return y
+
+def work(i):
+    total = i * 2  # BP
+    total = helper(total)  # NEXT
+    return total
+
+if len(sys.argv) > 1:  # listen by itself first, like a program that embeds debugpy.listen()
+    sys.path.insert(0, sys.argv[1])
+    import debugpy
+    sys.path.pop(0)
+    print("self_listen %d" % debugpy.listen(("127.0.0.1", 0))[1], flush=True)
+print("ready", flush=True)
+i = 0
+last = time.monotonic()
+while True:
+    i += 1
+    work(i)
+    now = time.monotonic()
+    if now - last > 0.1:
+        print("tick %d" % i, flush=True)
+        last = now
+    time.sleep(0.001)
+'''
+
+PROBE = '''\
+import sys
+print("ready", flush=True)
+for line in sys.stdin:
+    print("debugpy-loaded" if any(m.split(".")[0] == "debugpy" for m in sys.modules) else "no-debugpy", flush=True)
+'''
+
+
+def line_of(marker: str) -> int:
+    return next(n for n, line in enumerate(PROGRAM.splitlines(), 1) if line.rstrip().endswith(f"# {marker}"))
+
+
+@dataclass
+class Session:
+    """Targets, CLI processes and debugpy adapters started by one test; all reaped at the end."""
+
+    targets: TargetPool
+    dirs: list[Path] = field(default_factory=list)
+    clis: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    listeners: list[tuple[int, int]] = field(default_factory=list)  # (pid, start ticks) of adapters
+
+    def program(self) -> str:
+        host = Path(tempfile.mkdtemp(prefix="sa-dbg-", dir=SID / "tmp"))
+        os.chmod(host, 0o755)
+        self.dirs.append(host)
+        (host / "prog.py").write_text(PROGRAM)
+        return "/" + str((host / "prog.py").relative_to(SID))
+
+    def spawn(self, name: str, *, netns: bool = False, self_listen: bool = False) -> tuple[Target, str]:
+        prog = self.program()
+        args = [install_into_root(SID)] if self_listen else []
+        if name == "embed314":
+            code = f"import runpy, sys; sys.argv = [{prog!r}, *{args!r}]; runpy.run_path({prog!r}, run_name='__main__')"
+            return self.targets.spawn_embedded(code), prog
+        interp = require(name)
+        argv = chroot_command(interp.root, [interp.argv0, prog, *args])
+        if netns:
+            argv = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]
+        return self.targets.spawn(argv, interp, timeout=30), prog
+
+    def remember(self, outcome: Outcome) -> None:
+        pid = outcome.result.get("debugpy", {}).get("listener_pid")
+        if pid and pid != outcome.pid:
+            ticks = start_ticks_of(int(pid))
+            if ticks is not None:
+                self.listeners.append((int(pid), ticks))
+
+    def close(self) -> None:
+        for cli in self.clis:
+            if cli.poll() is None:
+                cli.kill()
+            cli.wait(timeout=10)
+            for stream in (cli.stdout, cli.stderr):
+                if stream is not None:
+                    stream.close()
+        self.targets.close()
+        # debugpy's adapter daemonises (setsid, reparented) and exits once its debuggee is gone
+        deadline = time.monotonic() + 10
+        for pid, ticks in self.listeners:
+            while start_ticks_of(pid) == ticks and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if start_ticks_of(pid) == ticks:
+                os.kill(pid, signal.SIGKILL)
+        for d in self.dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def session(targets: TargetPool) -> Iterator[Session]:
+    s = Session(targets)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+# -- ways to attach ---------------------------------------------------------------------------------------
+
+
+def _outcome_from(lines: list[str]) -> tuple[list[dict[str, Any]], Outcome]:
+    events = [json.loads(line) for line in lines if line.strip()]
+    last = events[-1]
+    assert last["event"] == "Outcome", events
+    from core.errors import FailureKind
+
+    kind = FailureKind(last["kind"]) if last["kind"] else None
+    return events, Outcome(last["ok"], last["pid"], last["elapsed_ms"], last["message"], kind, last["hint"],
+                           last["failed_step"], last["result"])
+
+
+def cli_attach(s: Session, pid: int | str, *args: str) -> tuple[int, list[dict[str, Any]], Outcome, str]:
+    """`safeattach attach PID --json ARGS` to completion: (exit code, events, outcome, stderr)."""
+    proc = subprocess.run([*CLI, "attach", str(pid), "--json", *args], capture_output=True, text=True,
+                          timeout=90, cwd=REPO)
+    events, outcome = _outcome_from(proc.stdout.splitlines())
+    s.remember(outcome)
+    return proc.returncode, events, outcome, proc.stderr
+
+
+def cli_attach_serving(s: Session, pid: int, *args: str) -> tuple[subprocess.Popen[bytes], Outcome]:
+    """`safeattach attach --json` for a target that needs the bridge: the CLI keeps serving; read its outcome."""
+    proc = subprocess.Popen([*CLI, "attach", str(pid), "--json", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    s.clis.append(proc)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    buf = b""
+    deadline = time.monotonic() + 90
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        while not (lines and json.loads(lines[-1])["event"] == "Outcome"):
+            left = deadline - time.monotonic()
+            assert left > 0 and sel.select(left), f"no outcome from the CLI: {lines}"
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            assert chunk, f"CLI exited ({proc.wait(timeout=10)}): {lines} {proc.stderr.read()!r}"  # type: ignore[union-attr]
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            lines += [d.decode() for d in done if d.strip()]
+    _, outcome = _outcome_from(lines)
+    s.remember(outcome)
+    return proc, outcome
+
+
+def engine_attach(s: Session, pid: int, **kw: Any) -> tuple[list[Any], Outcome]:
+    events = list(run_attach(AttachRequest(pid, payload=Payload.DEBUGPY, timeout=30, **kw), CancelToken()))
+    outcome = events[-1]
+    assert isinstance(outcome, Outcome)
+    s.remember(outcome)
+    return events, outcome
+
+
+def stop_serving(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+    assert proc.stderr is not None
+    assert b"Ctrl-C stops the relay" in proc.stderr.read()
+
+
+# -- the DAP session --------------------------------------------------------------------------------------
+
+
+def drive_session(port: int, program: str, target: Target, *, host: str = "127.0.0.1") -> None:
+    """initialize … disconnect, asserting on what a user sees; the target must keep running afterwards."""
+    bp, nxt, helper_line = line_of("BP"), line_of("NEXT"), line_of("HELPER")
+    with DapClient(host, port, timeout=30) as dap:
+        assert dap.initialize()["body"]["supportsConfigurationDoneRequest"] is True
+        attach_seq = dap.attach()
+        dap.wait_event("initialized")
+        bps = dap.set_breakpoints(program, [bp])
+        assert bps[0]["verified"] and bps[0]["line"] == bp, bps
+        dap.configuration_done()
+        assert dap.wait_response(attach_seq)["success"]
+
+        stopped = dap.wait_event("stopped")["body"]
+        assert stopped["reason"] == "breakpoint"
+        tid = stopped["threadId"]
+        frames = dap.stack_trace(tid)
+        assert (frames[0]["name"], frames[0]["line"], frames[0]["source"]["path"]) == ("work", bp, program)
+        assert frames[1]["name"] == "<module>"
+        frame_id = frames[0]["id"]
+        scopes = dap.scopes(frame_id)
+        assert scopes[0]["name"] == "Locals"
+        local_vars = dap.variables(scopes[0]["variablesReference"])
+        i = int(local_vars["i"])
+        assert i >= 1
+        assert "total" not in local_vars  # stopped before the line ran
+        assert dap.evaluate("i * 2 + 1", frame_id) == str(i * 2 + 1)
+        assert dap.evaluate("helper(i)", frame_id) == str(i + 1)
+
+        dap.next(tid)
+        assert dap.wait_event("stopped")["body"]["reason"] == "step"
+        frames = dap.stack_trace(tid)
+        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt)
+        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["total"] == str(i * 2)
+
+        dap.step_in(tid)
+        assert dap.wait_event("stopped")["body"]["reason"] == "step"
+        frames = dap.stack_trace(tid)
+        assert (frames[0]["name"], frames[0]["line"]) == ("helper", helper_line)
+        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["x"] == str(i * 2)
+
+        dap.step_out(tid)
+        assert dap.wait_event("stopped")["body"]["reason"] == "step"
+        frames = dap.stack_trace(tid)
+        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt)  # back in the caller, before the store
+        dap.next(tid)
+        assert dap.wait_event("stopped")["body"]["reason"] == "step"
+        frames = dap.stack_trace(tid)
+        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt + 1)
+        assert dap.evaluate("total", frames[0]["id"]) == str(i * 2 + 1)
+
+        dap.set_breakpoints(program, [])
+        dap.continue_(tid)
+        dap.disconnect()
+    # the loop goes on past the iteration we stopped in
+    while int(target.wait_for("tick ", timeout=30).split()[1]) <= i + 1:
+        pass
+    assert target.alive()
+
+
+def _assert_started(outcome: Outcome, *, reused: bool, cache: str) -> None:
+    assert outcome.ok, (outcome.message, outcome.result)
+    r = outcome.result
+    assert r["debugpy"]["version"] == local_debugpy().version
+    assert r["reused"] is reused and r["debugpy"]["reused"] is reused
+    assert r["reattach_cache"] == cache
+    assert r["vscode"]["request"] == "attach" and r["vscode"]["type"] == "debugpy"
+    assert r["vscode"]["connect"] == r["connect"]
+    assert f"connect to {r['connect']['host']}:{r['connect']['port']}" in outcome.message
+
+
+# -- tests ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["3.14", "3.14d", "3.15", "embed314"])
+def test_cli_attach_then_full_dap_session(session: Session, name: str) -> None:
+    target, prog = session.spawn(name)
+    code, events, outcome, stderr = cli_attach(session, target.pid)
+    assert code == 0, (outcome.message, stderr)
+    _assert_started(outcome, reused=False, cache="miss")
+    r = outcome.result
+    assert r["connect"]["host"] == "127.0.0.1" and r["debugpy"]["host"] == "127.0.0.1"
+    assert r["bridge"] is None and r["warnings"] == []
+    assert r["vscode"]["pathMappings"] == [{"localRoot": str(SID), "remoteRoot": "/"}]
+    steps = [e["step"] for e in events if e["event"] == "StepFinished"]
+    assert steps[0] == "reattachCache" and steps[-1] == "debugpyReady"
+    ready = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "debugpyReady")
+    assert ready["status"] == "ok" and ready["detail"]["port"] == r["connect"]["port"]
+    # the port is held by debugpy's adapter (a process of the target's), in LISTEN state
+    assert r["connect"]["port"] in listening_ports(r["debugpy"]["listener_pid"])
+    if name == "embed314":
+        assert r["thread_selection"] == "enumerate"
+        assert r["debugpy"]["adapter_python"] in ("/bin/python3.14", "/usr/bin/python3.14")
+    drive_session(r["connect"]["port"], prog, target)
+
+
+def test_reattach_twice_through_cache_and_through_rediscovery(session: Session) -> None:
+    target, prog = session.spawn("3.14")
+    events, first = engine_attach(session, target.pid)
+    _assert_started(first, reused=False, cache="miss")
+    port = first.result["connect"]["port"]
+    drive_session(port, prog, target)
+
+    # reattach 1: the cache is valid, nothing is injected
+    code, events, second, _ = cli_attach(session, target.pid)
+    assert code == 0
+    _assert_started(second, reused=True, cache="hit")
+    assert second.result["connect"]["port"] == port
+    assert second.result["ran"] is False
+    skipped = [e["step"] for e in events if e["event"] == "StepFinished" and e["status"] == "skipped"]
+    assert {"openProcess", "writeScript", "awaitRun"} <= set(skipped)
+    assert "reattach cache" in next(e["message"] for e in events if e.get("step") == "debugpyReady"
+                                    and e["event"] == "StepFinished")
+    drive_session(port, prog, target)
+
+    # reattach 2: without the cache, the payload finds the running server in the target and reuses it
+    shutil.rmtree(cache_dir())
+    events, third = engine_attach(session, target.pid)
+    _assert_started(third, reused=True, cache="miss")
+    assert third.result["ran"] is True and third.result["connect"]["port"] == port
+    assert any(isinstance(e, StepFinished) and e.step == "awaitRun" and e.status is StepStatus.OK for e in events)
+    drive_session(port, prog, target)
+
+
+def test_stale_cache_entry_is_not_used(session: Session) -> None:
+    target, prog = session.spawn("3.14")
+    _, first = engine_attach(session, target.pid)
+    entry_path = next(cache_dir().iterdir())
+    data = json.loads(entry_path.read_text())
+    data["port"] = 1  # nothing of the adapter's listens there
+    entry_path.write_text(json.dumps(data))
+    _, again = engine_attach(session, target.pid)
+    _assert_started(again, reused=True, cache="stale")
+    assert again.result["connect"]["port"] == first.result["connect"]["port"]
+    drive_session(again.result["connect"]["port"], prog, target)
+
+
+def test_program_that_called_debugpy_listen_itself(session: Session) -> None:
+    target, prog = session.spawn("3.14", self_listen=True)
+    own_port = int(next(line for line in target.lines if line.startswith("self_listen")).split()[1])
+    code, _, outcome, _ = cli_attach(session, target.pid)
+    assert code == 0, outcome.message
+    _assert_started(outcome, reused=True, cache="miss")
+    assert outcome.result["connect"]["port"] == own_port
+    assert "already running" in outcome.message
+    drive_session(own_port, prog, target)
+
+
+def test_target_in_its_own_network_namespace_through_the_bridge(session: Session) -> None:
+    target, prog = session.spawn("3.14", netns=True)
+    assert os.stat(f"/proc/{target.pid}/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino
+    cli, outcome = cli_attach_serving(session, target.pid)
+    _assert_started(outcome, reused=False, cache="miss")
+    r = outcome.result
+    ticks = start_ticks_of(target.pid)
+    assert r["bridge"]["socket"] == f"/tmp/safeattach-0/bridge-{target.pid}-{ticks}/dap.sock"
+    assert r["connect"]["host"] == "127.0.0.1"
+    # debugpy listens on the target's own loopback, which is not ours
+    assert r["debugpy"]["host"] == "127.0.0.1" and r["debugpy"]["port"] in listening_ports(r["debugpy"]["listener_pid"])
+    assert (SID / r["bridge"]["socket"].lstrip("/")).is_socket()
+    drive_session(r["connect"]["port"], prog, target)
+    stop_serving(cli)
+
+    # reattach with a new CLI: cache hit, a new local bridge to the same in-target relay
+    cli2, again = cli_attach_serving(session, target.pid)
+    _assert_started(again, reused=True, cache="hit")
+    assert again.result["debugpy"]["port"] == r["debugpy"]["port"]
+    drive_session(again.result["connect"]["port"], prog, target)
+    stop_serving(cli2)
+
+
+def test_non_loopback_listen_warns(session: Session) -> None:
+    target, prog = session.spawn("3.14")
+    code, events, outcome, stderr = cli_attach(session, target.pid, "--listen", "0.0.0.0:0")
+    assert code == 0
+    r = outcome.result
+    assert r["debugpy"]["host"] == "0.0.0.0" and r["connect"]["host"] == "127.0.0.1"
+    assert len(r["warnings"]) == 1 and "not loopback" in r["warnings"][0]
+    assert "warning: listening on 0.0.0.0, not loopback" in " ".join(stderr.split())
+    assert any(e["event"] == "StepOutput" and e["text"].startswith("warning: listening on 0.0.0.0") for e in events)
+    drive_session(r["connect"]["port"], prog, target)
+
+
+def test_opted_out_target_is_refused_and_nothing_is_imported(session: Session) -> None:
+    interp = require("3.14")
+    target = session.targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", PROBE]), interp,
+                                   env={"PYTHON_DISABLE_REMOTE_DEBUG": "1"}, stdin=subprocess.PIPE)
+    code, events, outcome, _ = cli_attach(session, target.pid)
+    assert code == 20
+    assert outcome.kind is not None and outcome.kind.value == "policyDisabled"
+    assert outcome.failed_step == "policy"
+    assert "opted out" in outcome.message
+    assert not any(e["event"] == "StepFinished" and e["step"] == "writeScript" for e in events)
+    assert target.proc.stdin is not None
+    target.proc.stdin.write(b"check\n")
+    target.proc.stdin.flush()
+    assert target.read_line(timeout=10) == "no-debugpy"
+    assert _children(target.pid) == []  # no adapter was spawned
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        if entry.isdigit() and int(stat[stat.rfind(b")") + 2 :].split()[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def test_nonexistent_pid_and_bad_listen(session: Session) -> None:
+    pid = 4194303  # above any PID this machine hands out in a test run
+    while start_ticks_of(pid) is not None:
+        pid -= 1
+    code, _, outcome, _ = cli_attach(session, pid)
+    assert code == 10
+    assert outcome.message == f"no process with PID {pid}"
+    assert outcome.failed_step == "openProcess"
+    bad = subprocess.run([*CLI, "attach", "1", "--listen", "nowhere"], capture_output=True, text=True, timeout=30,
+                         cwd=REPO)
+    assert bad.returncode == 2
+    assert "--listen must be HOST:PORT" in bad.stderr
