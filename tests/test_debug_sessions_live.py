@@ -83,20 +83,21 @@ class Session:
     clis: list[subprocess.Popen[bytes]] = field(default_factory=list)
     listeners: list[tuple[int, int]] = field(default_factory=list)  # (pid, start ticks) of adapters
 
-    def program(self) -> str:
-        host = Path(tempfile.mkdtemp(prefix="sa-dbg-", dir=SID / "tmp"))
+    def program(self, root: Path = SID) -> str:
+        host = Path(tempfile.mkdtemp(prefix="sa-dbg-", dir=root / "tmp"))
         os.chmod(host, 0o755)
         self.dirs.append(host)
         (host / "prog.py").write_text(PROGRAM)
-        return "/" + str((host / "prog.py").relative_to(SID))
+        return "/" + str((host / "prog.py").relative_to(root))
 
     def spawn(self, name: str, *, netns: bool = False, self_listen: bool = False) -> tuple[Target, str]:
-        prog = self.program()
         args = [install_into_root(SID)] if self_listen else []
         if name == "embed314":
+            prog = self.program()
             code = f"import runpy, sys; sys.argv = [{prog!r}, *{args!r}]; runpy.run_path({prog!r}, run_name='__main__')"
             return self.targets.spawn_embedded(code), prog
         interp = require(name)
+        prog = self.program(interp.root)
         argv = chroot_command(interp.root, [interp.argv0, prog, *args])
         if netns:
             argv = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", *argv]
@@ -276,8 +277,9 @@ def _assert_started(outcome: Outcome, *, reused: bool, cache: str) -> None:
 # -- tests ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["3.14", "3.14d", "3.15", "embed314"])
+@pytest.mark.parametrize("name", ["3.14", "3.14d", "3.15", "embed314", "3.13", "3.11"])
 def test_cli_attach_then_full_dap_session(session: Session, name: str) -> None:
+    """3.14+ through safe attach; 3.13 (sid chroot) and 3.11 (host) through legacy injection (method auto)."""
     target, prog = session.spawn(name)
     code, events, outcome, stderr = cli_attach(session, target.pid)
     assert code == 0, (outcome.message, stderr)
@@ -285,7 +287,11 @@ def test_cli_attach_then_full_dap_session(session: Session, name: str) -> None:
     r = outcome.result
     assert r["connect"]["host"] == "127.0.0.1" and r["debugpy"]["host"] == "127.0.0.1"
     assert r["bridge"] is None and r["warnings"] == []
-    assert r["vscode"]["pathMappings"] == [{"localRoot": str(SID), "remoteRoot": "/"}]
+    if name == "3.11":
+        assert "pathMappings" not in r["vscode"]
+    else:
+        assert r["vscode"]["pathMappings"] == [{"localRoot": str(SID), "remoteRoot": "/"}]
+    assert r["legacy"] is (name in ("3.13", "3.11"))
     steps = [e["step"] for e in events if e["event"] == "StepFinished"]
     assert steps[0] == "reattachCache" and steps[-1] == "debugpyReady"
     ready = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "debugpyReady")
