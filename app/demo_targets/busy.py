@@ -1,8 +1,9 @@
 # safeattach demo target: spins in pure Python bytecode.
-import sys
 
-def work(n):
+
+def work(n: int) -> int:
     return sum(i * i for i in range(n))
+
 
 print("ready", flush=True)
 while True:
