@@ -143,7 +143,7 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _listen_rows(pid: int) -> list[tuple[int, str]]:
+def listen_rows(pid: int) -> list[tuple[int, str]]:
     """(port, inode) of every TCP LISTEN socket in the network namespace of `pid`."""
     rows: list[tuple[int, str]] = []
     for table in ("tcp", "tcp6"):
@@ -162,13 +162,13 @@ def _listen_rows(pid: int) -> list[tuple[int, str]]:
 def listening_ports(pid: int) -> set[int]:
     """TCP ports on which the process itself holds a LISTEN socket."""
     owned = _socket_inodes(pid)
-    return {port for port, inode in _listen_rows(pid) if inode in owned}
+    return {port for port, inode in listen_rows(pid) if inode in owned}
 
 
 def find_listener(pid: int, port: int) -> int | None:
     """The PID owning the LISTEN socket on `port` in the network namespace of `pid`: the process itself
     (in-process adapter) or another process in that namespace (debugpy's daemonised adapter)."""
-    inodes = {inode for p, inode in _listen_rows(pid) if p == port}
+    inodes = {inode for p, inode in listen_rows(pid) if p == port}
     if not inodes:
         return None
     if _socket_inodes(pid) & inodes:

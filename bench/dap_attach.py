@@ -1,0 +1,190 @@
+"""Time to a usable debugger: `safeattach attach` vs `python -m debugpy --listen … --pid PID`.
+
+Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14]
+
+For each sample a fresh target (a loop calling work(i), from tests/test_debug_sessions_live.py) is started
+in the sid chroot, then, from the moment the command starts:
+- "initialize"  until a DAP client connected to the reported port got its `initialize` answer;
+- "breakpoint"  until, after attach/setBreakpoints/configurationDone, the first `stopped` event arrived.
+
+safeattach: `safeattach attach PID --json` (this venv, client Python 3.11, safe attach); the port is in the
+outcome, which is printed once debugpy listens. debugpy: the sid chroot's python3.14 with our debugpy on
+PYTHONPATH (a copy placed in the chroot), which injects through sys.remote_exec and returns at once
+without saying when the server is up: the client connects to the port it chose, retrying while the
+connection is refused (a refused connect never reaches debugpy's adapter).
+Every target is killed and reaped, and every debugpy adapter it spawned is waited for (or killed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
+
+from dap_client import DapClient  # noqa: E402
+from live_targets import INTERPRETERS, SID, Target, TargetPool, chroot_command  # noqa: E402
+from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
+
+from core.debugpy_dist import install_into_root  # noqa: E402
+from core.reattach_cache import find_listener, listen_rows, start_ticks_of  # noqa: E402
+
+CONNECT_DEADLINE = 60.0
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def connect(port: int, deadline: float) -> DapClient:
+    while True:
+        try:
+            return DapClient("127.0.0.1", port, timeout=30)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listened on {port} in time") from None
+            time.sleep(0.005)
+
+
+def session_times(port: int, program: str, start: float) -> tuple[float, float]:
+    """(ms to initialize answered, ms to the first breakpoint stop), both from `start`."""
+    dap = connect(port, time.monotonic() + CONNECT_DEADLINE)
+    try:
+        dap.initialize()
+        t_init = (time.perf_counter() - start) * 1000
+        seq = dap.attach()
+        dap.wait_event("initialized")
+        dap.set_breakpoints(program, [line_of("BP")])
+        dap.configuration_done()
+        dap.wait_response(seq)
+        dap.wait_event("stopped")
+        t_bp = (time.perf_counter() - start) * 1000
+        tid = dap.threads()[0]["id"]
+        dap.set_breakpoints(program, [])
+        dap.continue_(tid)
+        dap.disconnect()
+    finally:
+        dap.close()
+    return t_init, t_bp
+
+
+def run_safeattach(target: Target, program: str) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "attach", str(target.pid), "--json"],
+                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    outcome = json.loads(proc.stdout.splitlines()[-1])
+    if not outcome.get("ok"):
+        raise RuntimeError(f"safeattach attach failed: {outcome.get('message')}")
+    return session_times(int(outcome["result"]["connect"]["port"]), program, start)
+
+
+def run_debugpy(target: Target, program: str, debugpy_dir: str) -> tuple[float, float]:
+    port = free_port()
+    argv = chroot_command(SID, ["/usr/bin/python3.14", "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
+                                "--pid", str(target.pid)])
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": debugpy_dir, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        return session_times(port, program, start)
+    finally:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, float]], interp_name: str,
+            workdir: Path) -> None:
+    interp = INTERPRETERS[interp_name]
+    program = "/" + str((workdir / "prog.py").relative_to(SID))
+    inits: list[float] = []
+    stops: list[float] = []
+    for _ in range(samples):
+        pool = TargetPool()
+        adapters: list[tuple[int, int]] = []
+        try:
+            target = pool.spawn(chroot_command(SID, [interp.argv0, program]), interp, timeout=30)
+            try:
+                t_init, t_bp = one(target, program)
+            finally:
+                adapters = _adapters_of(target.pid)
+            inits.append(t_init)
+            stops.append(t_bp)
+        finally:
+            pool.close()
+            _reap(adapters)
+    for what, values in (("initialize", inits), ("breakpoint", stops)):
+        print(f"{interp_name:>5}  {label:<26} {what:<11} n={len(values):<3} median {statistics.median(values):8.1f} ms"
+              f"   p95 {p95(values):8.1f} ms   min {min(values):8.1f} ms", flush=True)
+
+
+def _adapters_of(pid: int) -> list[tuple[int, int]]:
+    """(pid, start ticks) of processes in the target's network namespace holding a LISTEN socket that the
+    target does not hold itself: debugpy's daemonised adapter."""
+    found: set[int] = set()
+    for port, _inode in listen_rows(pid):
+        owner = find_listener(pid, port)
+        if owner is not None and owner != pid and b"debugpy" in Path(f"/proc/{owner}/cmdline").read_bytes():
+            found.add(owner)
+    return [(p, t) for p in found if (t := start_ticks_of(p)) is not None]
+
+
+def _reap(adapters: list[tuple[int, int]]) -> None:
+    deadline = time.monotonic() + 10
+    for pid, ticks in adapters:
+        while start_ticks_of(pid) == ticks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if start_ticks_of(pid) == ticks:
+            os.kill(pid, signal.SIGKILL)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--interp", default="3.14")
+    args = parser.parse_args()
+    if not INTERPRETERS[args.interp].available():
+        print(f"{args.interp} is not provisioned (run tests/provision.sh)")
+        return 1
+    os.environ.setdefault("SAFEATTACH_STATE_DIR", tempfile.mkdtemp(prefix="sa-bench-state-"))
+    workdir = Path(tempfile.mkdtemp(prefix="sa-bench-", dir=SID / "tmp"))
+    os.chmod(workdir, 0o755)
+    (workdir / "prog.py").write_text(PROGRAM)
+    debugpy_dir = install_into_root(SID)
+    try:
+        print(f"time from command start, fresh {args.interp} target per sample (sid chroot)")
+        measure("safeattach attach", args.samples, run_safeattach, args.interp, workdir)
+        measure("debugpy --pid (3.14 client)", args.samples,
+                lambda t, p: run_debugpy(t, p, debugpy_dir), args.interp, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
