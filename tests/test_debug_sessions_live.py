@@ -363,7 +363,8 @@ def test_target_in_its_own_network_namespace_through_the_bridge(session: Session
     _assert_started(outcome, reused=False, cache="miss")
     r = outcome.result
     ticks = start_ticks_of(target.pid)
-    assert r["bridge"]["socket"] == f"/tmp/safeattach-0/bridge-{target.pid}-{ticks}/dap.sock"
+    assert r["bridge"]["socket"] == f"/tmp/safeattach-0-bridge/{target.pid}-{ticks}/dap.sock"
+    session.dirs.append(SID / "tmp" / "safeattach-0-bridge" / f"{target.pid}-{ticks}")  # removed after the target
     assert r["connect"]["host"] == "127.0.0.1"
     # debugpy listens on the target's own loopback, which is not ours
     assert r["debugpy"]["host"] == "127.0.0.1" and r["debugpy"]["port"] in listening_ports(r["debugpy"]["listener_pid"])
@@ -432,3 +433,18 @@ def test_nonexistent_pid_and_bad_listen(session: Session) -> None:
                          cwd=REPO)
     assert bad.returncode == 2
     assert "--listen must be HOST:PORT" in bad.stderr
+
+
+def test_target_older_than_debugpy_supports(session: Session) -> None:
+    interp = require("3.9")
+    target = session.targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", PROBE]), interp,
+                                   stdin=subprocess.PIPE)
+    code, _, outcome, _ = cli_attach(session, target.pid)
+    assert code == 50
+    assert outcome.failed_step == "debugpyReady"
+    assert outcome.message == ("debugpy did not start in the target: RuntimeError: this debugpy needs Python >= "
+                               "3.10; the target runs 3.9")
+    assert target.proc.stdin is not None
+    target.proc.stdin.write(b"check\n")
+    target.proc.stdin.flush()
+    assert target.read_line(timeout=10) == "no-debugpy"

@@ -8,9 +8,10 @@
   running), confirms in /proc that the port is in LISTEN state, caches it, and — for a target in another
   network namespace — starts a local `DapBridge` to the relay socket the payload opened in the target.
 
-The bridge socket lives in a long-lived per-target directory `/tmp/safeattach-<uid>/bridge-<pid>-<ticks>/`
+The bridge socket lives in a long-lived per-target directory `/tmp/safeattach-<uid>-bridge/<pid>-<ticks>/`
 (the request's private dir is removed when the chain ends, and the in-target relay stops when its socket
-file goes). Bridges started here run in this process until `stop_bridges()`.
+file goes); directories of processes that are gone are removed on the next bridged attach. Bridges
+started here run in this process until `stop_bridges()`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from core.requests import AttachRequest
 
 BRIDGE_SOCKET = "dap.sock"
 LISTEN_WAIT = 5.0  # seconds for debugpy's port to show up in LISTEN state after the payload reported it
-_BRIDGE_DIR = re.compile(r"bridge-(\d+)-(\d+)")
+_BRIDGE_DIR = re.compile(r"(\d+)-(\d+)")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _bridges_lock = threading.Lock()
@@ -112,18 +113,23 @@ def _rmtree_at(parent_fd: int, name: str) -> None:
         pass
 
 
+def bridge_base(uid: int) -> str:
+    """Name of the directory in the target's /tmp that holds the per-process bridge dirs."""
+    return f"safeattach-{uid}-bridge"
+
+
 def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int) -> str:
     """Create (or reuse) the target's bridge dir, remove a previous socket and stale siblings.
 
     Returns the socket path as the target sees it.
     """
-    name = f"bridge-{pid}-{start_ticks}"
+    name, base = f"{pid}-{start_ticks}", bridge_base(uid)
     try:
         tmp_fd = os.open(os.path.join(root, "tmp"), _DIR_FLAGS)
     except OSError as exc:
         raise SafeAttachError(FailureKind.PAYLOAD, f"the target's /tmp is not reachable: {exc.strerror}") from exc
     try:
-        base_fd = _mkdir_private(tmp_fd, f"safeattach-{uid}", uid, gid, must_create=False)
+        base_fd = _mkdir_private(tmp_fd, base, uid, gid, must_create=False)
     finally:
         os.close(tmp_fd)
     try:
@@ -142,7 +148,7 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
             os.close(fd)
     finally:
         os.close(base_fd)
-    return f"/tmp/safeattach-{uid}/{name}/{BRIDGE_SOCKET}"
+    return f"/tmp/{base}/{name}/{BRIDGE_SOCKET}"
 
 
 @dataclass
