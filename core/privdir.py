@@ -40,7 +40,7 @@ def _check_dir(fd: int, uid: int, what: str) -> None:
         raise _fail(f"{what} has mode {stat.S_IMODE(st.st_mode):o}, expected 0700", path=what)
 
 
-def _mkdir_private(parent_fd: int, name: str, uid: int, gid: int, *, must_create: bool) -> int:
+def mkdir_private(parent_fd: int, name: str, uid: int, gid: int, *, must_create: bool) -> int:
     """mkdir name (0700) under parent_fd, chown it, open it without following links, verify it."""
     created = False
     try:
@@ -174,11 +174,11 @@ def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = N
     except OSError as exc:
         raise _fail(f"the target's /tmp is not reachable at {tmp}: {exc.strerror}") from exc
     try:
-        base_fd = _mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+        base_fd = mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
     finally:
         os.close(tmp_fd)
     try:
-        fd = _mkdir_private(base_fd, rid, uid, gid, must_create=True)
+        fd = mkdir_private(base_fd, rid, uid, gid, must_create=True)
     except BaseException:
         os.close(base_fd)
         raise

@@ -28,7 +28,7 @@ from typing import Any
 from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadResult, PayloadSpec
-from core.privdir import _mkdir_private
+from core.privdir import mkdir_private
 from core.procfs import same_namespace
 from core.reattach_cache import CacheEntry, find_listener, forget, load, start_ticks_of, store, validate
 from core.requests import AttachRequest
@@ -129,7 +129,7 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
     except OSError as exc:
         raise SafeAttachError(FailureKind.PAYLOAD, f"the target's /tmp is not reachable: {exc.strerror}") from exc
     try:
-        base_fd = _mkdir_private(tmp_fd, base, uid, gid, must_create=False)
+        base_fd = mkdir_private(tmp_fd, base, uid, gid, must_create=False)
     finally:
         os.close(tmp_fd)
     try:
@@ -137,7 +137,7 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
             m = _BRIDGE_DIR.fullmatch(entry)
             if m and entry != name and start_ticks_of(int(m[1])) != int(m[2]):
                 _rmtree_at(base_fd, entry)
-        fd = _mkdir_private(base_fd, name, uid, gid, must_create=False)
+        fd = mkdir_private(base_fd, name, uid, gid, must_create=False)
         try:
             # the previous relay (if any) stops once its socket file is gone
             os.unlink(BRIDGE_SOCKET, dir_fd=fd)
