@@ -2,8 +2,10 @@
 wait for the loader's confirmation — yielding events, never raising, every wait bounded.
 
 Steps: openProcess → offsetsResolve → parse → policy → threadState → writeScript → writePending →
-writeBreaker → [legacyInject] → awaitRun. Any failure after the first write rolls the writes back, and a
-request that is not confirmed in time is cancelled (pending cleared, bit cleared, loader withdrawn).
+writeBreaker → [legacyInject] → awaitRun [→ legacyFallback → legacyAwait]. Any failure after the first write
+rolls the writes back, and a request that is not confirmed in time is cancelled (pending cleared, bit
+cleared, loader withdrawn). The legacy (gdb) strategy, its consent rules and the automatic fallback after a
+safe-attach timeout live in legacy_step.py.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from typing import Any
 
 from core.attach.debug_session import DebugSession
 from core.attach.faults import FaultPlan
+from core.attach.legacy_step import (
+    FALLBACK_STEPS,
+    LEGACY_EXPIRY_FACTOR,
+    check_consent,
+    inject_loader,
+    legacy_available,
+    may_fall_back,
+)
+from core.attach.legacy_step import TITLES as LEGACY_TITLES
 from core.attach.script import check_script, exec_spec
 from core.attach.threads import ThreadChoice, select_thread
 from core.attach.writes import RequestWriter
@@ -40,10 +51,10 @@ TITLES = {
     "awaitRun": "Wait for the target to run it",
     "reattachCache": "Look for a debugpy server started earlier",
     "debugpyReady": "Check the debugpy server",
+    **LEGACY_TITLES,
 }
 SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
-LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
 
 
 class _Cached(Exception):
@@ -67,7 +78,7 @@ def plan_steps(method: Method, payload: Payload = Payload.EXEC) -> tuple[str, ..
         return (*head, *SAFE_STEPS, "awaitRun")
     if method is Method.LEGACY:
         return (*head, "legacyInject", "awaitRun")
-    return (*head, *SAFE_STEPS, "legacyInject", "awaitRun")
+    return (*head, *SAFE_STEPS, "legacyInject", "awaitRun", *FALLBACK_STEPS)
 
 
 @dataclass
@@ -87,6 +98,7 @@ class _Attempt:
     use_legacy: bool = False
     started: float = field(default_factory=time.monotonic)
     session: DebugSession | None = None  # Payload.DEBUGPY only
+    retired: list[StagedRequest] = field(default_factory=list)  # withdrawn before a fallback; cleaned at the end
 
     def __post_init__(self) -> None:
         self.record = AttemptRecord(
@@ -170,17 +182,13 @@ class _Attempt:
         self.interp = next((i for i in interps if i.is_main), interps[-1] if interps else None)
         enabled = self.interp.remote_debugging_enabled if self.interp is not None else None
         detail: dict[str, Any] = {"pep768_capable": capable, "remote_debugging_enabled": enabled}
-        if capable and enabled is False:
-            if req.method is Method.LEGACY and req.allow_opted_out_legacy:
-                self._say("the target opted out of remote debugging; override allow_opted_out_legacy is set")
-                self.record.flags.append("override_used")
-                self.use_legacy = True
-                return {"message": "opted out — overridden by explicit consent", **detail, "override_used": True}
-            raise SafeAttachError(
-                FailureKind.POLICY_DISABLED,
-                "the target opted out of remote debugging (remote_debugging_enabled = 0)",
-                detail=detail,
-            )
+        consent = check_consent(req.pid, capable=capable, enabled=enabled, method=req.method,
+                                allow_override=req.allow_opted_out_legacy, say=self._say)
+        detail.update(consent.detail())
+        if consent.override_used:
+            self.record.flags.append("override_used")
+            self.use_legacy = True
+            return {"message": "opted out — overridden by explicit consent", **detail}
         if req.method is Method.LEGACY:
             self.use_legacy = True
             return {"message": "legacy injection requested", **detail}
@@ -217,7 +225,7 @@ class _Attempt:
         assert self.session is not None
         return self.session.payload_spec(target, self._say)
 
-    def _stage(self) -> StagedRequest:
+    def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
         rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
         private_dir = f"/tmp/safeattach-{target.uid}/{rid}"
@@ -232,7 +240,7 @@ class _Attempt:
                     detail={"truncated": True, "path_bytes": path_len, "limit": limit - 1},
                 )
         spec = self._payload_spec(private_dir)
-        staged = stage(target.root, target.uid, target.gid, spec, expires_in=self.request.timeout,
+        staged = stage(target.root, target.uid, target.gid, spec, expires_in=expires_in or self.request.timeout,
                        request_id=rid)
         self.staged = staged
         self._say(f"staged loader at {staged.script_path} ({staged.script_path_len} bytes)")
@@ -260,19 +268,25 @@ class _Attempt:
         return {"message": f"eval_breaker |= 0x{detail['mask']:x}", **detail}
 
     def _legacy(self) -> dict[str, Any]:
-        try:
-            from core.legacy import inject_python  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise SafeAttachError(
-                FailureKind.NOT_CAPABLE, "legacy injection not available in this build",
-                detail={"reason": "legacy injection not available"},
-            ) from None
-        self.record.flags.append("legacy")
-        staged = self._stage()
-        code = LEGACY_CODE.format(p=staged.script_path)
-        inject_python(self.request.pid, code, timeout=self.request.timeout, cancel=self.cancel,
-                      progress=self._say)
-        return {"message": "injected through gdb", "legacy": True}
+        if "legacy" not in self.record.flags:
+            self.record.flags.append("legacy")
+        staged = self._stage(self.request.timeout * LEGACY_EXPIRY_FACTOR)
+        return inject_loader(self.request.pid, staged.script_path, timeout=self.request.timeout,
+                             cancel=self.cancel, say=self._say)
+
+    def _fallback(self, failed: SafeAttachError) -> dict[str, Any]:
+        """awaitRun failed (the request was cancelled and withdrawn): undo the writes, inject through gdb."""
+        self._say(f"safe attach failed ({failed.kind.value}); its request was withdrawn, so it can never run")
+        if self.writer is not None:
+            for line in self.writer.rollback():
+                self._say(f"rollback: {line}")
+            self.writer = None
+        if self.staged is not None:
+            self.retired.append(self.staged)
+            self.staged = None
+        self.use_legacy = True
+        self.record.flags.append("legacy_fallback")
+        return {**self._legacy(), "fallback_from": failed.kind.value}
 
     def _await(self) -> PayloadResult:
         assert self.staged is not None
@@ -372,7 +386,7 @@ class _Attempt:
                 for name in SAFE_STEPS:
                     if name in steps:
                         yield from self._skip(name, "not used by legacy injection")
-                if not _legacy_available():
+                if not legacy_available():
                     yield from self._skip("legacyInject", "legacy injection not available")
                     version = self.target.version
                     raise _Stop(SafeAttachError(
@@ -381,6 +395,8 @@ class _Attempt:
                         detail={"legacy": "legacy injection not available"},
                     ), "legacyInject")
                 yield from self._run_step("legacyInject", self._legacy)
+                yield from self._run_step("awaitRun", self._await_step)
+                yield from self._skip_fallback(steps, "not needed: legacy injection was the method")
             else:
                 yield from self._run_step("threadState", self._thread_state)
                 yield from self._run_step("writeScript", self._write_script)
@@ -388,7 +404,7 @@ class _Attempt:
                 yield from self._run_step("writeBreaker", self._write_breaker)
                 if "legacyInject" in steps:
                     yield from self._skip("legacyInject", "safe attach armed the request")
-            yield from self._run_step("awaitRun", self._await_step)
+                yield from self._await_or_fall_back(steps)
             yield from self._debugpy_ready()
             outcome = self._success()
         except _Cached:
@@ -413,6 +429,26 @@ class _Attempt:
                 pass
         yield outcome
 
+    def _skip_fallback(self, steps: tuple[str, ...], why: str) -> Iterator[Event]:
+        for name in FALLBACK_STEPS:
+            if name in steps:
+                yield from self._skip(name, why)
+
+    def _await_or_fall_back(self, steps: tuple[str, ...]) -> Iterator[Event]:
+        try:
+            yield from self._run_step("awaitRun", self._await_step)
+        except _Stop as stop:
+            if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
+                raise
+            if not legacy_available():
+                yield from self._skip_fallback(steps, "legacy injection not available")
+                raise
+            failed = stop.error
+            yield from self._run_step("legacyFallback", lambda: self._fallback(failed))
+            yield from self._run_step("legacyAwait", self._await_step)
+            return
+        yield from self._skip_fallback(steps, "not needed: safe attach ran it")
+
     def _undo(self, step: str) -> Iterator[Event]:
         """Leave the target as it was: withdraw the loader, then undo our writes."""
         lines: list[str] = []
@@ -429,8 +465,9 @@ class _Attempt:
             yield StepOutput(step, f"rollback: {line}")
 
     def _close(self) -> None:
-        if self.staged is not None:
-            self.staged.cleanup()
+        for staged in (*self.retired, self.staged):
+            if staged is not None:
+                staged.cleanup()
         if self.target is not None:
             try:
                 self.target.close()
@@ -442,6 +479,7 @@ class _Attempt:
             "thread_selection": self.choice.method if self.choice else None,
             "steps_ms": dict(self.elapsed),
             "legacy": self.use_legacy,
+            "flags": list(self.record.flags),
         }
 
     def _success(self) -> Outcome:
@@ -479,15 +517,6 @@ class _Attempt:
         self.record.failure_site, self.record.failure_kind = step, error.kind.value
         result = {**self._base_result(), "ran": False, **dict(error.detail)}
         return Outcome(False, self.request.pid, total, error.message, error.kind, error.hint, step, result)
-
-
-def _legacy_available() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("core.legacy") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _step_kind(step: str) -> FailureKind:
