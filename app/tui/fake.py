@@ -23,7 +23,7 @@ from core.model import (
     PythonVersion,
     ThreadInfo,
 )
-from core.requests import AttachRequest, CancelToken, Method
+from core.requests import AttachRequest, CancelToken, Method, Payload
 
 BUSY_PID = 4242
 MARKUP_PID = 4243
@@ -392,6 +392,21 @@ class FakeEngine:
                 yield StepOutput(spec.name, "target picked the request up at a safe point")
             yield StepFinished(spec.name, StepStatus.OK, 1.5)
             statuses.append((spec.name, "ok"))
+        if outcome is None and request.payload is Payload.DEBUGPY:
+            connect = {"host": "127.0.0.1", "port": 5678}
+            outcome = Outcome(
+                True,
+                request.pid,
+                240.0,
+                "debugpy is listening in the target",
+                result={
+                    "connect": connect,
+                    "reused": False,
+                    "debugpy": {"version": "1.8.22", **connect},
+                    "vscode": {"name": f"Attach to PID {request.pid}", "type": "debugpy", "request": "attach",
+                               "connect": connect},
+                },
+            )
         if outcome is None:
             outcome = Outcome(
                 True,

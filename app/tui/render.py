@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -147,9 +148,20 @@ def outcome_text(view: AttemptView) -> Text:
     if o.hint:
         out.append("\nhint: ", style="bold yellow")
         out.append(o.hint, style="yellow")
+    connect = o.result.get("connect")
+    if isinstance(connect, Mapping) and "host" in connect and "port" in connect:
+        out.append("\nconnect a DAP client to ", style="bold green")
+        out.append(f"{connect['host']}:{connect['port']}", style="bold")
+        if o.result.get("reused"):
+            out.append("  (an existing debugpy server was reused)", style="dim")
     for key, value in o.result.items():
+        if key in ("connect", "vscode"):
+            continue
         out.append(f"\n{key}: ", style="bold")
         out.append(str(value))
+    if "vscode" in o.result:
+        out.append("\nVS Code launch.json configuration:\n", style="bold")
+        out.append(json.dumps(o.result["vscode"], indent=2))
     return out
 
 

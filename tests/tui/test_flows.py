@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import DataTable, Input, Tree
+from textual.widgets import DataTable, Input, RadioButton, Tree
 
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
@@ -317,3 +317,18 @@ async def test_refresh_updates_changed_cell_in_place() -> None:
         table = pilot.app.screen.query_one("#processes", DataTable)
         assert str(table.get_row(str(MARKUP_PID))[1]) == "[red]mallory"
         assert table.get_row_at(table.cursor_row)[0].plain == str(LEGACY_PID)
+
+
+async def test_debugpy_attach_shows_where_to_connect() -> None:
+    engine = FakeEngine()
+    async with make_app(engine).run_test(size=(120, 36)) as pilot:
+        await select_pid(pilot, BUSY_PID)
+        await pilot.press("a")
+        await settle(pilot)
+        pilot.app.screen.query_one("#payload-debugpy", RadioButton).value = True
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        outcome = static_text(pilot, "#outcome")
+        assert "connect a DAP client to 127.0.0.1:5678" in outcome
+        assert "VS Code launch.json configuration" in outcome and '"request": "attach"' in outcome
+        assert engine.requests[-1].payload is Payload.DEBUGPY
