@@ -9,6 +9,7 @@ from typing import IO
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.hash import GNUHashSection
 from elftools.elf.sections import SymbolTableSection
 
 from core.errors import FailureKind, SafeAttachError
@@ -50,6 +51,34 @@ def _read_at_vaddr(elf: ELFFile, vaddr: int, size: int) -> bytes | None:
     return None
 
 
+_WANTED_SYMBOLS = ("_PyRuntime", "Py_Version", "_Py_RefTotal", "_Py_NegativeRefcount",
+                   "_Py_brc_queue_object", "_PyObject_MergeThreadLocalRefcounts")
+
+
+def _lookup_symbols(elf: ELFFile, names: tuple[str, ...]) -> dict[str, int]:
+    """Exported symbols through the .gnu.hash table (O(1) each; building pyelftools' name map of a
+    10k-symbol .dynsym costs ~100 ms), falling back to the full tables only when the runtime symbol
+    is not exported (old or static builds)."""
+    found: dict[str, int] = {}
+    gnu_hash = elf.get_section_by_name(".gnu.hash")
+    if isinstance(gnu_hash, GNUHashSection):
+        for name in names:
+            sym = gnu_hash.get_symbol(name)
+            if sym is not None and sym["st_shndx"] != "SHN_UNDEF":
+                found[name] = int(sym["st_value"])
+        if "_PyRuntime" in found:
+            return found
+    for sec_name in (".symtab",) if isinstance(gnu_hash, GNUHashSection) else (".dynsym", ".symtab"):
+        sec = elf.get_section_by_name(sec_name)
+        if not isinstance(sec, SymbolTableSection):
+            continue
+        for name in set(names) - found.keys():
+            syms = sec.get_symbol_by_name(name)
+            if syms:
+                found[name] = int(syms[0]["st_value"])
+    return found
+
+
 def read_elf_facts(stream: IO[bytes]) -> ElfFacts:
     try:
         elf = ELFFile(stream)
@@ -62,17 +91,7 @@ def read_elf_facts(stream: IO[bytes]) -> ElfFacts:
                 first_load = int(seg["p_vaddr"]) & ~(align - 1)
                 break
         section = elf.get_section_by_name(".PyRuntime")
-        symbols: dict[str, int] = {}
-        wanted = {"_PyRuntime", "Py_Version", "_Py_RefTotal", "_Py_NegativeRefcount", "_PyMutex_LockTimed",
-                  "_Py_brc_queue_object", "_PyObject_MergeThreadLocalRefcounts"}
-        for sec_name in (".dynsym", ".symtab"):
-            sec = elf.get_section_by_name(sec_name)
-            if not isinstance(sec, SymbolTableSection):
-                continue
-            for name in wanted - symbols.keys():
-                found = sec.get_symbol_by_name(name)
-                if found:
-                    symbols[name] = int(found[0]["st_value"])
+        symbols = _lookup_symbols(elf, _WANTED_SYMBOLS)
         soname = None
         dynamic = elf.get_section_by_name(".dynamic")
         if dynamic is not None and hasattr(dynamic, "iter_tags"):
