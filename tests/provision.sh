@@ -2,6 +2,7 @@
 # Provision the live test interpreters, idempotently, cached outside the checkout.
 #   sid chroot:      python3.13(+dbg) python3.14(+dbg,-nopie) python3.15 libpython3.14 + gcc (embedding)
 #   bullseye chroot: python3.9
+#   cache/debugpy-legacy: debugpy 1.8.21 for 3.9 targets (SAFEATTACH_CACHE_DIR=$CACHE/cache in tests)
 # Prints the cache directory on success. Safe to run repeatedly; each stage leaves a stamp file.
 set -euo pipefail
 CACHE=${SAFEATTACH_TARGETS:-/var/cache/safeattach-targets}
@@ -59,7 +60,18 @@ build_embedder() {
   chroot "$root" sh -c 'gcc -O1 -o /opt/safeattach/embed314 /opt/safeattach/embed.c -I/usr/include/python3.14 -I/usr/include/x86_64-linux-gnu/python3.14 -lpython3.14' >&2
 }
 
+legacy_debugpy() {  # debugpy 1.8.21, the newest release for 3.9 targets (see core/debugpy_legacy.py)
+  local dest=$CACHE/cache/debugpy-legacy/1.8.21 py=${PYTHON:-python3}
+  [[ -f $dest/debugpy/__init__.py ]] && return
+  log "fetching debugpy 1.8.21 (pure wheel) for 3.9 targets into $dest"
+  rm -rf "$dest.tmp"
+  "$py" -m pip install -q --disable-pip-version-check --no-deps --only-binary=:all: --platform any \
+    --python-version 3.9 --target "$dest.tmp" debugpy==1.8.21 >&2
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
 host_packages
+legacy_debugpy
 make_chroot sid sid python3.13 python3.13-dbg python3.14 python3.14-dbg python3.14-nopie python3.15 \
   libpython3.14 libpython3.14-dev gcc libc6-dev
 make_chroot bullseye bullseye python3.9

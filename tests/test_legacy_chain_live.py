@@ -333,3 +333,55 @@ def test_symbol_not_found_on_a_non_python_process(targets: TargetPool, ran_in: A
     assert out["ok"] is False and code == {"notPython": 13, "symbolNotFound": 42}[out["kind"]]
     assert out["hint"]
     assert target.alive()
+
+
+# -- debugpy through the legacy path: full DAP sessions --------------------------------------------------
+
+
+@pytest.fixture
+def dap_session(targets: TargetPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from live_targets import CACHE
+    from test_debug_sessions_live import Session
+
+    monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(CACHE / "cache"))  # debugpy 1.8.21 for 3.9 (provision.sh)
+    s = Session(targets)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("name", ["3.9", "3.11", "3.13"])
+def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, name: str) -> None:
+    from test_debug_sessions_live import drive_session, engine_attach
+
+    from core.debugpy_dist import local_debugpy
+    from core.debugpy_legacy import LEGACY_DEBUGPY_VERSION
+
+    target, program = dap_session.spawn(name)
+    events, outcome = engine_attach(dap_session, target.pid)
+    assert outcome.ok, (outcome.message, outcome.hint, outcome.result)
+    assert finished(events, "legacyInject").status is StepStatus.OK
+    assert finished(events, "debugpyReady").status is StepStatus.OK
+    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy"]
+    expected = LEGACY_DEBUGPY_VERSION if name == "3.9" else local_debugpy().version
+    assert outcome.result["debugpy"]["version"] == expected
+    if name == "3.9":
+        assert any(f"using debugpy {LEGACY_DEBUGPY_VERSION}" in line for line in outputs(events, "legacyInject"))
+    connect = outcome.result["connect"]
+    drive_session(int(connect["port"]), program, target, host=str(connect["host"]))
+
+
+def test_debugpy_on_39_without_the_legacy_release_says_how_to_get_it(
+    dap_session: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_gdb: Path
+) -> None:
+    from test_debug_sessions_live import engine_attach
+
+    monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(tmp_path / "empty-cache"))
+    target, _ = dap_session.spawn("3.9")
+    _, outcome = engine_attach(dap_session, target.pid)
+    assert outcome.kind is FailureKind.UNSUPPORTED_VERSION and outcome.failed_step == "legacyInject"
+    assert "1.8.21" in outcome.message
+    assert "pip install" in outcome.hint and str(tmp_path / "empty-cache") in outcome.hint
+    assert not fake_gdb.exists()  # refused before gdb started
+    assert target.alive()

@@ -223,7 +223,11 @@ class _Attempt:
             self._say(f"script {where}")
             return exec_spec(plan, private_dir)
         assert self.session is not None
-        return self.session.payload_spec(target, self._say)
+        from core.debugpy_legacy import adapt_debugpy_spec
+
+        spec = self.session.payload_spec(target, self._say)
+        version = (target.version.major, target.version.minor)
+        return adapt_debugpy_spec(spec, version, target.pid, target.uid, self._say)  # 3.9: an older debugpy
 
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target

@@ -1,0 +1,115 @@
+"""A debugpy for targets older than our own debugpy supports (CPython 3.9 for debugpy 1.8.22).
+
+debugpy 1.8.21 is the newest release that still supports 3.9 (Requires-Python >= 3.8; 1.8.22 has none).
+Its pure wheel (`py2.py3-none-any`, no compiled speedups, so pydevd runs in pure Python on any 3.9
+build) is expected, unpacked, in the cache directory:
+
+    <cache>/debugpy-legacy/1.8.21/debugpy/...
+
+where <cache> is `$SAFEATTACH_CACHE_DIR`, else `$XDG_CACHE_HOME/safeattach`, else `~/.cache/safeattach`.
+`fetch_command()` is the one command that puts it there (tests/provision.sh runs it for the test suite).
+Nothing is downloaded at attach time: a missing copy is an UNSUPPORTED_VERSION failure whose hint is that
+command. For a target in another root the copy is placed under the target's /tmp (cached, sealed,
+verified before reuse), like core.debugpy_dist does for our own debugpy.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from core.debugpy_dist import DebugpyInstall, _digest, _remove, _seal, _trusted_copy, _world_readable, shares_root
+from core.debugpy_dist import debugpy_min_python as current_min_python
+from core.errors import FailureKind, SafeAttachError
+from core.payload import PayloadSpec
+
+LEGACY_DEBUGPY_VERSION = "1.8.21"
+LEGACY_MIN_PYTHON = (3, 8)
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("SAFEATTACH_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "safeattach"
+
+
+def legacy_debugpy_parent() -> Path:
+    """The directory that holds the legacy `debugpy` package (what goes on the target's sys.path)."""
+    return cache_root() / "debugpy-legacy" / LEGACY_DEBUGPY_VERSION
+
+
+def fetch_command(python: str = "python3") -> str:
+    dest = shlex.quote(str(legacy_debugpy_parent()))
+    return (f"{python} -m pip install --no-deps --only-binary=:all: --platform any --python-version 3.9 "
+            f"--target {dest} debugpy=={LEGACY_DEBUGPY_VERSION}")
+
+
+def needs_legacy_debugpy(version: tuple[int, int]) -> bool:
+    return version < current_min_python()
+
+
+def _installed() -> DebugpyInstall:
+    parent = legacy_debugpy_parent()
+    package = parent / "debugpy"
+    if not (package / "__init__.py").is_file():
+        raise SafeAttachError(
+            FailureKind.UNSUPPORTED_VERSION,
+            f"the bundled debugpy needs Python >= {'.'.join(map(str, current_min_python()))}, and debugpy "
+            f"{LEGACY_DEBUGPY_VERSION} (the newest release for older targets) is not in {parent}",
+            hint=f"Fetch it once with: {fetch_command()}",
+            detail={"expected": str(package), "debugpy_version": LEGACY_DEBUGPY_VERSION},
+        )
+    return DebugpyInstall(parent, LEGACY_DEBUGPY_VERSION, _digest(package))
+
+
+def legacy_debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:
+    """A directory, as the target sees it, holding the legacy debugpy package."""
+    install = _installed()
+    if shares_root(pid) and (target_uid in (None, 0) or _world_readable(install.parent / "debugpy")):
+        return str(install.parent)
+    return _place_into_root(Path(f"/proc/{pid}/root"), install)
+
+
+def _place_into_root(root: Path, install: DebugpyInstall) -> str:
+    name = f"safeattach-debugpy-{install.version}-{install.digest}"
+    tmp, dest = root / "tmp", root / "tmp" / name
+    if _trusted_copy(dest, install):
+        return f"/tmp/{name}"
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=tmp))
+        try:
+            shutil.copytree(install.parent / "debugpy", staging / "debugpy",
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            (staging / ".safeattach-debugpy").write_text(install.digest)
+            _seal(staging)
+            if dest.exists() or dest.is_symlink():
+                _remove(dest)
+            os.rename(staging, dest)
+        except BaseException:
+            _remove(staging)
+            raise
+    except OSError as exc:
+        raise SafeAttachError(FailureKind.PAYLOAD, f"cannot place debugpy into the target's filesystem at {dest}: "
+                              f"{exc}", hint="the target's /tmp must be writable by the client (root)") from exc
+    return f"/tmp/{name}"
+
+
+def adapt_debugpy_spec(spec: PayloadSpec, version: tuple[int, int], pid: int, uid: int,
+                       say: Callable[[str], None]) -> PayloadSpec:
+    """The debugpy payload for a target too old for our debugpy: point it at the legacy release instead.
+    Other payloads and current targets are returned unchanged."""
+    if spec.name != "debugpy" or not needs_legacy_debugpy(version):
+        return spec
+    if version < LEGACY_MIN_PYTHON:
+        raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
+                              f"no supported debugpy release runs on Python {version[0]}.{version[1]}")
+    where = legacy_debugpy_dir_for_target(pid, target_uid=uid)
+    say(f"Python {version[0]}.{version[1]} target: using debugpy {LEGACY_DEBUGPY_VERSION} from {where}")
+    params = {**spec.params, "debugpy_dir": where, "min_python": list(LEGACY_MIN_PYTHON)}
+    return PayloadSpec(spec.name, spec.source, params, spec.files)
