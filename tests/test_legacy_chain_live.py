@@ -385,3 +385,20 @@ def test_debugpy_on_39_without_the_legacy_release_says_how_to_get_it(
     assert "pip install" in outcome.hint and str(tmp_path / "empty-cache") in outcome.hint
     assert not fake_gdb.exists()  # refused before gdb started
     assert target.alive()
+
+
+def test_ptrace_denied_when_already_traced(targets: TargetPool, ran_in: Any) -> None:
+    """A target under strace cannot take a second tracer: ptraceDenied, exit 41, a hint naming the tracer."""
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    interp = require("3.11")
+    ran = ran_in(interp)
+    target = targets.spawn(["strace", "-qq", "-o", "/dev/null", "-e", "trace=none", interp.argv0, "-c",
+                            (Path(__file__).parent / "targets" / "sleepy.py").read_text()], interp)
+    pid = next(int(p) for p in Path(f"/proc/{target.pid}/task/{target.pid}/children").read_text().split())
+    code, events, _ = cli("exec", str(pid), ran.script(), "--json")
+    out = events[-1]
+    assert (code, out["kind"], out["failed_step"]) == (41, "ptraceDenied", "legacyInject")
+    assert f"already traced by PID {target.pid}" in out["hint"]
+    assert ran.lines() == []
+    assert_survives(target)  # the heartbeat comes through strace's child
