@@ -1,17 +1,18 @@
 """Time to a usable debugger: `safeattach attach` vs `python -m debugpy --listen … --pid PID`.
 
-Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14]
+Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14 3.13 3.11]
 
 For each sample a fresh target (a loop calling work(i), from tests/test_debug_sessions_live.py) is started
-in the sid chroot, then, from the moment the command starts:
+(in the sid chroot, or on the host for 3.11), then, from the moment the command starts:
 - "initialize"  until a DAP client connected to the reported port got its `initialize` answer;
 - "breakpoint"  until, after attach/setBreakpoints/configurationDone, the first `stopped` event arrived.
 
-safeattach: `safeattach attach PID --json` (this venv, client Python 3.11, safe attach); the port is in the
-outcome, which is printed once debugpy listens. debugpy: the sid chroot's python3.14 with our debugpy on
-PYTHONPATH (a copy placed in the chroot), which injects through sys.remote_exec and returns at once
-without saying when the server is up: the client connects to the port it chose, retrying while the
-connection is refused (a refused connect never reaches debugpy's adapter).
+safeattach: `safeattach attach PID --json` (this venv, client Python 3.11; safe attach on 3.14+, gdb
+injection on 3.13/3.11); the port is in the outcome, which is printed once debugpy listens. debugpy: the
+target's own interpreter (same root) with our debugpy on PYTHONPATH, which injects through
+sys.remote_exec (3.14) or its own gdb script (3.13, 3.11) and returns without saying when the server is up:
+the client connects to the port it chose, retrying while the connection is refused (a refused connect
+never reaches debugpy's adapter).
 Every target is killed and reaped, and every debugpy adapter it spawned is waited for (or killed).
 """
 
@@ -37,10 +38,10 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dap_client import DapClient  # noqa: E402
-from live_targets import INTERPRETERS, SID, Target, TargetPool, chroot_command  # noqa: E402
+from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
 
-from core.debugpy_dist import install_into_root  # noqa: E402
+from core.debugpy_dist import install_into_root, local_debugpy  # noqa: E402
 from core.reattach_cache import find_listener, listen_rows, start_ticks_of  # noqa: E402
 
 CONNECT_DEADLINE = 60.0
@@ -99,10 +100,10 @@ def run_safeattach(target: Target, program: str) -> tuple[float, float]:
     return session_times(int(outcome["result"]["connect"]["port"]), program, start)
 
 
-def run_debugpy(target: Target, program: str, debugpy_dir: str) -> tuple[float, float]:
+def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpreter) -> tuple[float, float]:
     port = free_port()
-    argv = chroot_command(SID, ["/usr/bin/python3.14", "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
-                                "--pid", str(target.pid)])
+    argv = chroot_command(interp.root, [interp.argv0, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
+                                        "--pid", str(target.pid)])
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": debugpy_dir, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -121,14 +122,14 @@ def run_debugpy(target: Target, program: str, debugpy_dir: str) -> tuple[float, 
 def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, float]], interp_name: str,
             workdir: Path) -> None:
     interp = INTERPRETERS[interp_name]
-    program = "/" + str((workdir / "prog.py").relative_to(SID))
+    program = "/" + str((workdir / "prog.py").relative_to(interp.root))
     inits: list[float] = []
     stops: list[float] = []
     for _ in range(samples):
         pool = TargetPool()
         adapters: list[tuple[int, int]] = []
         try:
-            target = pool.spawn(chroot_command(SID, [interp.argv0, program]), interp, timeout=30)
+            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30)
             try:
                 t_init, t_bp = one(target, program)
             finally:
@@ -166,23 +167,26 @@ def _reap(adapters: list[tuple[int, int]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10)
-    parser.add_argument("--interp", default="3.14")
+    parser.add_argument("--interp", nargs="+", default=["3.14"])
     args = parser.parse_args()
-    if not INTERPRETERS[args.interp].available():
-        print(f"{args.interp} is not provisioned (run tests/provision.sh)")
-        return 1
     os.environ.setdefault("SAFEATTACH_STATE_DIR", tempfile.mkdtemp(prefix="sa-bench-state-"))
-    workdir = Path(tempfile.mkdtemp(prefix="sa-bench-", dir=SID / "tmp"))
-    os.chmod(workdir, 0o755)
-    (workdir / "prog.py").write_text(PROGRAM)
-    debugpy_dir = install_into_root(SID)
-    try:
-        print(f"time from command start, fresh {args.interp} target per sample (sid chroot)")
-        measure("safeattach attach", args.samples, run_safeattach, args.interp, workdir)
-        measure("debugpy --pid (3.14 client)", args.samples,
-                lambda t, p: run_debugpy(t, p, debugpy_dir), args.interp, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    for name in args.interp:
+        interp = INTERPRETERS[name]
+        if not interp.available():
+            print(f"{name} is not provisioned (run tests/provision.sh)")
+            return 1
+        workdir = Path(tempfile.mkdtemp(prefix="sa-bench-", dir=interp.root / "tmp"))
+        os.chmod(workdir, 0o755)
+        (workdir / "prog.py").write_text(PROGRAM)
+        debugpy_dir = install_into_root(interp.root) if interp.chrooted else str(local_debugpy().parent)
+        try:
+            where = "sid chroot" if interp.chrooted else "host"
+            print(f"time from command start, fresh {name} target per sample ({where})", flush=True)
+            measure("safeattach attach", args.samples, run_safeattach, name, workdir)
+            measure(f"debugpy --pid ({name} client)", args.samples,
+                    lambda t, p, i=interp, d=debugpy_dir: run_debugpy(t, p, d, i), name, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

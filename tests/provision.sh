@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provision the live test interpreters, idempotently, cached outside the checkout.
-#   sid chroot:      python3.13(+dbg) python3.14(+dbg,-nopie) python3.15 libpython3.14 + gcc (embedding)
+#   sid chroot:      python3.13(+dbg) python3.14(+dbg,-nopie) python3.15 libpython3.14 + gcc (embedding),
+#                    gdb (so that `debugpy --pid` can run inside the chroot for the benchmarks)
 #   bullseye chroot: python3.9
 #   cache/debugpy-legacy: debugpy 1.8.21 for 3.9 targets (SAFEATTACH_CACHE_DIR=$CACHE/cache in tests)
 # Prints the cache directory on success. Safe to run repeatedly; each stage leaves a stamp file.
@@ -73,7 +74,7 @@ legacy_debugpy() {  # debugpy 1.8.21, the newest release for 3.9 targets (see co
 host_packages
 legacy_debugpy
 make_chroot sid sid python3.13 python3.13-dbg python3.14 python3.14-dbg python3.14-nopie python3.15 \
-  libpython3.14 libpython3.14-dev gcc libc6-dev
+  libpython3.14 libpython3.14-dev gcc libc6-dev gdb
 make_chroot bullseye bullseye python3.9
 build_embedder
 echo "$CACHE"
