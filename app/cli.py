@@ -110,8 +110,18 @@ def cmd_info(pid: int, json_out: bool) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("safeattach")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"safeattach {_version()}")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("ps", help="list Python processes")
     p.add_argument("--json", action="store_true")
