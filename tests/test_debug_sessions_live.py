@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dap_session
 import pytest
-from dap_client import DapClient
+from dap_session import program_text, run_full_session
 from live_targets import SID, Target, TargetPool, chroot_command, require
 
 from core.attach import run_attach
@@ -32,35 +33,14 @@ pytestmark = pytest.mark.live
 CLI = [sys.executable, "-m", "app.cli"]
 REPO = Path(__file__).resolve().parent.parent
 
-PROGRAM = '''\
-import sys, time
-
-def helper(x):
-    y = x + 1  # HELPER
-    return y
-
-def work(i):
-    total = i * 2  # BP
-    total = helper(total)  # NEXT
-    return total
-
+PROGRAM = program_text("import sys, time", '''\
 if len(sys.argv) > 1:  # listen by itself first, like a program that embeds debugpy.listen()
     sys.path.insert(0, sys.argv[1])
     import debugpy
     sys.path.pop(0)
     print("self_listen %d" % debugpy.listen(("127.0.0.1", 0))[1], flush=True)
 print("ready", flush=True)
-i = 0
-last = time.monotonic()
-while True:
-    i += 1
-    work(i)
-    now = time.monotonic()
-    if now - last > 0.1:
-        print("tick %d" % i, flush=True)
-        last = now
-    time.sleep(0.001)
-'''
+''')
 
 PROBE = '''\
 import sys
@@ -71,7 +51,7 @@ for line in sys.stdin:
 
 
 def line_of(marker: str) -> int:
-    return next(n for n, line in enumerate(PROGRAM.splitlines(), 1) if line.rstrip().endswith(f"# {marker}"))
+    return dap_session.line_of(PROGRAM, marker)
 
 
 @dataclass
@@ -206,61 +186,7 @@ def stop_serving(proc: subprocess.Popen[bytes]) -> None:
 
 def drive_session(port: int, program: str, target: Target, *, host: str = "127.0.0.1") -> None:
     """initialize … disconnect, asserting on what a user sees; the target must keep running afterwards."""
-    bp, nxt, helper_line = line_of("BP"), line_of("NEXT"), line_of("HELPER")
-    with DapClient(host, port, timeout=30) as dap:
-        assert dap.initialize()["body"]["supportsConfigurationDoneRequest"] is True
-        attach_seq = dap.attach()
-        dap.wait_event("initialized")
-        bps = dap.set_breakpoints(program, [bp])
-        assert bps[0]["verified"] and bps[0]["line"] == bp, bps
-        dap.configuration_done()
-        assert dap.wait_response(attach_seq)["success"]
-
-        stopped = dap.wait_event("stopped")["body"]
-        assert stopped["reason"] == "breakpoint"
-        tid = stopped["threadId"]
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"], frames[0]["source"]["path"]) == ("work", bp, program)
-        assert frames[1]["name"] == "<module>"
-        frame_id = frames[0]["id"]
-        scopes = dap.scopes(frame_id)
-        assert scopes[0]["name"] == "Locals"
-        local_vars = dap.variables(scopes[0]["variablesReference"])
-        i = int(local_vars["i"])
-        assert i >= 1
-        assert "total" not in local_vars  # stopped before the line ran
-        assert dap.evaluate("i * 2 + 1", frame_id) == str(i * 2 + 1)
-        assert dap.evaluate("helper(i)", frame_id) == str(i + 1)
-
-        dap.next(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt)
-        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["total"] == str(i * 2)
-
-        dap.step_in(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("helper", helper_line)
-        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["x"] == str(i * 2)
-
-        dap.step_out(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt)  # back in the caller, before the store
-        dap.next(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt + 1)
-        assert dap.evaluate("total", frames[0]["id"]) == str(i * 2 + 1)
-
-        dap.set_breakpoints(program, [])
-        dap.continue_(tid)
-        dap.disconnect()
-    # the loop goes on past the iteration we stopped in
-    while int(target.wait_for("tick ", timeout=30).split()[1]) <= i + 1:
-        pass
-    assert target.alive()
+    run_full_session(host, port, program=program, source=PROGRAM, target=target)
 
 
 def _assert_started(outcome: Outcome, *, reused: bool, cache: str) -> None:

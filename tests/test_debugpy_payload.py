@@ -23,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dap_client import DapClient
+from dap_session import program_text, run_full_session
 from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 
 from core.debugpy_dist import debugpy_dir_for_target, install_into_root, local_debugpy, shares_root
@@ -31,18 +31,7 @@ from core.payloads import debugpy_payload, exec_payload
 
 pytestmark = pytest.mark.live
 
-PROGRAM = '''\
-import json, os, sys, time
-
-def helper(x):
-    y = x + 1  # HELPER
-    return y
-
-def work(i):
-    total = i * 2  # BP
-    total = helper(total)  # NEXT
-    return total
-
+PROGRAM = program_text("import json, os, sys, time", '''\
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "config.json")) as f:
     config = json.load(f)
@@ -67,24 +56,7 @@ for _ in range(config["runs"]):
     keys = set(os.environ) | set(environ_before)
     result["environ_changes"] = sorted(k for k in keys if os.environ.get(k) != environ_before.get(k))
     print("result " + json.dumps(result), flush=True)
-i = 0
-last = time.monotonic()
-while True:
-    i += 1
-    work(i)
-    now = time.monotonic()
-    if now - last > 0.1:
-        print("tick %d" % i, flush=True)
-        last = now
-    time.sleep(0.001)
-'''
-
-
-def line_of(marker: str) -> int:
-    for n, line in enumerate(PROGRAM.splitlines(), 1):
-        if line.rstrip().endswith(f"# {marker}"):
-            return n
-    raise AssertionError(marker)
+''')
 
 
 @dataclass
@@ -145,58 +117,7 @@ def debugpy_dir_in(root: Path) -> str:
 
 def drive_session(port: int, program: str, target: Target) -> None:
     """A full DAP session; leaves the target running, without breakpoints."""
-    bp, nxt, helper_line = line_of("BP"), line_of("NEXT"), line_of("HELPER")
-    with DapClient("127.0.0.1", port, timeout=30) as dap:
-        caps = dap.initialize()
-        assert caps["success"]
-        attach_seq = dap.attach()
-        dap.wait_event("initialized")
-        bps = dap.set_breakpoints(program, [bp])
-        assert bps[0]["verified"], bps
-        dap.configuration_done()
-        assert dap.wait_response(attach_seq)["success"]
-
-        stopped = dap.wait_event("stopped")["body"]
-        assert stopped["reason"] == "breakpoint"
-        tid = stopped["threadId"]
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("work", bp)
-        assert frames[0]["source"]["path"] == program
-        assert frames[1]["name"] == "<module>"
-        frame_id = frames[0]["id"]
-        scopes = dap.scopes(frame_id)
-        local_vars = dap.variables(scopes[0]["variablesReference"])
-        i = int(local_vars["i"])
-        assert i >= 1
-        assert dap.evaluate("i * 2 + 1", frame_id) == str(i * 2 + 1)
-
-        dap.next(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("work", nxt)
-        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["total"] == str(i * 2)
-
-        dap.step_in(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert (frames[0]["name"], frames[0]["line"]) == ("helper", helper_line)
-        assert dap.variables(dap.scopes(frames[0]["id"])[0]["variablesReference"])["x"] == str(i * 2)
-
-        dap.step_out(tid)
-        assert dap.wait_event("stopped")["body"]["reason"] == "step"
-        frames = dap.stack_trace(tid)
-        assert frames[0]["name"] == "work"
-
-        dap.set_breakpoints(program, [])
-        dap.continue_(tid)
-        dap.disconnect()
-    # still alive and running: the loop goes on past the iteration we stopped in
-    assert target.alive()
-    while True:
-        n = int(target.wait_for("tick ", timeout=30).split()[1])
-        if n > i + 1:
-            break
-    assert target.alive()
+    run_full_session("127.0.0.1", port, program=program, source=PROGRAM, target=target)
 
 
 def spawn_program(targets: TargetPool, interp_name: str, wd: Workdir, *, netns: bool = False) -> Target:
