@@ -88,17 +88,19 @@ def shares_root(pid: int) -> bool:
     return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
 
 
-def debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:
-    """A directory, as the target sees it, that contains a `debugpy` package the target can import."""
-    install = local_debugpy()
+def debugpy_dir_for_target(pid: int, *, target_uid: int | None = None, install: DebugpyInstall | None = None) -> str:
+    """A directory, as the target sees it, that contains a `debugpy` package the target can import: `install`'s
+    (our own debugpy by default)."""
+    install = install if install is not None else local_debugpy()
     if shares_root(pid) and (target_uid in (None, 0) or _world_readable(install.parent / "debugpy")):
         return str(install.parent)
-    return install_into_root(Path(f"/proc/{pid}/root"))
+    return install_into_root(Path(f"/proc/{pid}/root"), install)
 
 
-def install_into_root(root: Path) -> str:
-    """Copy our debugpy under root/tmp (cached and verified) and return the path as seen inside root."""
-    install = local_debugpy()
+def install_into_root(root: Path, install: DebugpyInstall | None = None) -> str:
+    """Copy `install`'s debugpy (our own by default) under root/tmp, cached and verified; return the path as
+    seen inside root."""
+    install = install if install is not None else local_debugpy()
     name = f"safeattach-debugpy-{install.version}-{install.digest}"
     tmp = root / "tmp"
     dest = tmp / name

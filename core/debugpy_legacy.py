@@ -10,19 +10,17 @@ where <cache> is `$SAFEATTACH_CACHE_DIR`, else `$XDG_CACHE_HOME/safeattach`, els
 `fetch_command()` is the one command that puts it there (tests/provision.sh runs it for the test suite).
 Nothing is downloaded at attach time: a missing copy is an UNSUPPORTED_VERSION failure whose hint is that
 command. For a target in another root the copy is placed under the target's /tmp (cached, sealed,
-verified before reuse), like core.debugpy_dist does for our own debugpy.
+verified before reuse) by the same code in core.debugpy_dist that places our own debugpy.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from core.debugpy_dist import DebugpyInstall, _digest, _remove, _seal, _trusted_copy, _world_readable, shares_root
+from core.debugpy_dist import DebugpyInstall, _digest, debugpy_dir_for_target
 from core.debugpy_dist import debugpy_min_python as current_min_python
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadSpec
@@ -70,34 +68,7 @@ def _installed() -> DebugpyInstall:
 
 def legacy_debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:
     """A directory, as the target sees it, holding the legacy debugpy package."""
-    install = _installed()
-    if shares_root(pid) and (target_uid in (None, 0) or _world_readable(install.parent / "debugpy")):
-        return str(install.parent)
-    return _place_into_root(Path(f"/proc/{pid}/root"), install)
-
-
-def _place_into_root(root: Path, install: DebugpyInstall) -> str:
-    name = f"safeattach-debugpy-{install.version}-{install.digest}"
-    tmp, dest = root / "tmp", root / "tmp" / name
-    if _trusted_copy(dest, install):
-        return f"/tmp/{name}"
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=tmp))
-        try:
-            shutil.copytree(install.parent / "debugpy", staging / "debugpy",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            (staging / ".safeattach-debugpy").write_text(install.digest)
-            _seal(staging)
-            if dest.exists() or dest.is_symlink():
-                _remove(dest)
-            os.rename(staging, dest)
-        except BaseException:
-            _remove(staging)
-            raise
-    except OSError as exc:
-        raise SafeAttachError(FailureKind.PAYLOAD, f"cannot place debugpy into the target's filesystem at {dest}: "
-                              f"{exc}", hint="the target's /tmp must be writable by the client (root)") from exc
-    return f"/tmp/{name}"
+    return debugpy_dir_for_target(pid, target_uid=target_uid, install=_installed())
 
 
 def adapt_debugpy_spec(spec: PayloadSpec, version: tuple[int, int], pid: int, uid: int,
