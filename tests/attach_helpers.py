@@ -94,7 +94,7 @@ def request_state(pid: int) -> RequestState:
     """The PEP 768 request fields of the main interpreter's main thread state (or its first one)."""
     with open_target(pid) as t:
         off = t.offsets
-        assert off is not None
+        assert off is not None and t.version is not None
         interp = next(i for i in t.interpreters() if i.is_main)
         tstate = interp.threads_main or t.thread_addresses(interp.address)[0]
         base = tstate + off.remote_debugger_support
