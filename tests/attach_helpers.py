@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from live_targets import SID
 
@@ -33,36 +34,48 @@ time.sleep(3600)
 
 
 @dataclass
-class Marker:
-    """A file the injected script creates, visible both in the sid chroot and on the host."""
+class SharedDir:
+    """A fresh world-writable directory under a target root's /tmp: its host path and the target's path."""
 
     host_dir: Path
     target_dir: str
+
+    @classmethod
+    def create(cls, root: Path, prefix: str) -> Self:
+        name = f"{prefix}-{secrets.token_hex(4)}"
+        host_dir = root / "tmp" / name
+        host_dir.mkdir(mode=0o777)
+        os.chmod(host_dir, 0o777)
+        return cls(host_dir, f"/tmp/{name}")
+
+    def write_script(self, source: str) -> Path:
+        path = self.host_dir / "script.py"
+        path.write_text(source)
+        return path
+
+
+class Marker(SharedDir):
+    """A file the injected script creates, visible both in the target's root and on the host."""
 
     @property
     def host_file(self) -> Path:
         return self.host_dir / "ran"
 
     def script(self) -> Path:
-        path = self.host_dir / "script.py"
-        path.write_text(
+        return self.write_script(
             "import threading, os\n"
             f"open({self.target_dir + '/ran.tmp'!r}, 'w').write(threading.current_thread().name + ' ' + "
             "str(threading.get_native_id()))\n"
             f"os.replace({self.target_dir + '/ran.tmp'!r}, {self.target_dir + '/ran'!r})\n"
         )
-        return path
 
 
 def make_marker(root: Path = SID) -> Iterator[Marker]:
-    name = f"sa-test-{secrets.token_hex(4)}"
-    host_dir = root / "tmp" / name
-    host_dir.mkdir(mode=0o777)
-    os.chmod(host_dir, 0o777)
+    marker = Marker.create(root, "sa-test")
     try:
-        yield Marker(host_dir, f"/tmp/{name}")
+        yield marker
     finally:
-        shutil.rmtree(host_dir, ignore_errors=True)
+        shutil.rmtree(marker.host_dir, ignore_errors=True)
 
 
 def attach(

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from attach_helpers import SLEEP_THEN_RUN, request_state, wait_parked
+from attach_helpers import SLEEP_THEN_RUN, SharedDir, request_state, wait_parked
 from live_targets import IN_CI, Interpreter, Target, TargetPool, chroot_command, require
 
 from core.attach import run_attach
@@ -34,21 +32,15 @@ CLI = [sys.executable, "-m", "app.cli"]
 OPT_OUTS = {"env": ({"PYTHON_DISABLE_REMOTE_DEBUG": "1"}, ()), "xoption": ({}, ("-X", "disable-remote-debug"))}
 
 
-@dataclass
-class Ran:
+class Ran(SharedDir):
     """A script that appends one line per run to a file the test reads through the target's root."""
 
-    host_dir: Path
-    target_dir: str
-
     def script(self) -> str:
-        path = self.host_dir / "script.py"
-        path.write_text(
+        return str(self.write_script(
             "import os, sys\n"
             f"with open({self.target_dir + '/ran'!r}, 'a') as f:\n"
             "    f.write('%d %d.%d\\n' % (os.getpid(), sys.version_info[0], sys.version_info[1]))\n"
-        )
-        return str(path)
+        ))
 
     def lines(self) -> list[str]:
         try:
@@ -62,12 +54,9 @@ def ran_in() -> Iterator[Any]:
     made: list[Path] = []
 
     def make(interp: Interpreter) -> Ran:
-        name = f"sa-legacy-{secrets.token_hex(4)}"
-        host_dir = interp.root / "tmp" / name
-        host_dir.mkdir(mode=0o777)
-        os.chmod(host_dir, 0o777)
-        made.append(host_dir)
-        return Ran(host_dir, f"/tmp/{name}")
+        ran = Ran.create(interp.root, "sa-legacy")
+        made.append(ran.host_dir)
+        return ran
 
     yield make
     for d in made:
