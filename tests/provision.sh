@@ -18,6 +18,8 @@ host_packages() {
   command -v gdb >/dev/null || need+=(gdb)
   command -v ip >/dev/null || need+=(iproute2)
   command -v tmux >/dev/null || need+=(tmux)
+  command -v strace >/dev/null || need+=(strace)
+  command -v setpriv >/dev/null || need+=(util-linux)
   if ((${#need[@]})); then
     log "installing host packages: ${need[*]}"
     apt-get update -qq >&2

@@ -340,7 +340,7 @@ def dap_session(targets: TargetPool, monkeypatch: pytest.MonkeyPatch) -> Iterato
         s.close()
 
 
-@pytest.mark.parametrize("name", ["3.9", "3.11", "3.13"])
+@pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.13d"])
 def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, name: str) -> None:
     from test_debug_sessions_live import drive_session, engine_attach
 
