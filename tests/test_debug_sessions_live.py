@@ -371,7 +371,7 @@ def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
 
     monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(CACHE / "cache"))  # provisioned by tests/provision.sh
     target, program = session.spawn("3.9")
-    code, events, outcome, _ = cli_attach(session, target.pid)
+    code, _events, outcome, _ = cli_attach(session, target.pid)
     assert code == 0, (outcome.message, outcome.hint)
     assert outcome.result["legacy"] is True
     assert outcome.result["debugpy"]["version"] == LEGACY_DEBUGPY_VERSION
