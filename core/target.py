@@ -178,14 +178,7 @@ class Target:
             head_at, next_off = self.runtime_address + legacy.interpreters_head, legacy.interp_next
         else:
             return []
-        out: list[int] = []
-        interp = self._ptr(head_at, "interpreters.head")
-        while interp and len(out) < MAX_INTERPRETERS:
-            if interp in out:
-                raise SafeAttachError(FailureKind.PARSE, "the interpreter list loops back on itself")
-            out.append(interp)
-            interp = self._ptr(interp + next_off, "interpreter next")
-        return out
+        return self._walk(head_at, next_off, MAX_INTERPRETERS, "interpreter")
 
     def remote_debug_enabled(self, interp: int) -> bool:
         assert self.offsets is not None
@@ -215,13 +208,19 @@ class Target:
             head_off, next_off = legacy.interp_threads_head, legacy.tstate_next
         else:
             return []
+        return self._walk(interp + head_off, next_off, MAX_THREADS, "thread-state")
+
+    def _walk(self, head_at: int, next_off: int, limit: int, what: str) -> list[int]:
+        """A linked list in the target, bounded, with every pointer checked and loops detected."""
         out: list[int] = []
-        tstate = self._ptr(interp + head_off, "threads.head")
-        while tstate and len(out) < MAX_THREADS:
-            if tstate in out:
-                raise SafeAttachError(FailureKind.PARSE, "the thread-state list loops back on itself")
-            out.append(tstate)
-            tstate = self._ptr(tstate + next_off, "thread-state next")
+        seen: set[int] = set()
+        node = self._ptr(head_at, f"{what} list head")
+        while node and len(out) < limit:
+            if node in seen:
+                raise SafeAttachError(FailureKind.PARSE, f"the {what} list loops back on itself")
+            seen.add(node)
+            out.append(node)
+            node = self._ptr(node + next_off, f"{what} next")
         return out
 
     def threads(self) -> list[ThreadInfo]:

@@ -13,7 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.errors import SafeAttachError
+from core.errors import FailureKind, SafeAttachError
+from core.memory import ProcessMemory
 from core.model import PythonVersion
 from core.offsets import parse_debug_offsets
 from core.runtime import RuntimeLocation
@@ -26,34 +27,17 @@ OFF = parse_debug_offsets(BLOB)
 INTERP, TS1, TS2 = BASE + 0x1000, BASE + 0x60000, BASE + 0x70000
 
 
-class FakeMemory:
+class FakeMemory(ProcessMemory):
     """ProcessMemory over a bytearray image; reads outside it fail like an unmapped address."""
 
     def __init__(self, image: bytearray) -> None:
+        super().__init__(0x3FFFFFFF)
         self.image = image
 
     def read(self, address: int, size: int) -> bytes:
         if address < BASE or address + size > BASE + len(self.image) or size < 0:
-            from core.errors import FailureKind
-
             raise SafeAttachError(FailureKind.PARSE, f"0x{address:x} unmapped")
         return bytes(self.image[address - BASE : address - BASE + size])
-
-    def read_u64(self, address: int) -> int:
-        return int(struct.unpack("<Q", self.read(address, 8))[0])
-
-    def read_u32(self, address: int) -> int:
-        return int(struct.unpack("<I", self.read(address, 4))[0])
-
-    def read_i32(self, address: int) -> int:
-        return int(struct.unpack("<i", self.read(address, 4))[0])
-
-    def read_cstring(self, address: int, limit: int = 256) -> bytes:
-        data = self.read(address, min(limit, BASE + len(self.image) - address))
-        return data.split(b"\0", 1)[0]
-
-    def close(self) -> None:
-        pass
 
 
 def good_image() -> bytearray:
@@ -76,7 +60,7 @@ def good_image() -> bytearray:
 
 def make_target(image: bytearray) -> Target:
     target = Target(0x3FFFFFFF)
-    target.mem = FakeMemory(image)  # type: ignore[assignment]
+    target.mem = FakeMemory(image)
     target.offsets = OFF
     target.version = PythonVersion.from_hex(0x030E0AF0, "test")
     target.location = RuntimeLocation(BASE, "fake", "direct", "test", None, True, False, False)
