@@ -34,6 +34,7 @@ class DebugpyInstall:
 
 
 @cache
+@cache
 def local_debugpy() -> DebugpyInstall:
     """Our own debugpy install; SafeAttachError(INTERNAL) if it is missing."""
     try:
@@ -60,9 +61,9 @@ def debugpy_min_python() -> tuple[int, int]:
 def _digest(package: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(_files(package)):
-        rel = path.relative_to(package).as_posix()
-        st = path.stat()
-        h.update(f"{rel}\0{st.st_size}\0{int(st.st_mtime)}\n".encode())
+        # names and contents, not mtimes: identical installs (another venv, a reinstall) share one copy
+        h.update(path.relative_to(package).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:12]
 
 
