@@ -199,9 +199,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _tui(demo: bool) -> int:
     from app.tui import run_console
+    from core.attach.debug_session import stop_bridges
     from core.engine import LiveEngine
 
-    return run_console(LiveEngine(), demo=demo)
+    try:
+        return run_console(LiveEngine(), demo=demo)
+    finally:
+        stop_bridges()  # DAP bridges to targets in other network namespaces live as long as the console
 
 
 if __name__ == "__main__":
