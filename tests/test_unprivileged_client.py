@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from live_targets import SID, TargetPool, require
+from live_targets import SID, Target, TargetPool, require
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
 @pytest.fixture
-def nobody_target(targets: TargetPool):  # type: ignore[no-untyped-def]
+def nobody_target(targets: TargetPool) -> Target:
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is required")
     interp = require("3.14")
@@ -34,7 +34,7 @@ def as_nobody(*args: str, state_dir: str) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, timeout=120, env=env)
 
 
-def test_unprivileged_info_and_exec_on_own_process(nobody_target) -> None:  # type: ignore[no-untyped-def]
+def test_unprivileged_info_and_exec_on_own_process(nobody_target: Target) -> None:
     target = nobody_target
     assert Path(f"/proc/{target.pid}").stat().st_uid == 65534
     info = as_nobody("info", str(target.pid), "--json", state_dir="/nonexistent/state")
