@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from core.attach.chain import TITLES, plan_steps
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
 from core.model import (
@@ -273,16 +274,8 @@ def fake_reports() -> dict[int, ProcessReport]:
     return reports
 
 
-SAFE_STEPS = (
-    StepSpec("openProcess", "Open process memory"),
-    StepSpec("readOffsets", "Read _Py_DebugOffsets"),
-    StepSpec("checkPolicy", "Check the remote-debug policy"),
-    StepSpec("findThread", "Find the main thread state"),
-    StepSpec("writeScript", "Write the script path"),
-    StepSpec("writePending", "Set the pending-call flag"),
-    StepSpec("writeBreaker", "Set the eval breaker"),
-    StepSpec("waitForRun", "Wait for the target to run it"),
-)
+# the real chain's steps and titles, so screenshots show what the engine shows
+SAFE_STEPS = tuple(StepSpec(name, TITLES[name]) for name in plan_steps(Method.SAFE))
 
 FIXED_TIME = "2026-01-01T12:00:00Z"
 
@@ -316,24 +309,24 @@ def fake_history() -> list[dict[str, Any]]:
             "steps": steps,
         }
 
-    ok8 = ["ok"] * 8
+    ok9 = ["ok"] * 9
     return [
-        rec(BUSY_PID, "3.14.0", "ok", None, None, 41.0, ok8, 1),
+        rec(BUSY_PID, "3.14.0", "ok", None, None, 41.0, ok9, 1),
         rec(
             DISABLED_PID,
             "3.14.0",
             "failed",
-            "checkPolicy",
+            "policy",
             "policyDisabled",
             3.0,
-            ["ok", "ok", "failed", *["skipped"] * 5],
+            ["ok", "ok", "ok", "failed", *["skipped"] * 5],
             2,
         ),
         rec(
-            BLOCKED_PID, "3.14.0", "cancelled", "waitForRun", "cancelled", 2500.0, [*["ok"] * 7, "failed"], 3
+            BLOCKED_PID, "3.14.0", "cancelled", "awaitRun", "cancelled", 2500.0, [*["ok"] * 8, "failed"], 3
         ),
-        rec(BLOCKED_PID, "3.14.0", "failed", "waitForRun", "timeoutRun", 10000.0, [*["ok"] * 7, "failed"], 4),
-        rec(CONTAINER_PID, "3.15.0", "ok", None, None, 37.5, ok8, 5),
+        rec(BLOCKED_PID, "3.14.0", "failed", "awaitRun", "timeoutRun", 10000.0, [*["ok"] * 8, "failed"], 4),
+        rec(CONTAINER_PID, "3.15.0", "ok", None, None, 37.5, ok9, 5),
     ]
 
 
@@ -388,7 +381,7 @@ class FakeEngine:
                 statuses.append((spec.name, "failed"))
                 outcome = self._failure(request, spec.name, kind, message)
                 break
-            if spec.name == "waitForRun":
+            if spec.name == "awaitRun":
                 yield StepOutput(spec.name, "target picked the request up at a safe point")
             yield StepFinished(spec.name, StepStatus.OK, 1.5)
             statuses.append((spec.name, "ok"))
@@ -425,12 +418,12 @@ class FakeEngine:
             if step == "openProcess":
                 return FailureKind.NO_SUCH_PROCESS, f"no process with PID {request.pid}"
             return None
-        if step == "checkPolicy" and request.pid == DISABLED_PID:
+        if step == "policy" and request.pid == DISABLED_PID:
             return (
                 FailureKind.POLICY_DISABLED,
                 "remote debugging is disabled in the target (remote_debugging_enabled=0)",
             )
-        if step == "waitForRun" and request.pid == BLOCKED_PID:
+        if step == "awaitRun" and request.pid == BLOCKED_PID:
             self.blocking.set()
             if cancel.wait(request.timeout):
                 return FailureKind.CANCELLED, "cancelled by the user; the pending call was withdrawn"

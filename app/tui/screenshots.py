@@ -92,7 +92,7 @@ async def attach_running(pilot: Pilot[int]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, AttachScreen)
     for _ in range(500):  # bounded: the StepStarted message is already posted
-        step = screen.view.step("waitForRun")
+        step = screen.view.step("awaitRun")
         if step is not None and step.status is StepStatus.RUNNING:
             break
         await pilot.pause()

@@ -124,7 +124,7 @@ async def test_select_offsets_threads_then_attach_success() -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         steps = static_text(pilot, "#steps")
-        assert steps.count("ok") == 8 and "1.5 ms" in steps
+        assert steps.count("ok") == 9 and "1.5 ms" in steps
         assert "target picked the request up" in steps
         outcome = static_text(pilot, "#outcome")
         assert "attached" in outcome and "script: /tmp/hello.py" in outcome
@@ -140,7 +140,7 @@ async def test_attach_failure_shows_hint() -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         steps = static_text(pilot, "#steps")
-        assert "Check the remote-debug policy" in steps and "failed" in steps
+        assert "Check the target's remote-debug policy" in steps and "failed" in steps
         assert "hint: The target opted out of remote debugging" in steps
         assert steps.count("skipped") == 5
         outcome = static_text(pilot, "#outcome")
@@ -206,18 +206,19 @@ async def test_log_filters_and_detail() -> None:
         assert column(pilot, "#attempts", 7) == ["timeoutRun", "policyDisabled"]
         await pilot.press("f", "f")  # cancelled -> all
         assert "result: all" in static_text(pilot, "#log-filters")
-        await pilot.press("g")  # first failure site: checkPolicy
-        assert column(pilot, "#attempts", 6) == ["checkPolicy"]
-        await pilot.press("g")  # waitForRun
+        await pilot.press("g")  # first failure site (sorted): awaitRun
         assert column(pilot, "#attempts", 7) == ["timeoutRun", "cancelled"]
-        await pilot.press("f", "f")  # failed + waitForRun
+        await pilot.press("f", "f")  # failed + awaitRun
         assert column(pilot, "#attempts", 7) == ["timeoutRun"]
         await pilot.press("enter")
         assert isinstance(pilot.app.screen, AttemptDetailScreen)
         detail = static_text(pilot, "#detail-fields") + static_text(pilot, "#detail-steps")
-        assert "timeoutRun" in detail and "10000.0" in detail and "waitForRun" in detail
+        assert "timeoutRun" in detail and "10000.0" in detail and "awaitRun" in detail
         await pilot.press("escape", "x")
         assert len(table_rows(pilot, "#attempts")) == 5
+        await pilot.press("g", "g")  # next failure site: policy
+        assert column(pilot, "#attempts", 6) == ["policy"]
+        assert column(pilot, "#attempts", 7) == ["policyDisabled"]
 
 
 async def test_new_attempt_appears_in_log() -> None:
@@ -228,7 +229,7 @@ async def test_new_attempt_appears_in_log() -> None:
         await pilot.press("ctrl+l")
         await settle(pilot)
         first = table_rows(pilot, "#attempts")[0]
-        assert first[0] == "6" and first[2] == str(DISABLED_PID) and first[6] == "checkPolicy"
+        assert first[0] == "6" and first[2] == str(DISABLED_PID) and first[6] == "policy"
 
 
 async def test_inspect_error_opens_modal_with_hint() -> None:
