@@ -23,6 +23,7 @@ from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
+from core.model import PythonVersion
 from core.reattach_cache import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 
@@ -198,6 +199,16 @@ def _serve_bridges(pid: int, err: Console) -> None:
         stop_bridges()
 
 
+def _version_label(value: object) -> str:
+    """The log keeps PY_VERSION_HEX ("0x30e0af0"); people read "3.14.10"."""
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return str(PythonVersion.from_hex(int(value, 16), "log"))
+        except ValueError:
+            pass
+    return str(value or "")
+
+
 def cmd_log(json_out: bool, failures_only: bool) -> int:
     records, corrupt = read_attempts_counted(failures_only)
     if json_out:
@@ -214,7 +225,7 @@ def cmd_log(json_out: bool, failures_only: bool) -> int:
         style = "green" if result == "ok" else "yellow" if result == "cancelled" else "red"
         flags = ",".join(rec.get("flags") or [])
         table.add_row(
-            when, str(rec.get("pid", "")), str(rec.get("target_version") or ""), str(rec.get("method", "")),
+            when, str(rec.get("pid", "")), _version_label(rec.get("target_version")), str(rec.get("method", "")),
             str(rec.get("thread_selection") or ""), Text(result + (f" [{flags}]" if flags else ""), style=style),
             str(rec.get("failure_site") or ""), str(rec.get("failure_kind") or ""),
             f"{float(rec.get('elapsed_ms', 0)):.0f}",
