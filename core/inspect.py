@@ -66,7 +66,7 @@ def inspect_process(pid: int) -> ProcessReport:
             interpreters, threads = (), ()
             notes.append(f"thread walk failed: {exc.message}")
         if target.offsets is None and not threads:
-            notes.append("no thread walk for this version (known layouts: 3.11, 3.12, 3.13+)")
+            notes.append("no thread walk for this version (known layouts: 3.9, 3.11, 3.12, 3.13+)")
         return ProcessReport(
             summary=summary, binary=loc.binary, binary_access=loc.binary_access,
             runtime_address=loc.address, runtime_source=loc.source,

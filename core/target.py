@@ -6,13 +6,14 @@ module (walks) -> inspect.py (presentation records).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
 from core.errors import FailureKind, SafeAttachError
-from core.legacy_layouts import LEGACY_LAYOUTS, LegacyLayout
+from core.legacy_layouts import LEGACY_LAYOUTS, PTHREAD_TID_OFFSET, LegacyLayout
 from core.memory import ProcessMemory
 from core.model import BuildFlags, InterpreterInfo, PythonVersion, ThreadInfo
 from core.offsets import DebugOffsets, parse_debug_offsets, table_size
@@ -235,7 +236,7 @@ class Target:
                 else:
                     assert legacy is not None
                     tid = self.mem.read_u64(tstate + legacy.tstate_thread_id)
-                    native = self.mem.read_u64(tstate + legacy.tstate_native_thread_id)
+                    native = self._native_id(tstate, tid, legacy)
                 is_main = tstate == interp.threads_main if interp.threads_main else (
                     interp.is_main and native == self.pid
                 )
@@ -246,6 +247,14 @@ class Target:
                     os_state_detail=detail, current_function=self.current_function(tstate),
                 ))
         return result
+
+    def _native_id(self, tstate: int, thread_id: int, legacy: LegacyLayout) -> int:
+        if legacy.tstate_native_thread_id is not None:
+            return self.mem.read_u64(tstate + legacy.tstate_native_thread_id)
+        if not self.plausible(thread_id + PTHREAD_TID_OFFSET, 4):
+            return 0
+        tid = self.mem.read_i32(thread_id + PTHREAD_TID_OFFSET)
+        return tid if tid > 0 and os.path.exists(f"/proc/{self.pid}/task/{tid}") else 0
 
     def _gil_holder(self, interp: int) -> int | None:
         off = self.offsets
@@ -294,10 +303,11 @@ class Target:
         return None
 
     def _function_legacy(self, tstate: int, legacy: LegacyLayout) -> str | None:
-        cframe = self.mem.read_u64(tstate + legacy.tstate_cframe)
-        if not self.plausible(cframe):
-            return None
-        frame = self.mem.read_u64(cframe + legacy.cframe_current_frame)
+        frame = self.mem.read_u64(tstate + legacy.tstate_frame)
+        if legacy.cframe_current_frame is not None:  # 3.11+: through the _PyCFrame
+            if not self.plausible(frame):
+                return None
+            frame = self.mem.read_u64(frame + legacy.cframe_current_frame)
         if not frame or not self.plausible(frame):
             return None
         code = self.mem.read_u64(frame + legacy.frame_code)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.live
 
 EXPECTED = {
     # name: (version prefix, pep768 capable, debug, has offsets, threads walkable)
-    "3.9": ("3.9.", False, False, False, False),
+    "3.9": ("3.9.", False, False, False, True),
     "3.11": ("3.11.", False, False, False, True),
     "3.13": ("3.13.", False, False, True, True),
     "3.13d": ("3.13.", False, True, True, True),
