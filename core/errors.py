@@ -30,6 +30,7 @@ class FailureKind(str, Enum):
     SCRIPT_FAILED = "scriptFailed"
     TIMEOUT_CONNECT = "timeoutConnect"
     CANCELLED = "cancelled"
+    BUSY = "busy"
     # legacy injection
     GDB_MISSING = "gdbMissing"
     PTRACE_DENIED = "ptraceDenied"
@@ -64,6 +65,8 @@ DEFAULT_HINTS: dict[FailureKind, str] = {
     FailureKind.SCRIPT_FAILED: "The script ran in the target and raised; see the traceback in the result.",
     FailureKind.TIMEOUT_CONNECT: "The payload did not report back in time.",
     FailureKind.CANCELLED: "Cancelled by the user; the request was withdrawn.",
+    FailureKind.BUSY: "Another attach, or another debugger's armed request, is in progress in this process; "
+    "nothing was written. Retry once it has finished.",
     FailureKind.GDB_MISSING: "Legacy injection needs gdb: install it (apt-get install gdb).",
     FailureKind.PTRACE_DENIED: "ptrace was denied: run as the target's user or root with CAP_SYS_PTRACE, and check "
     "kernel.yama.ptrace_scope.",
@@ -117,6 +120,7 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.SCRIPT_FAILED: 28,
     FailureKind.TIMEOUT_CONNECT: 29,
     FailureKind.CANCELLED: 30,
+    FailureKind.BUSY: 31,
     FailureKind.GDB_MISSING: 40,
     FailureKind.PTRACE_DENIED: 41,
     FailureKind.SYMBOL_NOT_FOUND: 42,

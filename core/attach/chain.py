@@ -18,6 +18,7 @@ from typing import Any
 
 from core.attach.debug_session import DebugSession
 from core.attach.faults import FaultPlan
+from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
     FALLBACK_STEPS,
     LEGACY_EXPIRY_FACTOR,
@@ -95,6 +96,7 @@ class _Attempt:
     choice: ThreadChoice | None = None
     staged: StagedRequest | None = None
     writer: RequestWriter | None = None
+    lock: TargetLock | None = None
     use_legacy: bool = False
     started: float = field(default_factory=time.monotonic)
     session: DebugSession | None = None  # Payload.DEBUGPY only
@@ -254,11 +256,16 @@ class _Attempt:
         from core.offsets import please_stop_mask
 
         assert self.choice is not None
-        staged = self._stage()
+        target = self.target
+        self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
+        self.lock.acquire(self.request.timeout, self.cancel, self._say)
         self.writer = RequestWriter(
-            self.target.mem, self.target.offsets, self.choice.tstate, please_stop_mask(self.target.version),
-            self.faults, picked_up=lambda: staged.claimed,
+            target.mem, target.offsets, self.choice.tstate, please_stop_mask(target.version),
+            self.faults, picked_up=lambda: self.staged is not None and self.staged.claimed,
         )
+        check_no_foreign_request(target.mem, self.writer.pending_address, self.writer.path_address,
+                                 self.writer.path_size, target.uid, self._say)
+        staged = self._stage()
         detail = self.writer.write_script(staged.script_path_bytes)
         return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail}
 
@@ -472,6 +479,8 @@ class _Attempt:
         for staged in (*self.retired, self.staged):
             if staged is not None:
                 staged.cleanup()
+        if self.lock is not None:
+            self.lock.release()
         if self.target is not None:
             try:
                 self.target.close()

@@ -1,0 +1,102 @@
+"""Never two requests at once: one safeattach attach per target at a time, and never over another
+debugger's armed request (CPython keeps one path buffer per thread state; a second writer replaces the
+first request, and the first client's cancel would then disarm the second one)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Callable
+
+from core.errors import FailureKind, SafeAttachError
+from core.memory import ProcessMemory
+from core.privdir import mkdir_private
+from core.requests import CancelToken
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+POLL = 0.02
+
+
+class TargetLock:
+    """An flock on `<target /tmp>/safeattach-<uid>/attach-<pid>-<start>.lock`, shared by every client that
+    can reach the target's filesystem view (root and the target's own user alike)."""
+
+    def __init__(self, root: str, uid: int, gid: int, pid: int, start_ticks: int) -> None:
+        self.root, self.uid, self.gid = root, uid, gid
+        self.name = f"attach-{pid}-{start_ticks}.lock"
+        self._base_fd = -1
+        self._fd = -1
+
+    def acquire(self, timeout: float, cancel: CancelToken | None, say: Callable[[str], None]) -> None:
+        tmp_fd = os.open(os.path.join(self.root, "tmp"), _DIR_FLAGS)
+        try:
+            self._base_fd = mkdir_private(tmp_fd, f"safeattach-{self.uid}", self.uid, self.gid, must_create=False)
+        finally:
+            os.close(tmp_fd)
+        deadline = time.monotonic() + timeout
+        announced = False
+        while True:
+            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=self._base_fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                if not announced:
+                    say("another safeattach attach to this process is in progress; waiting for it")
+                    announced = True
+                if time.monotonic() >= deadline or (cancel is not None and cancel.wait(POLL)):
+                    self.release()
+                    raise SafeAttachError(
+                        FailureKind.BUSY, "another safeattach attach to this process is still in progress"
+                    ) from None
+                if cancel is None:
+                    time.sleep(POLL)
+                continue
+            # the holder before us may have unlinked the file after we opened it: lock the live file only
+            try:
+                same = os.stat(self.name, dir_fd=self._base_fd, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                if os.fstat(fd).st_uid != self.uid:
+                    os.fchown(fd, self.uid, self.gid)
+                return
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.unlink(self.name, dir_fd=self._base_fd)  # while still holding the lock
+            except OSError:
+                pass
+            os.close(self._fd)  # closes the lock too
+            self._fd = -1
+        if self._base_fd >= 0:
+            os.close(self._base_fd)
+            self._base_fd = -1
+
+
+def check_no_foreign_request(mem: ProcessMemory, pending_address: int, path_address: int, path_size: int,
+                             uid: int, say: Callable[[str], None]) -> None:
+    """Refuse to overwrite a request another debugger armed and that has not run yet. Our own leftovers (a
+    safeattach client that died mid-attach) are expired or withdrawn loaders and may be replaced."""
+    if mem.read_i32(pending_address) != 1:
+        return
+    raw = mem.read(path_address, path_size)
+    path = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+    if path.startswith(f"/tmp/safeattach-{uid}/"):
+        say(f"replacing a stale safeattach request left armed in this thread ({path})")
+        return
+    raise SafeAttachError(
+        FailureKind.BUSY,
+        f"another debugger's request is armed in this thread and has not run yet: {path!r}",
+        "It runs when the thread next reaches a safe point (pdb -p and sys.remote_exec leave requests like "
+        "this). Retry after it has run; nothing was written.",
+        detail={"pending_script": path},
+    )
