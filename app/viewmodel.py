@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.errors import FailureKind
@@ -36,14 +37,14 @@ class AttemptView:
         return next((s for s in self.steps if s.name == name), None)
 
 
-def _update(view: AttemptView, name: str, **changes: object) -> AttemptView:
+def _update(view: AttemptView, name: str, change: Callable[[StepView], StepView]) -> AttemptView:
     steps = list(view.steps)
     for i, step in enumerate(steps):
         if step.name == name:
-            steps[i] = replace(step, **changes)  # type: ignore[arg-type]
+            steps[i] = change(step)
             return replace(view, steps=tuple(steps))
     # a step the plan did not announce (e.g. a payload step): append it
-    steps.append(replace(StepView(name=name, title=name), **changes))  # type: ignore[arg-type]
+    steps.append(change(StepView(name=name, title=name)))
     return replace(view, steps=tuple(steps))
 
 
@@ -57,20 +58,17 @@ def reduce(view: AttemptView, event: Event) -> AttemptView:
             steps=tuple(StepView(s.name, s.title) for s in event.steps),
         )
     if isinstance(event, StepStarted):
-        return _update(view, event.step, status=StepStatus.RUNNING)
+        return _update(view, event.step, lambda s: replace(s, status=StepStatus.RUNNING))
     if isinstance(event, StepOutput):
-        current = view.step(event.step)
-        lines = (current.output if current else ()) + (event.text,)
-        return _update(view, event.step, output=lines)
+        text = event.text
+        return _update(view, event.step, lambda s: replace(s, output=(*s.output, text)))
     if isinstance(event, StepFinished):
+        done = event
         return _update(
             view,
             event.step,
-            status=event.status,
-            elapsed_ms=event.elapsed_ms,
-            message=event.message,
-            hint=event.hint,
-            kind=event.kind,
+            lambda s: replace(s, status=done.status, elapsed_ms=done.elapsed_ms, message=done.message,
+                              hint=done.hint, kind=done.kind),
         )
     if isinstance(event, Outcome):
         # steps still pending when the attempt ended never ran
