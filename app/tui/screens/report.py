@@ -12,7 +12,7 @@ from textual.widgets.tree import TreeNode
 from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
-from core.model import OffsetsTree, ProcessReport
+from core.model import OffsetsTree, ProcessReport, PythonVersion
 
 
 def report_header(report: ProcessReport) -> Text:
@@ -95,6 +95,10 @@ class OffsetsScreen(ReportScreen):
                     (f"  +{hx(f.offset):<7}", "dim"),
                     (f" = {hx(f.value)}", "cyan"),
                 )
+                if section.name == "header" and f.name == "cookie":
+                    leaf.append(f"  {f.value.to_bytes(8, 'little')!r}", style="dim")
+                elif section.name == "header" and f.name == "version":
+                    leaf.append(f"  {PythonVersion.from_hex(f.value, 'table')}", style="dim")
                 if f.problem:
                     leaf.append(f"  ⚠ {f.problem}", style="bold red")
                 node.add_leaf(leaf)
