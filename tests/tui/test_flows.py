@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import DataTable, Input, RadioButton, Tree
+from textual.widgets import Checkbox, DataTable, Input, RadioButton, Tree
 
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
@@ -333,3 +333,21 @@ async def test_debugpy_attach_shows_where_to_connect() -> None:
         assert "connect a DAP client to 127.0.0.1:5678" in outcome
         assert "VS Code launch.json configuration" in outcome and '"request": "attach"' in outcome
         assert engine.requests[-1].payload is Payload.DEBUGPY
+
+
+async def test_override_opt_out_needs_the_legacy_method() -> None:
+    engine = FakeEngine()
+    async with make_app(engine, default_script="/tmp/hello.py").run_test(size=(80, 24)) as pilot:
+        await select_pid(pilot, DISABLED_PID)
+        await pilot.press("a")
+        await settle(pilot)
+        pilot.app.screen.query_one("#override", Checkbox).value = True
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "applies to the legacy method only" in static_text(pilot, "#outcome")
+        assert engine.requests == []
+        pilot.app.screen.query_one("#method-legacy", RadioButton).value = True
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert engine.requests[-1].method is Method.LEGACY
+        assert engine.requests[-1].allow_opted_out_legacy is True

@@ -7,11 +7,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, Footer, Header, Input, RadioButton, RadioSet, Static
 
 from app.tui import render
 from app.tui.base import console
@@ -64,9 +64,13 @@ class AttachScreen(Screen[None]):
                 yield RadioButton("auto", value=True, id="method-auto")
                 yield RadioButton("safe (PEP 768)", id="method-safe")
                 yield RadioButton("legacy (gdb)", id="method-legacy")
-            timeout = Input("10", id="timeout", type="number")
-            timeout.border_title = "Timeout (s)"
-            yield timeout
+            with Vertical(id="attach-options"):
+                timeout = Input("10", id="timeout", type="number")
+                timeout.border_title = "Timeout (s)"
+                yield timeout
+                # explicit consent, honoured only with the legacy method; the attempt log records it
+                yield Checkbox("override opt-out", id="override", tooltip="with method legacy: inject even "
+                               "though the target opted out of remote debugging (logged)")
         script = Input(self.initial_script, placeholder="/path/to/script.py (read by the target)", id="script")
         script.border_title = "Script path"
         yield script
@@ -108,8 +112,12 @@ class AttachScreen(Screen[None]):
             return "the timeout must be a number of seconds"
         if not 0 < timeout <= 3600:
             return "the timeout must be between 0 and 3600 seconds"
+        override = self.query_one("#override", Checkbox).value
+        if override and method is not Method.LEGACY:
+            return "override opt-out applies to the legacy method only: choose legacy (gdb)"
         return AttachRequest(
-            pid=self.process.pid, payload=payload, script=script or None, method=method, timeout=timeout
+            pid=self.process.pid, payload=payload, script=script or None, method=method, timeout=timeout,
+            allow_opted_out_legacy=override,
         )
 
     @on(Input.Submitted)
