@@ -82,7 +82,7 @@ class PrivateDir:
 
     @property
     def target_path(self) -> str:
-        return f"/tmp/{self.base_name}/{self.request_id}"
+        return target_dir(self.uid, self.request_id)
 
     @property
     def host_path(self) -> str:
@@ -145,14 +145,7 @@ class PrivateDir:
     def cleanup(self) -> None:
         """Remove everything in the request directory and the directory itself. Idempotent."""
         if self._fd >= 0:
-            try:
-                for name in os.listdir(self._fd):
-                    try:
-                        os.unlink(name, dir_fd=self._fd)
-                    except OSError:
-                        pass
-            except OSError:
-                pass
+            empty_dir(self._fd)
             os.close(self._fd)
             self._fd = -1
         if self._base_fd >= 0:
@@ -164,19 +157,66 @@ class PrivateDir:
             self._base_fd = -1
 
 
-def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = None) -> PrivateDir:
-    """Create `<root>/tmp/safeattach-<uid>/<request-id>/` owned by uid:gid with mode 0700."""
-    rid = request_id or secrets.token_hex(8)
-    base_name = f"safeattach-{uid}"
+def base_dir_name(uid: int) -> str:
+    """`safeattach-<uid>`: the per-user directory in the target's /tmp that holds request dirs and locks."""
+    return f"safeattach-{uid}"
+
+
+def target_dir(uid: int, request_id: str) -> str:
+    """A request's private directory as the target sees it."""
+    return f"/tmp/{base_dir_name(uid)}/{request_id}"
+
+
+def open_base_dir(root: str, base_name: str, uid: int, gid: int,
+                  unreachable: FailureKind = FailureKind.WRITE_SCRIPT) -> int:
+    """Open (creating it private if needed) `<root>/tmp/<base_name>`; the caller closes the fd."""
     tmp = os.path.join(root, "tmp")
     try:
         tmp_fd = os.open(tmp, _DIR_FLAGS)
     except OSError as exc:
-        raise _fail(f"the target's /tmp is not reachable at {tmp}: {exc.strerror}") from exc
+        raise SafeAttachError(unreachable, f"the target's /tmp is not reachable at {tmp}: {exc.strerror}",
+                              "The private directory in the target's /tmp could not be created safely; "
+                              "nothing was armed.") from exc
     try:
-        base_fd = mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+        return mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
     finally:
         os.close(tmp_fd)
+
+
+def empty_dir(fd: int) -> None:
+    """Unlink every entry of the directory open at `fd` (our private dirs hold files only)."""
+    try:
+        names = os.listdir(fd)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(name, dir_fd=fd)
+        except OSError:
+            pass
+
+
+def remove_dir_at(parent_fd: int, name: str) -> None:
+    """Empty and remove the directory `name` under `parent_fd`, best effort, never following links."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        return
+    try:
+        empty_dir(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rmdir(name, dir_fd=parent_fd)
+    except OSError:
+        pass
+
+
+def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = None) -> PrivateDir:
+    """Create `<root>/tmp/safeattach-<uid>/<request-id>/` owned by uid:gid with mode 0700."""
+    rid = request_id or secrets.token_hex(8)
+    base_name = base_dir_name(uid)
+    base_fd = open_base_dir(root, base_name, uid, gid)
     try:
         fd = mkdir_private(base_fd, rid, uid, gid, must_create=True)
     except BaseException:

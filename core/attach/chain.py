@@ -37,6 +37,7 @@ from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
+from core.privdir import target_dir
 from core.requests import AttachRequest, CancelToken, Method, Payload
 
 TITLES = {
@@ -234,7 +235,7 @@ class _Attempt:
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
         rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
-        private_dir = f"/tmp/safeattach-{target.uid}/{rid}"
+        private_dir = target_dir(target.uid, rid)
         path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
         if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
             limit = target.offsets.debugger_script_path_size

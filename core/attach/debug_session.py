@@ -28,7 +28,7 @@ from typing import Any
 from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadResult, PayloadSpec
-from core.privdir import mkdir_private
+from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace
 from core.reattach_cache import CacheEntry, find_listener, forget, load, start_ticks_of, store, validate
 from core.requests import AttachRequest
@@ -36,7 +36,6 @@ from core.requests import AttachRequest
 BRIDGE_SOCKET = "dap.sock"
 LISTEN_WAIT = 5.0  # seconds for debugpy's port to show up in LISTEN state after the payload reported it
 _BRIDGE_DIR = re.compile(r"(\d+)-(\d+)")
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _bridges_lock = threading.Lock()
 _bridges: list[DapBridge] = []
@@ -94,25 +93,6 @@ def _root_path(pid: int) -> str | None:
         return None
 
 
-def _rmtree_at(parent_fd: int, name: str) -> None:
-    try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
-    except OSError:
-        return
-    try:
-        for entry in os.listdir(fd):
-            try:
-                os.unlink(entry, dir_fd=fd)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    try:
-        os.rmdir(name, dir_fd=parent_fd)
-    except OSError:
-        pass
-
-
 def bridge_base(uid: int) -> str:
     """Name of the directory in the target's /tmp that holds the per-process bridge dirs."""
     return f"safeattach-{uid}-bridge"
@@ -124,19 +104,12 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
     Returns the socket path as the target sees it.
     """
     name, base = f"{pid}-{start_ticks}", bridge_base(uid)
-    try:
-        tmp_fd = os.open(os.path.join(root, "tmp"), _DIR_FLAGS)
-    except OSError as exc:
-        raise SafeAttachError(FailureKind.PAYLOAD, f"the target's /tmp is not reachable: {exc.strerror}") from exc
-    try:
-        base_fd = mkdir_private(tmp_fd, base, uid, gid, must_create=False)
-    finally:
-        os.close(tmp_fd)
+    base_fd = open_base_dir(root, base, uid, gid, unreachable=FailureKind.PAYLOAD)
     try:
         for entry in os.listdir(base_fd):
             m = _BRIDGE_DIR.fullmatch(entry)
             if m and entry != name and start_ticks_of(int(m[1])) != int(m[2]):
-                _rmtree_at(base_fd, entry)
+                remove_dir_at(base_fd, entry)
         fd = mkdir_private(base_fd, name, uid, gid, must_create=False)
         try:
             # the previous relay (if any) stops once its socket file is gone

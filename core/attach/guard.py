@@ -12,10 +12,9 @@ from collections.abc import Callable
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
-from core.privdir import mkdir_private
+from core.privdir import base_dir_name, open_base_dir
 from core.requests import CancelToken
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 POLL = 0.02
 
 
@@ -30,11 +29,7 @@ class TargetLock:
         self._fd = -1
 
     def acquire(self, timeout: float, cancel: CancelToken | None, say: Callable[[str], None]) -> None:
-        tmp_fd = os.open(os.path.join(self.root, "tmp"), _DIR_FLAGS)
-        try:
-            self._base_fd = mkdir_private(tmp_fd, f"safeattach-{self.uid}", self.uid, self.gid, must_create=False)
-        finally:
-            os.close(tmp_fd)
+        self._base_fd = open_base_dir(self.root, base_dir_name(self.uid), self.uid, self.gid)
         deadline = time.monotonic() + timeout
         announced = False
         while True:
@@ -90,7 +85,7 @@ def check_no_foreign_request(mem: ProcessMemory, pending_address: int, path_addr
         return
     raw = mem.read(path_address, path_size)
     path = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-    if path.startswith(f"/tmp/safeattach-{uid}/"):
+    if path.startswith(f"/tmp/{base_dir_name(uid)}/"):
         say(f"replacing a stale safeattach request left armed in this thread ({path})")
         return
     raise SafeAttachError(
