@@ -4,7 +4,6 @@ script must never run."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -107,20 +106,32 @@ def test_cancel_before_start(targets: TargetPool, marker: Marker) -> None:
 def test_target_exiting_while_waiting(targets: TargetPool, marker: Marker) -> None:
     import threading
 
+    from core.attach import run_attach
+    from core.events import Outcome, StepStarted
+    from core.requests import AttachRequest
+
     target = targets.spawn_script(require("3.14"), "blocked.py")
     wait_parked(target.pid)
-    result: list[object] = []
-    worker = threading.Thread(target=lambda: result.append(attach(target.pid, marker.script(), timeout=60)))
+    waiting = threading.Event()
+    outcomes: list[Outcome] = []
+
+    def run() -> None:
+        request = AttachRequest(target.pid, script=str(marker.script()), timeout=60)
+        for event in run_attach(request, CancelToken()):
+            if isinstance(event, StepStarted) and event.step == "awaitRun":
+                waiting.set()  # handshake: every write is done and the engine waits for the target
+            if isinstance(event, Outcome):
+                outcomes.append(event)
+
+    worker = threading.Thread(target=run)
     worker.start()
     try:
-        deadline = time.monotonic() + 20
-        while request_state(target.pid).pending != 1:  # handshake: the request is armed
-            assert time.monotonic() < deadline, "the request was never armed"
-            time.sleep(0.002)
+        assert waiting.wait(20), "the engine never started waiting"
+        assert request_state(target.pid).pending == 1
     finally:
         target.stop()  # we started it: kill and reap
         worker.join(30)
     assert not worker.is_alive()
-    _, outcome = result[0]  # type: ignore[misc]
+    (outcome,) = outcomes
     assert outcome.kind is FailureKind.PROCESS_EXITED
     assert outcome.failed_step == "awaitRun"
