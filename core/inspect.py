@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import psutil
 
 from core.errors import FailureKind, SafeAttachError
-from core.model import ProcessReport, ProcessSummary
+from core.model import InterpreterInfo, ProcessReport, ProcessSummary
 from core.procfs import cmdline, exe_path, read_maps, same_namespace, user_name
 from core.runtime import cheap_probe, file_mappings
-from core.target import Target, open_target
+from core.target import Target, main_interpreter, open_target
 
 
-def _summary(target: Target, user: str, start_time: float, cmd: str) -> ProcessSummary:
-    enabled = None
-    if target.offsets is not None and target.offsets.pep768_capable:
-        interps = target.interpreter_addresses()
-        if interps:
-            enabled = target.remote_debug_enabled(_main(target, interps))
+def _summary(target: Target, user: str, start_time: float, cmd: str,
+             interps: Sequence[InterpreterInfo]) -> ProcessSummary:
+    main = main_interpreter(interps)
     return ProcessSummary(
         pid=target.pid, user=user, uid=target.uid, cmdline=cmd, start_time=start_time,
         version=target.version, build=target.build_flags(), pep768_capable=target.pep768_capable,
-        remote_debug_enabled=enabled, container=not target.same_mount_ns or not target.same_root,
+        remote_debug_enabled=main.remote_debugging_enabled if main is not None else None,
+        container=not target.same_mount_ns or not target.same_root,
     )
-
-
-def _main(target: Target, interps: list[int]) -> int:
-    assert target.offsets is not None
-    for addr in interps:
-        if target.mem.read_i32(addr + target.offsets.interp_id) == 0:
-            return addr
-    return interps[-1]
 
 
 def _start_time(pid: int) -> float:
@@ -45,7 +35,8 @@ def _start_time(pid: int) -> float:
 def inspect_process(pid: int) -> ProcessReport:
     """Everything the read path knows about one process; SafeAttachError when it cannot be read."""
     with open_target(pid) as target:
-        summary = _summary(target, user_name(target.uid), _start_time(pid), cmdline(pid))
+        interpreters = tuple(target.interpreters())
+        summary = _summary(target, user_name(target.uid), _start_time(pid), cmdline(pid), interpreters)
         notes = []
         loc = target.location
         assert loc is not None
@@ -58,12 +49,11 @@ def inspect_process(pid: int) -> ProcessReport:
         if target.offsets is None:
             notes.append(f"CPython {target.version} has no _Py_DebugOffsets (added in 3.13)")
         try:
-            interpreters = tuple(target.interpreters())
-            threads = tuple(target.threads())
+            threads = tuple(target.threads(interpreters))
         except SafeAttachError as exc:
             if exc.kind is FailureKind.PROCESS_EXITED:
                 raise
-            interpreters, threads = (), ()
+            threads = ()
             notes.append(f"thread walk failed: {exc.message}")
         if target.offsets is None and not threads:
             notes.append("no thread walk for this version (known layouts: 3.9, 3.11, 3.12, 3.13+)")
@@ -102,7 +92,7 @@ def list_python_processes(pids: Iterable[int] | None = None) -> list[ProcessSumm
             if not _looks_like_python(pid):
                 continue
             with open_target(pid) as target:
-                rows.append(_summary(target, user, start, cmd))
+                rows.append(_summary(target, user, start, cmd, target.interpreters()))
         except SafeAttachError as exc:
             if exc.kind in (FailureKind.NOT_PYTHON, FailureKind.NO_SUCH_PROCESS, FailureKind.PROCESS_EXITED):
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -224,10 +224,11 @@ class Target:
             node = self._ptr(node + next_off, f"{what} next")
         return out
 
-    def threads(self) -> list[ThreadInfo]:
+    def threads(self, interps: Sequence[InterpreterInfo] | None = None) -> list[ThreadInfo]:
+        """Every thread state of every interpreter (pass `interps` when already read)."""
         off, legacy = self.offsets, self._legacy()
         result = []
-        for interp in self.interpreters():
+        for interp in self.interpreters() if interps is None else interps:
             holder = self._gil_holder(interp.address)
             for tstate in self.thread_addresses(interp.address):
                 if off is not None:
@@ -361,6 +362,11 @@ class Target:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main_interpreter(interps: Sequence[InterpreterInfo]) -> InterpreterInfo | None:
+    """The main interpreter (id 0); else the oldest one (the list runs newest first)."""
+    return next((i for i in interps if i.is_main), interps[-1] if interps else None)
 
 
 def recognise_version(loc: RuntimeLocation, mem: ProcessMemory) -> PythonVersion:

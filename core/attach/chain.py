@@ -39,6 +39,7 @@ from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import target_dir
 from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.target import main_interpreter
 
 TITLES = {
     "openProcess": "Open the process",
@@ -182,7 +183,7 @@ class _Attempt:
         off = target.offsets
         capable = off is not None and off.pep768_capable
         interps = target.interpreters() if off is not None else []
-        self.interp = next((i for i in interps if i.is_main), interps[-1] if interps else None)
+        self.interp = main_interpreter(interps)
         enabled = self.interp.remote_debugging_enabled if self.interp is not None else None
         detail: dict[str, Any] = {"pep768_capable": capable, "remote_debugging_enabled": enabled}
         consent = check_consent(req.pid, capable=capable, enabled=enabled, method=req.method,
