@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console, Group
@@ -16,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
 from app.viewmodel import AttemptView, reduce
 from core.attach import run_attach
 from core.attach.debug_session import active_bridges, stop_bridges
@@ -23,7 +23,6 @@ from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
-from core.model import PythonVersion
 from core.reattach_cache import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 
@@ -199,16 +198,6 @@ def _serve_bridges(pid: int, err: Console) -> None:
         stop_bridges()
 
 
-def _version_label(value: object) -> str:
-    """The log keeps PY_VERSION_HEX ("0x30e0af0"); people read "3.14.10"."""
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return str(PythonVersion.from_hex(int(value, 16), "log"))
-        except ValueError:
-            pass
-    return str(value or "")
-
-
 def cmd_log(json_out: bool, failures_only: bool) -> int:
     records, corrupt = read_attempts_counted(failures_only)
     if json_out:
@@ -220,15 +209,13 @@ def cmd_log(json_out: bool, failures_only: bool) -> int:
     for col in ("time", "PID", "version", "method", "thread", "result", "failed at", "kind", "ms"):
         table.add_column(col)
     for rec in records:
-        when = datetime.fromtimestamp(float(rec.get("time", 0))).strftime("%Y-%m-%d %H:%M:%S")
         result = str(rec.get("result", "?"))
-        style = "green" if result == "ok" else "yellow" if result == "cancelled" else "red"
         flags = ",".join(rec.get("flags") or [])
         table.add_row(
-            when, str(rec.get("pid", "")), _version_label(rec.get("target_version")), str(rec.get("method", "")),
-            str(rec.get("thread_selection") or ""), Text(result + (f" [{flags}]" if flags else ""), style=style),
-            str(rec.get("failure_site") or ""), str(rec.get("failure_kind") or ""),
-            f"{float(rec.get('elapsed_ms', 0)):.0f}",
+            fmt_time(rec.get("time")), str(rec.get("pid", "")), version_label(rec.get("target_version")),
+            str(rec.get("method", "")), str(rec.get("thread_selection") or ""),
+            Text(result + (f" [{flags}]" if flags else ""), style=RESULT_STYLE.get(result, "red")),
+            str(rec.get("failure_site") or ""), str(rec.get("failure_kind") or ""), fmt_ms(rec.get("elapsed_ms")),
         )
     console.print(table)
     if corrupt:

@@ -1,11 +1,14 @@
-"""Plain, JSON-ready forms of the read-path records (shared by `--json` output and the console)."""
+"""Plain forms shared by the CLI and the console: JSON-ready records and the words/formats shown to people.
+
+No Textual here (the CLI imports it); the console adds its styling around these strings."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Any
 
-from core.model import ProcessReport, ProcessSummary
+from core.model import ProcessReport, ProcessSummary, PythonVersion
 
 
 def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:
@@ -51,3 +54,41 @@ def policy_label(row: ProcessSummary) -> str:
     if row.remote_debug_enabled is None:
         return "n/a"
     return "enabled" if row.remote_debug_enabled else "opted out"
+
+
+# attempt log -------------------------------------------------------------------
+RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow"}
+
+
+def fmt_time(value: object, short: bool = False) -> str:
+    """Epoch seconds or an ISO 8601 string, as UTC "YYYY-MM-DD HH:MM:SS" ("MM-DD HH:MM:SS" when short)."""
+    when: datetime | None = None
+    if isinstance(value, (int, float)):
+        when = datetime.fromtimestamp(value, tz=timezone.utc)
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            when = None
+    if when is None:
+        return str(value if value is not None else "")
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    return when.strftime("%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S")
+
+
+def fmt_ms(value: object) -> str:
+    return f"{value:.1f}" if isinstance(value, (int, float)) else ""
+
+
+def version_label(value: object) -> str:
+    """A logged target version: "3.14.0" as is; a hexversion (int or "0x30e00f0", as the log keeps it) decoded."""
+    number: int | None = value if isinstance(value, int) else None
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            number = int(value, 16)
+        except ValueError:
+            number = None
+    if number is not None and number > 0x1000000:
+        return str(PythonVersion.from_hex(number, "log"))
+    return "" if value is None else str(value)

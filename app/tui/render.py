@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from app.render import RESULT_STYLE, version_label
 from app.viewmodel import AttemptView
 from core.events import StepStatus
-from core.model import ProcessSummary, PythonVersion
+from core.model import ProcessSummary
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -165,46 +165,13 @@ def outcome_text(view: AttemptView) -> Text:
     return out
 
 
-def fmt_time(value: object, short: bool = False) -> str:
-    """Epoch seconds or an ISO 8601 string, as UTC "YYYY-MM-DD HH:MM:SS" ("MM-DD HH:MM:SS" when short)."""
-    when: datetime | None = None
-    if isinstance(value, (int, float)):
-        when = datetime.fromtimestamp(value, tz=timezone.utc)
-    elif isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            when = None
-    if when is None:
-        return str(value if value is not None else "")
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc)
-    return when.strftime("%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S")
-
-
-def fmt_ms(value: object) -> str:
-    return f"{value:.1f}" if isinstance(value, (int, float)) else ""
-
-
-RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow"}
-
-
 def result_cell(record: Mapping[str, Any]) -> Text:
     result = str(record.get("result", ""))
     return Text(result, style=RESULT_STYLE.get(result, ""))
 
 
 def version_cell(value: object) -> Text:
-    """A logged target version: "3.14.0" as is; a hexversion (int or "0x30e00f0") decoded."""
-    number: int | None = value if isinstance(value, int) else None
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            number = int(value, 16)
-        except ValueError:
-            number = None
-    if number is not None and number > 0x1000000:
-        return Text(str(PythonVersion.from_hex(number, "log")))
-    return cell(value)
+    return Text(version_label(value))
 
 
 def cell(value: object) -> Text:

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from app.render import RESULT_STYLE, fmt_ms, fmt_time
 from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
@@ -111,14 +112,14 @@ class LogScreen(Screen[None]):
         for i, rec in self.visible_records():
             cells = {
                 "n": Text(str(i + 1), justify="right"),
-                "time": Text(render.fmt_time(rec.get("time"), short=bool(self.narrow))),
+                "time": Text(fmt_time(rec.get("time"), short=bool(self.narrow))),
                 "pid": Text(str(rec.get("pid", "")), justify="right"),
                 "version": render.version_cell(rec.get("target_version")),
                 "method": render.cell(rec.get("method")),
                 "result": render.result_cell(rec),
                 "site": render.cell(rec.get("failure_site")),
                 "kind": render.cell(rec.get("failure_kind")),
-                "ms": Text(render.fmt_ms(rec.get("elapsed_ms")), justify="right"),
+                "ms": Text(fmt_ms(rec.get("elapsed_ms")), justify="right"),
             }
             table.add_row(*(cells[str(key.value)] for key in table.columns), key=str(i))
         shown = len(table.rows)
@@ -180,7 +181,7 @@ class AttemptDetailScreen(ModalScreen[None]):
         for key, value in rec.items():
             if key == "steps":
                 continue
-            shown = render.fmt_time(value) if key == "time" else ("" if value is None else str(value))
+            shown = fmt_time(value) if key == "time" else ("" if value is None else str(value))
             if key == "result":
                 fields.add_row(Text(key), render.result_cell(rec))
             elif key == "target_version":
@@ -195,8 +196,8 @@ class AttemptDetailScreen(ModalScreen[None]):
             status = str(step.get("status", ""))
             steps.add_row(
                 Text(str(step.get("name", ""))),
-                Text(status, style=render.RESULT_STYLE.get(status, "dim")),
-                Text(render.fmt_ms(step.get("elapsed_ms"))),
+                Text(status, style=RESULT_STYLE.get(status, "dim")),
+                Text(fmt_ms(step.get("elapsed_ms"))),
             )
         with VerticalScroll(id="detail-dialog") as dialog:
             dialog.border_title = f"Attempt #{self.number}"
