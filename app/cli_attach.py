@@ -23,7 +23,7 @@ from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
-from core.reattach_cache import start_ticks_of
+from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),

@@ -94,6 +94,15 @@ def ensure_alive(pid: int) -> ProcStat:
     return st
 
 
+def start_ticks_of(pid: int) -> int | None:
+    """Start time of a live (non-zombie) process, or None: with the pid, a stable identity."""
+    try:
+        st = read_stat(pid)
+    except SafeAttachError:
+        return None
+    return None if st.state in ("Z", "X") else st.start_ticks
+
+
 def read_maps(pid: int) -> list[MapEntry]:
     try:
         text = Path(f"/proc/{pid}/maps").read_text(errors="surrogateescape")

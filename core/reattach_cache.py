@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.attemptlog import state_dir
-from core.errors import SafeAttachError
-from core.procfs import read_stat
+from core.procfs import start_ticks_of
 
 _LISTEN = "0A"
 
@@ -92,15 +91,6 @@ def prune() -> None:
             continue
         if start_ticks_of(int(pid_s)) != int(ticks_s):
             forget(int(pid_s), int(ticks_s))
-
-
-def start_ticks_of(pid: int) -> int | None:
-    """Start time of a live (non-zombie) process, or None."""
-    try:
-        st = read_stat(pid)
-    except SafeAttachError:
-        return None
-    return None if st.state in ("Z", "X") else st.start_ticks
 
 
 def validate(entry: CacheEntry) -> str | None:

@@ -25,7 +25,8 @@ from live_targets import SID, Target, TargetPool, chroot_command, require
 from core.attach import run_attach
 from core.debugpy_dist import install_into_root, local_debugpy
 from core.events import Outcome, StepFinished, StepStatus
-from core.reattach_cache import cache_dir, listening_ports, start_ticks_of
+from core.procfs import start_ticks_of
+from core.reattach_cache import cache_dir, listening_ports
 from core.requests import AttachRequest, CancelToken, Payload
 
 pytestmark = pytest.mark.live

@@ -38,6 +38,7 @@ from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import target_dir
+from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.target import main_interpreter
 
@@ -317,13 +318,7 @@ class _Attempt:
             raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
 
     def _alive(self) -> bool:
-        from core.procfs import read_stat
-
-        try:
-            stat = read_stat(self.request.pid)
-        except SafeAttachError:
-            return False
-        return stat.state not in ("Z", "X") and stat.start_ticks == self.target.start_ticks
+        return bool(start_ticks_of(self.request.pid) == self.target.start_ticks)
 
     def _cancel_request(self) -> PayloadResult | None:
         """Disarm and withdraw. Returns the report if the loader had already started (it is then let finish)."""

@@ -29,8 +29,8 @@ from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
-from core.procfs import same_namespace
-from core.reattach_cache import CacheEntry, find_listener, forget, load, start_ticks_of, store, validate
+from core.procfs import same_namespace, start_ticks_of
+from core.reattach_cache import CacheEntry, find_listener, forget, load, store, validate
 from core.requests import AttachRequest
 
 BRIDGE_SOCKET = "dap.sock"
