@@ -50,10 +50,15 @@ def yes_no(value: bool | None) -> str:
     return "?" if value is None else ("yes" if value else "no")
 
 
+def policy_word(enabled: bool | None, unknown: str = "n/a") -> str:
+    """A target's remote-debugging policy in the words both front ends show."""
+    if enabled is None:
+        return unknown
+    return "enabled" if enabled else "opted out"
+
+
 def policy_label(row: ProcessSummary) -> str:
-    if row.remote_debug_enabled is None:
-        return "n/a"
-    return "enabled" if row.remote_debug_enabled else "opted out"
+    return policy_word(row.remote_debug_enabled)
 
 
 # attempt log -------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from app.render import RESULT_STYLE, version_label
+from app import render as plain
 from app.viewmodel import AttemptView
 from core.events import StepStatus
 from core.model import ProcessSummary
@@ -17,18 +17,20 @@ from core.model import ProcessSummary
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
 
+YES_NO_STYLE = {"yes": "green", "no": "dim", "?": "dim"}
+POLICY_STYLE = {"enabled": "green", "opted out": "bold yellow", "n/a": "dim"}
+
+
 def yes_no(value: bool | None) -> Text:
-    if value is None:
-        return Text("?", style="dim")
-    return Text("yes", style="green") if value else Text("no", style="dim")
+    word = plain.yes_no(value)
+    return Text(word, style=YES_NO_STYLE[word])
 
 
 def policy_cell(p: ProcessSummary) -> Text:
     if p.error:
         return Text("error", style="bold red")
-    if p.remote_debug_enabled is None:
-        return Text("n/a", style="dim")
-    return Text("enabled", style="green") if p.remote_debug_enabled else Text("disabled", style="bold yellow")
+    word = plain.policy_label(p)
+    return Text(word, style=POLICY_STYLE[word])
 
 
 def demo_tag(cmdline: str) -> str | None:
@@ -167,11 +169,11 @@ def outcome_text(view: AttemptView) -> Text:
 
 def result_cell(record: Mapping[str, Any]) -> Text:
     result = str(record.get("result", ""))
-    return Text(result, style=RESULT_STYLE.get(result, ""))
+    return Text(result, style=plain.RESULT_STYLE.get(result, ""))
 
 
 def version_cell(value: object) -> Text:
-    return Text(version_label(value))
+    return Text(plain.version_label(value))
 
 
 def cell(value: object) -> Text:

@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from app.render import policy_word
 from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
@@ -128,7 +129,7 @@ class OffsetsScreen(ReportScreen):
         )
         root.add_leaf(Text.assemble(("binary   ", "bold"), r.binary, (f"  (via {r.binary_access})", "dim")))
         for interp in r.interpreters:
-            enabled = {True: "enabled", False: "disabled", None: "?"}[interp.remote_debugging_enabled]
+            enabled = policy_word(interp.remote_debugging_enabled, unknown="?")
             root.add_leaf(
                 Text.assemble(
                     ("interp   ", "bold"),
