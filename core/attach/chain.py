@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.attach.debug_session import DebugSession
-from core.attach.faults import FaultPlan
+from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
     FALLBACK_STEPS,
@@ -120,7 +120,7 @@ class _Attempt:
         try:
             if self.cancel.cancelled:
                 raise SafeAttachError(FailureKind.CANCELLED, "cancelled before this step")
-            if name in self.faults.fail and name not in ("writeScript", "writePending", "writeBreaker"):
+            if name in self.faults.fail and name not in WRITE_STEPS:
                 raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
             detail = body()
         except SafeAttachError as exc:

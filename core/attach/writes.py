@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.attach.faults import FaultPlan
+from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
 
-KIND = {
-    "writeScript": FailureKind.WRITE_SCRIPT,
-    "writePending": FailureKind.WRITE_PENDING,
-    "writeBreaker": FailureKind.WRITE_BREAKER,
-}
+KIND = dict(zip(WRITE_STEPS, (FailureKind.WRITE_SCRIPT, FailureKind.WRITE_PENDING, FailureKind.WRITE_BREAKER),
+                strict=True))
 
 
 @dataclass
@@ -55,7 +52,8 @@ class RequestWriter:
     def path_size(self) -> int:
         return self.offsets.debugger_script_path_size
 
-    def _write(self, step: str, address: int, data: bytes) -> None:
+    def _write(self, step: str, address: int, data: bytes) -> bytes:
+        """Write `data` (or what the fault plan makes of it); returns the bytes actually written."""
         if step in self.faults.fail:
             raise SafeAttachError(KIND[step], f"injected fault: {step} failed before writing")
         if step in self.faults.partial:
@@ -64,6 +62,7 @@ class RequestWriter:
         if step in self.faults.corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         self.mem.write(address, data)
+        return data
 
     # -- the writes -----------------------------------------------------------------------------------
     def write_script(self, path: bytes) -> dict[str, object]:
@@ -93,18 +92,16 @@ class RequestWriter:
         return {"address": self.pending_address}
 
     def write_breaker(self) -> dict[str, object]:
-        if "writeBreaker" in self.faults.fail:
-            raise SafeAttachError(FailureKind.WRITE_BREAKER, "injected fault: writeBreaker failed before writing")
         before = self.mem.read_u64(self.breaker_address)
         if before & self.please_stop:
             return {"address": self.breaker_address, "mask": self.please_stop, "already_set": True}
         self.bit_set_by_us = True
         self.breaker_before = before
-        wanted = before | self.please_stop
+        # until the write is known, assume our bit is all we may change (a partial write changes less)
         self.breaker_diff = self.please_stop
-        if "writeBreaker" in self.faults.corrupt:
-            self.breaker_diff = 0xFF  # the fault flips the whole low byte
-        self._write("writeBreaker", self.breaker_address, wanted.to_bytes(8, "little"))
+        wanted = before | self.please_stop
+        written = self._write("writeBreaker", self.breaker_address, wanted.to_bytes(8, "little"))
+        self.breaker_diff = int.from_bytes(written, "little") ^ before  # exactly the bits we changed
         after = self.mem.read_u64(self.breaker_address)
         # the target clears the bit itself as soon as it handles the request
         if not after & self.please_stop and self.mem.read_i32(self.pending_address) != 0 and not self.picked_up():
