@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Tree
 
+from app.tui import SafeAttachApp
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
 from app.tui.screens.help import HelpScreen
@@ -351,3 +353,30 @@ async def test_override_opt_out_needs_the_legacy_method() -> None:
         await settle(pilot)
         assert engine.requests[-1].method is Method.LEGACY
         assert engine.requests[-1].allow_opted_out_legacy is True
+
+
+async def test_spinner_does_not_pull_the_view_back_down() -> None:
+    engine = FakeEngine()
+    app = SafeAttachApp(engine, refresh_interval=0, spinners=True, default_script="/tmp/hello.py")  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await select_pid(pilot, BLOCKED_PID)
+        await pilot.press("a")
+        screen = pilot.app.screen
+        assert isinstance(screen, AttachScreen)
+        screen.query_one("#timeout", Input).value = "60"
+        await pilot.press("ctrl+r")
+        assert await asyncio.to_thread(engine.blocking.wait, 10)
+        await wait_until(pilot, lambda: "Wait for the target to run it" in static_text(pilot, "#steps"))
+        progress = screen.query_one("#attach-progress", VerticalScroll)
+        await wait_until(pilot, lambda: progress.max_scroll_y > 0 and progress.scroll_y == progress.max_scroll_y)
+        progress.scroll_home(animate=False)
+        await wait_until(pilot, lambda: progress.scroll_y == 0)
+        before = static_text(pilot, "#steps")
+        for _ in range(3):  # spinner ticks, driven directly rather than waited for
+            screen._tick()
+            await pilot.pause()
+        assert static_text(pilot, "#steps") != before  # the spinner moved...
+        assert progress.scroll_y == 0  # ...and the user's scroll position stayed
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "cancelled" in static_text(pilot, "#outcome")

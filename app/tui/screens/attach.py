@@ -171,15 +171,20 @@ class AttachScreen(Screen[None]):
         self._show()
 
     def _tick(self) -> None:
+        # the spinner only redraws the steps: no scrolling, so the user can scroll up while it runs
         self.frame += 1
-        self._show()
+        self._show_steps()
 
-    def _show(self) -> None:
+    def _show_steps(self) -> None:
         frame = self.frame if console(self).spinners else None
         steps: Table | Text = (
             render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
         )
         self.query_one("#steps", Static).update(steps)
+
+    def _show(self) -> None:
+        """Redraw after an engine event (or a new run)."""
+        self._show_steps()
         self.query_one("#outcome", Static).update(render.outcome_text(self.view))
         # follow the attempt: keep the newest step (and finally the outcome) in view
         self.query_one("#attach-progress", VerticalScroll).scroll_end(animate=False)
