@@ -18,6 +18,9 @@ import platform
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import SafeAttachError
+from core.procfs import read_stat, thread_ids
+
 # syscall number -> name, per architecture (the kernel ABI numbers).
 _PARKED_SYSCALLS: dict[str, dict[int, str]] = {
     "x86_64": {
@@ -77,13 +80,6 @@ class ParkedThread:
     syscall: str
 
 
-def task_ids(pid: int) -> list[int]:
-    try:
-        return sorted(int(name) for name in os.listdir(f"/proc/{pid}/task") if name.isdigit())
-    except OSError:
-        return []
-
-
 def parked_syscall(pid: int, tid: int, arch: str | None = None) -> str | None:
     """The name of the blocking syscall thread `tid` is parked in, or None (running, or not a safe wait)."""
     table = _PARKED_SYSCALLS.get(arch or machine(), {})
@@ -108,7 +104,7 @@ def parked_syscall(pid: int, tid: int, arch: str | None = None) -> str | None:
 def parked_threads(pid: int) -> list[ParkedThread]:
     """Threads parked in a safe blocking syscall, the main thread first. Read while the target is stopped."""
     found = []
-    for tid in task_ids(pid):
+    for tid in thread_ids(pid):
         name = parked_syscall(pid, tid)
         if name is not None:
             found.append(ParkedThread(tid, name))
@@ -119,12 +115,9 @@ def parked_threads(pid: int) -> list[ParkedThread]:
 def process_state(pid: int) -> str | None:
     """The one-letter state from /proc/PID/stat, or None if the process is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return read_stat(pid).state
+    except SafeAttachError:
         return None
-    # the command name is in parentheses and may contain spaces or parentheses itself
-    rest = stat[stat.rfind(")") + 2 :]
-    return rest[:1] or None
 
 
 def is_stopped(state: str | None) -> bool:
