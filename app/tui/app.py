@@ -105,9 +105,6 @@ class SafeAttachApp(App[int]):
         if not isinstance(self.screen, LogScreen):
             self.push_screen(LogScreen())
 
-    def attempt_finished(self) -> None:
-        """Hook for when an attach attempt ends (the log screen reloads when opened)."""
-
     # actions -------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -169,6 +166,6 @@ def _exit_on_hangup() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _run(app: SafeAttachApp, headless: bool = False) -> int:
-    code = app.run(headless=headless)
+def _run(app: SafeAttachApp) -> int:
+    code = app.run()
     return code if isinstance(code, int) else 0

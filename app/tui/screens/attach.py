@@ -167,7 +167,6 @@ class AttachScreen(Screen[None]):
             if self._spinner is not None:
                 self._spinner.stop()
                 self._spinner = None
-            console(self).attempt_finished()
         self._show()
 
     def _tick(self) -> None:

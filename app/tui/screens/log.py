@@ -50,7 +50,6 @@ class LogScreen(Screen[None]):
         self.records: list[Mapping[str, Any]] = []
         self.result_filter = "all"
         self.site_filter = "all"
-        self.loaded = False
         self.narrow: bool | None = None
 
     def compose(self) -> ComposeResult:
@@ -90,7 +89,6 @@ class LogScreen(Screen[None]):
     @on(AttemptsLoaded)
     def _loaded(self, message: AttemptsLoaded) -> None:
         self.records = message.records
-        self.loaded = True
         self._fill()
 
     def sites(self) -> list[str]:
