@@ -17,7 +17,7 @@ import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
@@ -30,10 +30,13 @@ _SKIP_DIRS = {"__pycache__"}
 class DebugpyInstall:
     parent: Path  # the directory holding the `debugpy` package (what goes on sys.path), client's view
     version: str
-    digest: str  # content digest of the package, names the cached copy
+
+    @cached_property
+    def digest(self) -> str:
+        """Content digest of the package, naming the cached copy; only needed when copying it."""
+        return _digest(self.parent / "debugpy")
 
 
-@cache
 @cache
 def local_debugpy() -> DebugpyInstall:
     """Our own debugpy install; SafeAttachError(INTERNAL) if it is missing."""
@@ -44,7 +47,7 @@ def local_debugpy() -> DebugpyInstall:
             FailureKind.INTERNAL, "debugpy is not installed next to safeattach", hint="pip install debugpy"
         ) from exc
     package = Path(debugpy.__file__).resolve().parent
-    return DebugpyInstall(package.parent, str(debugpy.__version__), _digest(package))
+    return DebugpyInstall(package.parent, str(debugpy.__version__))
 
 
 @cache

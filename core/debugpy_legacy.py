@@ -20,7 +20,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from core.debugpy_dist import DebugpyInstall, _digest, debugpy_dir_for_target
+from core.debugpy_dist import DebugpyInstall, debugpy_dir_for_target
 from core.debugpy_dist import debugpy_min_python as current_min_python
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadSpec
@@ -63,7 +63,7 @@ def _installed() -> DebugpyInstall:
             hint=f"Fetch it once with: {fetch_command()}",
             detail={"expected": str(package), "debugpy_version": LEGACY_DEBUGPY_VERSION},
         )
-    return DebugpyInstall(parent, LEGACY_DEBUGPY_VERSION, _digest(package))
+    return DebugpyInstall(parent, LEGACY_DEBUGPY_VERSION)
 
 
 def legacy_debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:

@@ -61,7 +61,6 @@ class Target:
         self.location: RuntimeLocation | None = None
         self.version: PythonVersion | None = None
         self.offsets: DebugOffsets | None = None
-        self.raw_offsets: bytes = b""
         self.uid, self.gid = -1, -1
         self.start_ticks = 0
         self._bounds: _Bounds | None = None
@@ -91,8 +90,7 @@ class Target:
                     f"CPython {self.version} is newer than the _Py_DebugOffsets layouts this tool knows",
                 )
             return  # pre-3.13: no table
-        self.raw_offsets = self.mem.read(self.location.address, size)
-        self.offsets = parse_debug_offsets(self.raw_offsets)
+        self.offsets = parse_debug_offsets(self.mem.read(self.location.address, size))
         if self.version.source != "_Py_DebugOffsets.version" and (
             self.offsets.version.major, self.offsets.version.minor
         ) != (self.version.major, self.version.minor):
@@ -127,10 +125,6 @@ class Target:
     @property
     def same_mount_ns(self) -> bool:
         return bool(same_namespace(self.pid, "mnt"))
-
-    @property
-    def same_net_ns(self) -> bool:
-        return bool(same_namespace(self.pid, "net"))
 
     @property
     def same_root(self) -> bool:
