@@ -56,6 +56,8 @@ class ProcessesScreen(Screen[None]):
         self.narrow: bool | None = None
         self.selected_pid: int | None = None
         self._shown: list[tuple[object, ...]] = []
+        self._visible: list[ProcessSummary] | None = None  # rows and column keys of the last _fill
+        self._visible_keys: list[str] = []
         self._rebuilding = False
         self.loaded = False
 
@@ -122,9 +124,15 @@ class ProcessesScreen(Screen[None]):
 
     def _fill(self, columns: bool = False) -> None:
         """Rebuild the rows (and the columns when asked) only if what is shown changed; keep the cursor."""
-        table = self.query_one(DataTable)
         visible = render.visible_rows(self.rows, self.needle, self.sort_key, self.sort_reverse)
-        keys = {k for k, _ in self._columns()}
+        shown_columns = self._columns()
+        column_keys = [k for k, _ in shown_columns]
+        if not columns and visible == self._visible and column_keys == self._visible_keys:
+            self._status(len(visible))  # the usual periodic refresh: nothing shown changed, build no cells
+            return
+        self._visible, self._visible_keys = visible, column_keys
+        table = self.query_one(DataTable)
+        keys = set(column_keys)
         cells = [(p.pid, tuple(c(p) for k, _, _, c in render.COLUMNS if k in keys)) for p in visible]
         signature: list[tuple[object, ...]] = [(pid, *(str(t) for t in row)) for pid, row in cells]
         if not columns and signature == self._shown:
@@ -133,7 +141,6 @@ class ProcessesScreen(Screen[None]):
         previous, self._shown = self._shown, signature
         if not columns and [row[0] for row in previous] == [row[0] for row in signature]:
             # same rows in the same order: update only the cells that changed (no rebuild, no cursor move)
-            column_keys = [k for k, _ in self._columns()]
             for (pid, row), old_sig, new_sig in zip(cells, previous, signature, strict=True):
                 for j, (before, after) in enumerate(zip(old_sig[1:], new_sig[1:], strict=True)):
                     if before != after:
@@ -146,7 +153,7 @@ class ProcessesScreen(Screen[None]):
             with self.app.batch_update():
                 if columns:
                     table.clear(columns=True)
-                    for key, label in self._columns():
+                    for key, label in shown_columns:
                         table.add_column(label, key=key)
                 else:
                     table.clear()
