@@ -9,7 +9,7 @@ import psutil
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import InterpreterInfo, ProcessReport, ProcessSummary
-from core.procfs import cmdline, exe_path, read_maps, same_namespace, user_name
+from core.procfs import MapEntry, cmdline, exe_path, read_maps, same_namespace, user_name
 from core.runtime import cheap_probe, file_mappings
 from core.target import Target, main_interpreter, open_target
 
@@ -65,9 +65,8 @@ def inspect_process(pid: int) -> ProcessReport:
         )
 
 
-def _looks_like_python(pid: int) -> bool:
+def _looks_like_python(pid: int, maps: list[MapEntry]) -> bool:
     """Cheap filter: a mapped file named *python* or an executable with a .PyRuntime section."""
-    maps = read_maps(pid)
     groups = file_mappings(maps)
     if any("python" in os.path.basename(path) for path in groups):
         return True
@@ -89,9 +88,10 @@ def list_python_processes(pids: Iterable[int] | None = None) -> list[ProcessSumm
         user = str(proc.info.get("username") or uid)
         start = float(proc.info.get("create_time") or 0.0)
         try:
-            if not _looks_like_python(pid):
+            maps = read_maps(pid)
+            if not _looks_like_python(pid, maps):
                 continue
-            with open_target(pid) as target:
+            with open_target(pid, maps) as target:
                 rows.append(_summary(target, user, start, cmd, target.interpreters()))
         except SafeAttachError as exc:
             if exc.kind in (FailureKind.NOT_PYTHON, FailureKind.NO_SUCH_PROCESS, FailureKind.PROCESS_EXITED):

@@ -59,8 +59,7 @@ def _open_mapped(pid: int, entry: MapEntry) -> tuple[IO[bytes], str]:
 def elf_facts_for(pid: int, entry: MapEntry) -> tuple[ElfFacts, str]:
     stream, how = _open_mapped(pid, entry)
     with stream:
-        st = os.fstat(stream.fileno())
-        key = (st.st_dev, st.st_ino, st.st_size, int(st.st_mtime_ns))
+        key = _stat_key(os.fstat(stream.fileno()))
         with _cache_lock:
             cached = _facts_cache.get(key)
         if cached is not None:
@@ -71,8 +70,16 @@ def elf_facts_for(pid: int, entry: MapEntry) -> tuple[ElfFacts, str]:
         return facts, how
 
 
+_probe_cache: dict[tuple[int, int, int, int], bool] = {}
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, int(st.st_mtime_ns))
+
+
 def cheap_probe(pid: int, entry: MapEntry) -> bool:
-    """Quickly: could this mapped file hold a CPython runtime? (section names only, or a python name)."""
+    """Quickly: could this mapped file hold a CPython runtime? (section names only, or a python name).
+    Cached per file like the ELF facts, since `ps` asks it of every process on every refresh."""
     if "python" in os.path.basename(entry.path):
         return True
     try:
@@ -80,11 +87,18 @@ def cheap_probe(pid: int, entry: MapEntry) -> bool:
     except OSError:
         return False
     with stream:
+        key = _stat_key(os.fstat(stream.fileno()))
+        with _cache_lock:
+            cached = _probe_cache.get(key)
+        if cached is not None:
+            return cached
         try:
-            elf = ELFFile(stream)
-            return elf.get_section_by_name(".PyRuntime") is not None
+            found = ELFFile(stream).get_section_by_name(".PyRuntime") is not None
         except (ELFError, ValueError, OSError, KeyError):
-            return False
+            found = False
+        with _cache_lock:
+            _probe_cache[key] = found
+        return found
 
 
 def file_mappings(maps: list[MapEntry]) -> dict[str, list[MapEntry]]:
@@ -96,10 +110,9 @@ def file_mappings(maps: list[MapEntry]) -> dict[str, list[MapEntry]]:
     return out
 
 
-def candidate_files(pid: int, maps: list[MapEntry]) -> list[list[MapEntry]]:
-    """The executable first, then libpython*, then other files whose name mentions python."""
+def candidate_files(maps: list[MapEntry], exe: str) -> list[list[MapEntry]]:
+    """The executable first, then libpython*."""
     groups = file_mappings(maps)
-    exe = exe_path(pid)
     ordered: list[list[MapEntry]] = []
     if exe in groups:
         ordered.append(groups[exe])
@@ -120,7 +133,7 @@ def locate_runtime(pid: int, mem: ProcessMemory, maps: list[MapEntry] | None = N
     exe = exe_path(pid)
     exe_pie = False
     errors: list[str] = []
-    for group in candidate_files(pid, maps):
+    for group in candidate_files(maps, exe):
         entry = group[0]
         try:
             facts, how = elf_facts_for(pid, entry)

@@ -69,7 +69,8 @@ class Target:
     def open_process(self) -> None:
         self.start_ticks = ensure_alive(self.pid).start_ticks
         self.uid, self.gid = uid_of(self.pid)
-        self.maps = read_maps(self.pid)
+        if not self.maps:  # open_target may hand over maps its caller already read
+            self.maps = read_maps(self.pid)
         self._bounds = _Bounds([(m.start, m.end) for m in self.maps if m.readable])
         # probe that we may read its memory at all (ptrace access), at a mapped readable address
         first = next((m for m in self.maps if m.readable and m.is_file), None)
@@ -385,9 +386,10 @@ def recognise_version(loc: RuntimeLocation, mem: ProcessMemory) -> PythonVersion
     raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION, f"cannot tell the CPython version of {loc.binary}")
 
 
-def open_target(pid: int) -> Target:
+def open_target(pid: int, maps: list[MapEntry] | None = None) -> Target:
     """Open and fully read a target (all phases); the caller closes it (it is a context manager)."""
     target = Target(pid)
+    target.maps = maps or []
     try:
         target.open_all()
     except BaseException:
