@@ -193,34 +193,61 @@ def thread_os_state(pid: int, tid: int) -> tuple[str, str]:
     return state, detail
 
 
+_YAMA_SCOPES = {
+    "1": "only a parent may trace its children unless you have CAP_SYS_PTRACE",
+    "2": "only processes with CAP_SYS_PTRACE may attach",
+    "3": "attaching is disabled until reboot",
+}
+
+
+def status_field(pid: int | str, name: str) -> str | None:
+    """One field of /proc/PID/status ("Uid", "TracerPid", "CapEff", ...), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
 def access_reason(pid: int) -> str:
-    """Why we may be denied access to `pid`: uid mismatch, capabilities, Yama scope."""
-    reasons = []
+    """Why the kernel may refuse us ptrace-level access to `pid`: another tracer, a uid mismatch without
+    CAP_SYS_PTRACE, the Yama scope, or (when none applies) a security module or a non-dumpable target."""
+    reasons: list[str] = []
+    tracer = status_field(pid, "TracerPid")
+    if tracer not in (None, "0"):
+        try:
+            comm = Path(f"/proc/{tracer}/comm").read_text().strip()
+        except OSError:
+            comm = "?"
+        reasons.append(f"the process is already traced by PID {tracer} ({comm}); only one tracer is allowed")
+    uid_line = status_field(pid, "Uid")
+    target_uid = int(uid_line.split()[1]) if uid_line else None
+    my_uid = os.geteuid()
+    privileged = has_cap_sys_ptrace()
+    if target_uid is not None and target_uid != my_uid and not privileged:
+        reasons.append(f"the target runs as {user_name(target_uid)} (uid {target_uid}) and you are uid {my_uid} "
+                       "without CAP_SYS_PTRACE")
     try:
-        target_uid = os.stat(f"/proc/{pid}").st_uid
-        if target_uid != os.geteuid() and os.geteuid() != 0:
-            reasons.append(f"it runs as {user_name(target_uid)} (uid {target_uid}), you are uid {os.geteuid()}")
+        scope: str | None = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
     except OSError:
-        pass
-    if os.geteuid() == 0 and not has_cap_sys_ptrace():
-        reasons.append("this process lacks CAP_SYS_PTRACE")
-    try:
-        scope = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
-        if scope != "0":
-            reasons.append(f"kernel.yama.ptrace_scope={scope}")
-    except OSError:
-        pass
-    return "; ".join(reasons) or "the kernel refused access (process not dumpable, or a security module)"
+        scope = None
+    if scope is not None and scope != "0":
+        reasons.append(f"kernel.yama.ptrace_scope = {scope}: {_YAMA_SCOPES.get(scope, 'ptrace is restricted')}")
+    if not privileged and not reasons:
+        reasons.append("you lack CAP_SYS_PTRACE (containers often drop it: run with --cap-add=SYS_PTRACE)")
+    if not reasons:
+        reasons.append("a security module (seccomp, SELinux, AppArmor) or a non-dumpable target may forbid it")
+    return "; ".join(reasons)
 
 
 def has_cap_sys_ptrace() -> bool:
+    cap = status_field("self", "CapEff")
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
-                return bool(int(line.split()[1], 16) & (1 << 19))
-    except OSError:
-        pass
-    return False
+        return cap is not None and bool(int(cap, 16) >> 19 & 1)
+    except ValueError:
+        return False
 
 
 def cmdline(pid: int) -> str:
