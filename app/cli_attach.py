@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from app.outcome_render import connect_address, vscode_block
 from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
 from app.viewmodel import AttemptView, reduce
 from core.attach import run_attach
@@ -166,15 +167,16 @@ def _print_connect(outcome: Outcome) -> None:
     if not sys.stdout.isatty():  # rich's live view ends without a newline when not on a terminal
         print()
     r = outcome.result
-    connect, debugpy = r["connect"], r["debugpy"]
-    where = f"{connect['host']}:{connect['port']}"
+    debugpy = r["debugpy"]
+    where = connect_address(r) or "?"
     state = "already running (reused)" if r["reused"] else "started"
     if r.get("reattach_cache") == "hit":
         state += ", found through the reattach cache"
     print(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}")
     print(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\").")
-    print("VS Code launch.json configuration:")
-    print(json.dumps(r["vscode"], indent=2))
+    vscode = vscode_block(r)
+    if vscode is not None:
+        print(vscode.plain)
 
 
 def _serve_bridges(pid: int, err: Console) -> None:

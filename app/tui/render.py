@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app import render as plain
+from app.outcome_render import connect_address, vscode_block
 from app.viewmodel import AttemptView
 from core.events import StepStatus
 from core.model import ProcessSummary
@@ -150,10 +150,10 @@ def outcome_text(view: AttemptView) -> Text:
     if o.hint:
         out.append("\nhint: ", style="bold yellow")
         out.append(o.hint, style="yellow")
-    connect = o.result.get("connect")
-    if isinstance(connect, Mapping) and "host" in connect and "port" in connect:
+    address = connect_address(o.result)
+    if address is not None:
         out.append("\nconnect a DAP client to ", style="bold green")
-        out.append(f"{connect['host']}:{connect['port']}", style="bold")
+        out.append(address, style="bold")
         if o.result.get("reused"):
             out.append("  (an existing debugpy server was reused)", style="dim")
     for key, value in o.result.items():
@@ -161,9 +161,10 @@ def outcome_text(view: AttemptView) -> Text:
             continue
         out.append(f"\n{key}: ", style="bold")
         out.append(str(value))
-    if "vscode" in o.result:
-        out.append("\nVS Code launch.json configuration:\n", style="bold")
-        out.append(json.dumps(o.result["vscode"], indent=2))
+    vscode = vscode_block(o.result)
+    if vscode is not None:
+        out.append("\n")
+        out.append_text(vscode)
     return out
 
 
