@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.paths import xdg_dir
+
 _LOCK = threading.Lock()
 # Only these keys are written; anything else a caller passes is dropped (no accidental secrets).
 FIELDS = (
@@ -25,12 +27,7 @@ FIELDS = (
 
 
 def state_dir() -> Path:
-    explicit = os.environ.get("SAFEATTACH_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
-    return base / "safeattach"
+    return xdg_dir("SAFEATTACH_STATE_DIR", "XDG_STATE_HOME", ".local/state")
 
 
 def log_path() -> Path:

@@ -21,6 +21,7 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
+from core.procfs import ensure_alive, same_root
 
 _MARKER = ".safeattach-debugpy"
 _SKIP_DIRS = {"__pycache__"}
@@ -80,16 +81,11 @@ def _files(package: Path) -> list[Path]:
 
 def shares_root(pid: int) -> bool:
     """True when the target's root directory is ours (so our paths mean the same thing to it)."""
-    try:
-        theirs = os.stat(f"/proc/{pid}/root")
-    except FileNotFoundError as exc:
-        raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"process {pid} does not exist") from exc
-    except PermissionError as exc:
-        raise SafeAttachError(
-            FailureKind.OPEN_PROCESS, f"cannot inspect the root directory of process {pid}"
-        ) from exc
-    ours = os.stat("/")
-    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+    same = same_root(pid)
+    if same is None:
+        ensure_alive(pid)  # a clear error for a process that is gone
+        raise SafeAttachError(FailureKind.OPEN_PROCESS, f"cannot inspect the root directory of process {pid}")
+    return same
 
 
 def debugpy_dir_for_target(pid: int, *, target_uid: int | None = None, install: DebugpyInstall | None = None) -> str:

@@ -15,7 +15,6 @@ verified before reuse) by the same code in core.debugpy_dist that places our own
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from core.debugpy_dist import DebugpyInstall, debugpy_dir_for_target
 from core.debugpy_dist import debugpy_min_python as current_min_python
 from core.errors import FailureKind, SafeAttachError
+from core.paths import xdg_dir
 from core.payload import PayloadSpec
 
 LEGACY_DEBUGPY_VERSION = "1.8.21"
@@ -30,11 +30,7 @@ LEGACY_MIN_PYTHON = (3, 8)
 
 
 def cache_root() -> Path:
-    explicit = os.environ.get("SAFEATTACH_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "safeattach"
+    return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
 
 
 def legacy_debugpy_parent() -> Path:

@@ -40,7 +40,7 @@ from core.payload import PayloadResult, PayloadSpec
 from core.privdir import target_dir
 from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
-from core.target import main_interpreter
+from core.target import Phase, main_interpreter
 
 TITLES = {
     "openProcess": "Open the process",
@@ -164,7 +164,8 @@ class _Attempt:
 
         self.target = Target(self.request.pid)
         phases = self.target.phases()
-        for name in ("openProcess", "offsetsResolve", "parse"):
+        for phase in Phase:  # the read path's phases are the chain's first steps
+            name = phase.value
 
             def body(name: str = name) -> dict[str, Any]:
                 next(phases)

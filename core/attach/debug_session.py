@@ -29,7 +29,7 @@ from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
-from core.procfs import same_namespace, start_ticks_of
+from core.procfs import same_namespace, same_root, start_ticks_of
 from core.reattach_cache import CacheEntry, find_listener, forget, load, store, validate
 from core.requests import AttachRequest
 
@@ -84,10 +84,9 @@ def vscode_config(pid: int, host: str, port: int, local_root: str | None) -> dic
 
 def _root_path(pid: int) -> str | None:
     """The target's root directory as we see it, when it is not ours (chroot, container)."""
+    if same_root(pid) is not False:
+        return None
     try:
-        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
-        if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
-            return None
         return os.readlink(f"/proc/{pid}/root")
     except OSError:
         return None
