@@ -9,6 +9,7 @@ ever touch our one bit.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
+
+CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
 
 KIND = dict(zip(WRITE_STEPS, (FailureKind.WRITE_SCRIPT, FailureKind.WRITE_PENDING, FailureKind.WRITE_BREAKER),
                 strict=True))
@@ -87,7 +90,7 @@ class RequestWriter:
         self.pending_touched = True
         self._write("writePending", self.pending_address, (1).to_bytes(4, "little"))
         value = self.mem.read_i32(self.pending_address)
-        if value != 1 and not (value == 0 and self.picked_up()):
+        if value != 1 and not (value == 0 and self._consumed()):
             raise SafeAttachError(FailureKind.WRITE_PENDING, f"pending flag reads back {value}, expected 1")
         return {"address": self.pending_address}
 
@@ -107,6 +110,16 @@ class RequestWriter:
         if not after & self.please_stop and self.mem.read_i32(self.pending_address) != 0 and not self.picked_up():
             raise SafeAttachError(FailureKind.WRITE_BREAKER, "the eval-breaker bit reads back unset")
         return {"address": self.breaker_address, "mask": self.please_stop, "already_set": False}
+
+    def _consumed(self) -> bool:
+        """A flag that reads back 0 right after we set it: the target may already have taken the request
+        (it clears the flag before running the loader, which claims the request a moment later)."""
+        deadline = time.monotonic() + CONSUME_GRACE
+        while not self.picked_up():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
 
     # -- undo -----------------------------------------------------------------------------------------
     def disarm(self) -> list[str]:
