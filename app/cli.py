@@ -119,6 +119,10 @@ def _version() -> str:
         return "unknown"
 
 
+INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, needs no gdb) or gdb (only after "
+                 "a health probe of that gdb passed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
     parser.add_argument("--version", action="version", version=f"safeattach {_version()}")
@@ -135,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true",
                    help="with --method legacy: inject even though the target opted out (logged)")
+    p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("attach", help="start (or reuse) a debugpy server inside a process")
     p.add_argument("pid", type=int)
@@ -142,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait-for-client", action="store_true")
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true")
+    p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
     p.add_argument("--timeout", type=float, default=20.0)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("log", help="show the attempt log")
@@ -181,12 +187,12 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from app.cli_attach import cmd_exec
 
         return cmd_exec(args.pid, args.script, args.timeout, args.json, method=args.method,
-                        allow_opted_out=args.allow_opted_out)
+                        allow_opted_out=args.allow_opted_out, injector=args.injector)
     if cmd == "attach":
         from app.cli_attach import cmd_attach
 
         return cmd_attach(args.pid, args.listen, args.wait_for_client, args.method, args.allow_opted_out,
-                          args.timeout, args.json)
+                          args.timeout, args.json, injector=args.injector)
     if cmd == "log":
         from app.cli_attach import cmd_log
 

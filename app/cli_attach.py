@@ -25,7 +25,7 @@ from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
 from core.procfs import start_ticks_of
-from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
@@ -131,16 +131,17 @@ def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
 
 
 def cmd_exec(
-    pid: int, script: str, timeout: float, json_out: bool, *, method: str = "auto", allow_opted_out: bool = False
+    pid: int, script: str, timeout: float, json_out: bool, *, method: str = "auto", allow_opted_out: bool = False,
+    injector: str = "ptrace",
 ) -> int:
     request = AttachRequest(pid=pid, payload=Payload.EXEC, script=script, method=Method(method), timeout=timeout,
-                            allow_opted_out_legacy=allow_opted_out)
+                            allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
     return _run(request, json_out)
 
 
 def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
-    json_out: bool,
+    json_out: bool, *, injector: str = "ptrace",
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
@@ -150,7 +151,7 @@ def cmd_attach(
     err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
-                            allow_opted_out_legacy=allow_opted_out)
+                            allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
     outcome = _run_outcome(request, json_out)
     if outcome is None or not outcome.ok:
         return _exit_code(outcome)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from live_targets import INTERPRETERS, TargetPool  # noqa: E402
 
-from core.legacy import gdb_available, inject_python  # noqa: E402
+from core.inject.gdb import gdb_available, inject_python  # noqa: E402
 
 
 def p95(values: list[float]) -> float:

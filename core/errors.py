@@ -36,6 +36,8 @@ class FailureKind(str, Enum):
     PTRACE_DENIED = "ptraceDenied"
     SYMBOL_NOT_FOUND = "symbolNotFound"
     INJECT_FAILED = "injectFailed"
+    TARGET_DIED = "targetDied"
+    GDB_UNHEALTHY = "gdbUnhealthy"
     # payloads
     PAYLOAD = "payload"
     INTERNAL = "internal"
@@ -67,11 +69,16 @@ DEFAULT_HINTS: dict[FailureKind, str] = {
     FailureKind.CANCELLED: "Cancelled by the user; the request was withdrawn.",
     FailureKind.BUSY: "Another attach, or another debugger's armed request, is in progress in this process; "
     "nothing was written. Retry once it has finished.",
-    FailureKind.GDB_MISSING: "Legacy injection needs gdb: install it (apt-get install gdb).",
+    FailureKind.GDB_MISSING: "--injector gdb needs gdb: install it (apt-get install gdb), or use the default "
+    "ptrace injector, which needs no gdb.",
     FailureKind.PTRACE_DENIED: "ptrace was denied: run as the target's user or root with CAP_SYS_PTRACE, and check "
     "kernel.yama.ptrace_scope.",
-    FailureKind.SYMBOL_NOT_FOUND: "gdb could not find the CPython symbols it needs in the target.",
+    FailureKind.SYMBOL_NOT_FOUND: "The CPython C API symbols legacy injection needs were not found in the target.",
     FailureKind.INJECT_FAILED: "The injected call failed inside the target.",
+    FailureKind.TARGET_DIED: "The target died during or after the injection; this is logged and never retried.",
+    FailureKind.GDB_UNHEALTHY: "This gdb failed its health probe (an inferior call in a throwaway process of "
+    "our own did not return and restore cleanly), so it was not used on the target. Use the default ptrace "
+    "injector (--injector ptrace), or another gdb build.",
     FailureKind.PAYLOAD: "The payload started but reported an error.",
     FailureKind.INTERNAL: "An unexpected internal error; please report it with `safeattach log --json`.",
 }
@@ -125,6 +132,8 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.PTRACE_DENIED: 41,
     FailureKind.SYMBOL_NOT_FOUND: 42,
     FailureKind.INJECT_FAILED: 43,
+    FailureKind.TARGET_DIED: 44,
+    FailureKind.GDB_UNHEALTHY: 45,
     FailureKind.PAYLOAD: 50,
     FailureKind.INTERNAL: 70,
 }

@@ -10,7 +10,12 @@ from enum import Enum
 class Method(str, Enum):
     AUTO = "auto"  # safe attach; legacy injection only where policy allows it
     SAFE = "safe"  # PEP 768 only
-    LEGACY = "legacy"  # gdb injection only
+    LEGACY = "legacy"  # injection only (ptrace by default, see Injector)
+
+
+class Injector(str, Enum):
+    PTRACE = "ptrace"  # built in: ptrace and a self-restoring stub, no gdb
+    GDB = "gdb"  # gdb's inferior calls, only after a health probe of that gdb passed
 
 
 class Payload(str, Enum):
@@ -29,6 +34,7 @@ class AttachRequest:
     listen_port: int = 0  # 0: let the engine choose
     wait_for_client: bool = False
     allow_opted_out_legacy: bool = False  # explicit override: inject into a target that opted out
+    injector: Injector = Injector.PTRACE  # how the legacy method gets code to run
 
 
 class CancelToken:

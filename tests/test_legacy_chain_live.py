@@ -20,8 +20,8 @@ from core.attach import run_attach
 from core.attemptlog import AttemptLog
 from core.errors import FailureKind
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStatus
-from core.legacy import gdb_available
-from core.legacy.safe_point import process_state
+from core.inject.gdb import gdb_available
+from core.inject.safe_point import process_state
 from core.requests import AttachRequest, CancelToken, Method
 
 pytestmark = [pytest.mark.live,

@@ -16,10 +16,10 @@ import pytest
 from live_targets import IN_CI, Target, TargetPool, chroot_command, require
 
 from core.errors import FailureKind, SafeAttachError
-from core.legacy import gdb_available, inject_python
-from core.legacy.gdb_inject import c_string_literal
-from core.legacy.gdb_mi import parse_record
-from core.legacy.safe_point import process_state
+from core.inject.gdb import gdb_available, inject_python
+from core.inject.gdb.inject import c_string_literal
+from core.inject.gdb.mi import parse_record
+from core.inject.safe_point import process_state
 from core.requests import CancelToken
 
 REPO = Path(__file__).resolve().parent.parent
@@ -227,7 +227,7 @@ def test_nonexistent_pid(targets: TargetPool) -> None:
 CLIENT = """
 import json, sys
 from core.errors import SafeAttachError
-from core.legacy import inject_python
+from core.inject.gdb import inject_python
 try:
     inject_python(int(sys.argv[1]), "pass", timeout=20)
     print(json.dumps({"kind": None}))

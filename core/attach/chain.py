@@ -4,8 +4,9 @@ wait for the loader's confirmation — yielding events, never raising, every wai
 Steps: openProcess → offsetsResolve → parse → policy → threadState → writeScript → writePending →
 writeBreaker → [legacyInject] → awaitRun [→ legacyFallback → legacyAwait]. Any failure after the first write
 rolls the writes back, and a request that is not confirmed in time is cancelled (pending cleared, bit
-cleared, loader withdrawn). The legacy (gdb) strategy, its consent rules and the automatic fallback after a
-safe-attach timeout live in legacy_step.py.
+cleared, loader withdrawn). The legacy strategy (core/inject: ptrace by default, gdb on request), its consent
+rules and the automatic fallback after a safe-attach timeout live in legacy_step.py. After every injection the
+target is checked (alive, not stopped, the thread used back where it was) before anything claims it survived.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
     FALLBACK_STEPS,
     LEGACY_EXPIRY_FACTOR,
+    Touched,
     check_consent,
     inject_loader,
-    legacy_available,
     may_fall_back,
+    still_in_stub,
+    withdraw_injection,
 )
 from core.attach.legacy_step import TITLES as LEGACY_TITLES
 from core.attach.script import check_script, exec_spec
@@ -34,6 +37,7 @@ from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog, AttemptRecord
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
+from core.inject.survival import check_survival, died
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
@@ -51,7 +55,7 @@ TITLES = {
     "writeScript": "Write the script path",
     "writePending": "Set the pending-call flag",
     "writeBreaker": "Set the eval-breaker bit",
-    "legacyInject": "Inject through gdb (legacy)",
+    "legacyInject": "Inject at a safe point (legacy)",
     "awaitRun": "Wait for the target to run it",
     "reattachCache": "Look for a debugpy server started earlier",
     "debugpyReady": "Check the debugpy server",
@@ -104,6 +108,7 @@ class _Attempt:
     started: float = field(default_factory=time.monotonic)
     session: DebugSession | None = None  # Payload.DEBUGPY only
     retired: list[StagedRequest] = field(default_factory=list)  # withdrawn before a fallback; cleaned at the end
+    touched: Touched | None = None  # the thread a legacy injection used, checked after the run
 
     def __post_init__(self) -> None:
         self.record = AttemptRecord(
@@ -286,11 +291,38 @@ class _Attempt:
         if "legacy" not in self.record.flags:
             self.record.flags.append("legacy")
         staged = self._stage(self.request.timeout * LEGACY_EXPIRY_FACTOR)
-        return inject_loader(self.request.pid, staged.script_path, timeout=self.request.timeout,
-                             cancel=self.cancel, say=self._say)
+        if self.request.injector.value not in self.record.flags:
+            self.record.flags.append(self.request.injector.value)
+        try:
+            detail, self.touched = inject_loader(self.request.pid, staged.script_path,
+                                                 injector=self.request.injector, timeout=self.request.timeout,
+                                                 cancel=self.cancel, say=self._say)
+        except SafeAttachError as exc:
+            if exc.kind not in (FailureKind.NO_SUCH_PROCESS, FailureKind.PROCESS_EXITED):
+                self._verify_after(f"after a failed injection ({exc.kind.value})", tid=None)
+            raise
+        self._verify_after("during the injection", tid=None)
+        return detail
+
+    def _verify_after(self, when: str, tid: int | None) -> str:
+        """Prove the target survived what we did: alive and not stopped (and the thread we used back in its
+        wait or making progress, when `tid` is given). A dead target ends the attempt as targetDied."""
+        touched = self.touched
+        nr = touched.syscall_nr if touched is not None and tid is not None else None
+        seen = check_survival(self.request.pid, self.target.start_ticks, tid if tid is not None else
+                              self.request.pid, nr, budget=1.0 if tid is not None else 0.2)
+        self._say(f"check: {seen.describe()}")
+        if not seen.alive:
+            self.record.flags.append("target_died")
+            raise died(self.request.pid, when)
+        if seen.stopped:
+            raise SafeAttachError(FailureKind.INJECT_FAILED, f"process {self.request.pid} is stopped {when}",
+                                  hint="Resume it with kill -CONT PID; it was not stopped before.",
+                                  detail=seen.detail())
+        return seen.describe()
 
     def _fallback(self, failed: SafeAttachError) -> dict[str, Any]:
-        """awaitRun failed (the request was cancelled and withdrawn): undo the writes, inject through gdb."""
+        """awaitRun failed (the request was cancelled and withdrawn): undo the writes, inject instead."""
         self._say(f"safe attach failed ({failed.kind.value}); its request was withdrawn, so it can never run")
         if self.writer is not None:
             for line in self.writer.rollback():
@@ -309,6 +341,8 @@ class _Attempt:
         try:
             return staged.wait(self.request.timeout, self.cancel, alive=self._alive)
         except SafeAttachError as exc:
+            if self.touched is not None:
+                raise self._legacy_unconfirmed(exc) from None
             if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
                 raise
             pending = self._cancel_request()
@@ -317,6 +351,32 @@ class _Attempt:
             if exc.kind is FailureKind.TIMEOUT_RUN:
                 raise self._timeout_error() from None
             raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
+
+    def _legacy_unconfirmed(self, exc: SafeAttachError) -> SafeAttachError:
+        """The injected loader did not report: say what the target is doing, and make sure nothing fires later."""
+        assert self.staged is not None and self.touched is not None
+        if exc.kind is FailureKind.PROCESS_EXITED:
+            self.record.flags.append("target_died")
+            return died(self.request.pid, "after the injection, before the loader reported")
+        if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
+            return exc
+        doing = still_in_stub(self.touched)
+        if withdraw_injection(self.touched):
+            self._say("cancel: the queued pending call was blanked (it runs an empty statement if ever taken)")
+        if self.staged.withdraw():
+            self._say("cancel: loader withdrawn (a late start is a no-op)")
+        else:
+            self._say("the loader had already started")
+        where = f"thread {self.touched.tid} is {doing}" if doing else "the loader did not report"
+        if exc.kind is FailureKind.CANCELLED:
+            return SafeAttachError(FailureKind.CANCELLED, f"cancelled; {where}; the loader was withdrawn")
+        return SafeAttachError(
+            FailureKind.TIMEOUT_RUN,
+            f"the injected loader did not report within {self.request.timeout:g}s: {where}",
+            hint="Nothing more will run: the loader was withdrawn (it does nothing if it starts later) and the "
+            "target resumes its own code when the injected call returns. Retry with a longer --timeout.",
+            detail={"pid": self.request.pid, "tid": self.touched.tid, "stub": doing or ""},
+        )
 
     def _alive(self) -> bool:
         return bool(start_ticks_of(self.request.pid) == self.target.start_ticks)
@@ -358,8 +418,14 @@ class _Attempt:
     def _await_step(self) -> dict[str, Any]:
         result = self._await()
         self.payload_result = result
-        return {"message": f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})",
-                "thread_name": result.thread_name, "native_thread_id": result.native_thread_id}
+        message = f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})"
+        detail: dict[str, Any] = {}
+        if self.touched is not None:
+            seen = self._verify_after("after the loader ran", tid=self.touched.tid)
+            message += f"; {seen}"
+            detail["survival"] = seen
+        return {"message": message, "thread_name": result.thread_name,
+                "native_thread_id": result.native_thread_id, **detail}
 
     payload_result: PayloadResult | None = None
 
@@ -395,14 +461,6 @@ class _Attempt:
                 for name in SAFE_STEPS:
                     if name in steps:
                         yield from self._skip(name, "not used by legacy injection")
-                if not legacy_available():
-                    yield from self._skip("legacyInject", "legacy injection not available")
-                    version = self.target.version
-                    raise _Stop(SafeAttachError(
-                        FailureKind.NOT_CAPABLE,
-                        f"CPython {version} needs legacy injection, which is not available in this build",
-                        detail={"legacy": "legacy injection not available"},
-                    ), "legacyInject")
                 yield from self._run_step("legacyInject", self._legacy)
                 yield from self._run_step("awaitRun", self._await_step)
                 yield from self._skip_fallback(steps, "not needed: legacy injection was the method")
@@ -448,9 +506,6 @@ class _Attempt:
             yield from self._run_step("awaitRun", self._await_step)
         except _Stop as stop:
             if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
-                raise
-            if not legacy_available():
-                yield from self._skip_fallback(steps, "legacy injection not available")
                 raise
             failed = stop.error
             yield from self._run_step("legacyFallback", lambda: self._fallback(failed))

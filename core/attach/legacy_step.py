@@ -1,4 +1,5 @@
-"""The legacy (gdb) strategy inside the attach chain: consent, injection of the staged loader, fallback.
+"""The legacy strategy inside the attach chain: consent, injection of the staged loader (ptrace, or gdb on
+request), fallback.
 
 Consent. A target's explicit opt-out is never bypassed automatically:
 
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
-from core.requests import CancelToken, Method
+from core.inject.injector import STAGES, Injection, disarm, guarded, inject, stub_stage
+from core.inject.safe_point import parked_threads
+from core.requests import CancelToken, Injector, Method
 
 ENV_OPT_OUT = "PYTHON_DISABLE_REMOTE_DEBUG"
 OVERRIDE_FLAG = "--allow-opted-out"
@@ -33,7 +36,7 @@ FALLBACK_STEPS = ("legacyFallback", "legacyAwait")
 FALLBACK_KINDS = frozenset({FailureKind.TIMEOUT_RUN})  # safe attach failures the gdb route can overcome
 LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
 TITLES = {
-    "legacyFallback": "Fall back to gdb injection",
+    "legacyFallback": "Fall back to legacy injection",
     "legacyAwait": "Wait for the injected loader's report",
 }
 # how long a legacy loader stays valid: gdb gets `timeout` to reach a safe point, the loader as long to report
@@ -106,43 +109,76 @@ def check_consent(
 
 
 def may_fall_back(method: Method, error: SafeAttachError) -> bool:
-    """After safe attach failed with `error`: may the automatic chain try gdb? (Policy was checked before.)"""
+    """After safe attach failed with `error`: may the automatic chain inject? (Policy was checked before.)"""
     return method is Method.AUTO and error.kind in FALLBACK_KINDS
 
 
 def legacy_code(script_path: str) -> str:
-    """The one-line statement gdb runs: execute the staged loader in a fresh namespace."""
+    """The one-line statement that executes the staged loader in a fresh namespace."""
     return LEGACY_CODE.format(p=script_path)
 
 
-def legacy_available() -> bool:
-    import importlib.util
+@dataclass(frozen=True)
+class Touched:
+    """Which thread an injection used, to check afterwards that it is back where it was."""
 
-    try:
-        return importlib.util.find_spec("core.legacy") is not None
-    except (ImportError, ValueError):
-        return False
+    pid: int
+    tid: int
+    syscall_nr: int | None
+    injector: Injector
+    injection: Injection | None  # ptrace only: to read the stub's progress and to disarm a pending call
 
 
 def inject_loader(
-    pid: int, script_path: str, *, timeout: float, cancel: CancelToken, say: Callable[[str], None],
-    gdb: str | None = None,
-) -> dict[str, Any]:
-    """Run the staged loader in `pid` through gdb; the step's detail (timings per phase). Every failure is a
-    SafeAttachError of the taxonomy (gdbMissing, ptraceDenied, symbolNotFound, injectFailed, timeoutRun,
-    noSuchProcess, processExited, cancelled) with a hint."""
-    from core.legacy import inject_python
-
+    pid: int, script_path: str, *, injector: Injector, timeout: float, cancel: CancelToken,
+    say: Callable[[str], None], gdb: str | None = None,
+) -> tuple[dict[str, Any], Touched]:
+    """Have `pid` run the staged loader; the step's detail and what was touched. Every failure is a
+    SafeAttachError of the taxonomy (ptraceDenied, symbolNotFound, injectFailed, timeoutRun, noSuchProcess,
+    processExited, cancelled; with gdb also gdbMissing, gdbUnhealthy) with a hint."""
     try:
-        done = inject_python(pid, legacy_code(script_path), timeout=timeout, cancel=cancel, gdb=gdb,
-                             progress=say)
+        if injector is Injector.GDB:
+            return _through_gdb(pid, script_path, timeout=timeout, cancel=cancel, say=say, gdb=gdb)
+        done = inject(pid, guarded(legacy_code(script_path)), timeout=timeout, cancel=cancel, progress=say)
     except SafeAttachError as exc:
         hint = exc.hint or DEFAULT_HINTS.get(exc.kind, "")
-        raise SafeAttachError(exc.kind, exc.message, hint=hint, detail={**exc.detail, "legacy": True}) from None
-    return {
-        "message": f"injected through gdb at a safe point ({done.safe_point}) in {done.total_ms:.0f} ms",
-        "legacy": True, "safe_point": done.safe_point, "thread_id": done.thread_id,
+        raise SafeAttachError(exc.kind, exc.message, hint=hint,
+                              detail={**exc.detail, "legacy": True, "injector": injector.value}) from None
+    detail = {
+        "message": f"ptrace: {done.safe_point}, thread {done.tid} stopped {done.stop_ms:.1f} ms, "
+        f"{done.total_ms:.0f} ms in all",
+        "legacy": True, "injector": "ptrace", "safe_point": done.safe_point, "mode": done.mode,
+        "thread_id": done.tid, "restart": done.restart, "c_api": done.api,
+        "phases_ms": {"stopped": round(done.stop_ms, 3), "total": round(done.total_ms, 3)},
+    }
+    return detail, Touched(pid, done.tid, done.syscall_nr, injector, done)
+
+
+def _through_gdb(pid: int, script_path: str, *, timeout: float, cancel: CancelToken, say: Callable[[str], None],
+                 gdb: str | None) -> tuple[dict[str, Any], Touched]:
+    from core.inject.gdb import inject_python
+
+    before = parked_threads(pid)
+    done = inject_python(pid, legacy_code(script_path), timeout=timeout, cancel=cancel, gdb=gdb, progress=say)
+    nr = next((t.nr for t in before if t.tid == done.thread_id), None)
+    detail = {
+        "message": f"gdb: {done.safe_point}, {done.total_ms:.0f} ms",
+        "legacy": True, "injector": "gdb", "safe_point": done.safe_point, "thread_id": done.thread_id,
         "gdb": done.gdb_path, "gdb_version": done.gdb_version,
         "phases_ms": {"attach": round(done.attach_ms, 3), "safe_point": round(done.wait_safe_point_ms, 3),
                       "call": round(done.call_ms, 3), "detach": round(done.detach_ms, 3)},
     }
+    return detail, Touched(pid, done.thread_id, nr, Injector.GDB, None)
+
+
+def still_in_stub(touched: Touched) -> str | None:
+    """What the ptrace stub is doing right now, if it has not returned yet."""
+    if touched.injection is None:
+        return None
+    stage = stub_stage(touched.injection)
+    return STAGES.get(stage) if stage is not None and stage < 4 else None
+
+
+def withdraw_injection(touched: Touched) -> bool:
+    """A pending call that was never taken: blank its code, so it runs nothing when the eval loop gets to it."""
+    return touched.injection is not None and disarm(touched.injection)

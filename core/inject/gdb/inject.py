@@ -30,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
-from core.legacy.gdb_errors import attach_error, gdb_missing, symbol_error
-from core.legacy.gdb_mi import GdbExited, GdbTimeout, MISession, Record, mi_quote
-from core.legacy.safe_point import ARG0_REGISTER, is_stopped, machine, parked_threads, process_state
+from core.inject.gdb.errors import attach_error, gdb_missing, symbol_error
+from core.inject.gdb.health import gdb_health
+from core.inject.gdb.mi import GdbExited, GdbTimeout, MISession, Record, mi_quote
+from core.inject.safe_point import ARG0_REGISTER, is_stopped, machine, parked_threads, process_state
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 4096
@@ -217,7 +218,8 @@ class _Injection:
             raise SafeAttachError(
                 FailureKind.INJECT_FAILED,
                 f"The injected statement raised inside process {self.pid} ({run_fn} returned {rc})",
-                hint="The exception's traceback was printed on the target's stderr; the target keeps running.",
+                hint="The exception's traceback was printed on the target's stderr; whether the target survived is "
+                "checked separately.",
                 detail={"pid": self.pid, "return_code": rc, "safe_point": safe_point},
             )
         return LegacyInjection(self.pid, rc, safe_point, thread_id, self.gdb_path, self.gdb_version,
@@ -350,7 +352,7 @@ class _Injection:
                     FailureKind.TIMEOUT_RUN,
                     f"Process {self.pid} reached no safe point within {self.timeout:g} s "
                     "(its main thread ran no bytecode: a long C call or a lock wait)",
-                    hint="Nothing ran in the target and it was left running. Retry, or use a longer --timeout.",
+                    hint="Nothing ran in the target; gdb interrupted it and detached. Retry with a longer --timeout.",
                     detail={"pid": self.pid},
                 )
 
@@ -378,7 +380,8 @@ class _Injection:
                 FailureKind.INJECT_FAILED,
                 f"gdb could not complete {expression.split('(')[1].lstrip(')')} in process {self.pid}: "
                 f"{msg.splitlines()[0] if msg else rec.cls}",
-                hint="gdb restored the thread's context; the target keeps running. See detail for gdb's message.",
+                hint="gdb reported that the call failed; whether the target survived is checked separately. "
+                "See detail for gdb's message.",
                 detail={"pid": self.pid, "gdb": msg, "call_error": True},
             )
         if ignore_value:
@@ -482,6 +485,13 @@ def inject_python(
         raise gdb_missing(gdb)
     if not Path(f"/proc/{pid}").exists():
         raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"Process {pid} does not exist", detail={"pid": pid})
+    health = gdb_health(gdb_path)
+    if not health.healthy:
+        raise SafeAttachError(
+            FailureKind.GDB_UNHEALTHY, f"{gdb_path} failed its health probe: {health.reason}",
+            detail={"gdb": gdb_path, "probe": health.reason, "cached": health.cached})
+    if progress is not None:
+        progress(f"gdb health probe: {health.reason}" + (" (cached)" if health.cached else ""))
     job = _Injection(pid, code, gdb_path, timeout, cancel, progress)
     try:
         return job.run()
@@ -498,7 +508,7 @@ def _gdb_failure(job: _Injection) -> SafeAttachError:
         return SafeAttachError(
             FailureKind.TIMEOUT_RUN,
             f"gdb did not finish within the {job.timeout:g} s timeout for process {job.pid}",
-            hint="gdb was stopped and the target checked to be running; try again with a longer timeout.",
+            hint="gdb was stopped; whether the target survived is checked separately. Try a longer timeout.",
             detail={"pid": job.pid, "gdb": transcript[-2000:]},
         )
     if process_state(job.pid) is None:

@@ -78,10 +78,17 @@ def machine() -> str:
 class ParkedThread:
     tid: int
     syscall: str
+    nr: int  # the syscall number, to check against orig_rax once the thread is stopped
 
 
 def parked_syscall(pid: int, tid: int, arch: str | None = None) -> str | None:
     """The name of the blocking syscall thread `tid` is parked in, or None (running, or not a safe wait)."""
+    found = parked_call(pid, tid, arch)
+    return found[0] if found else None
+
+
+def parked_call(pid: int, tid: int, arch: str | None = None) -> tuple[str, int] | None:
+    """(name, number) of the blocking syscall thread `tid` is parked in, or None."""
     table = _PARKED_SYSCALLS.get(arch or machine(), {})
     try:
         fields = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()
@@ -98,16 +105,16 @@ def parked_syscall(pid: int, tid: int, arch: str | None = None) -> str | None:
             return None
         if not link.startswith(_WAITABLE_FD_PREFIXES):
             return None
-    return name
+    return (name, int(fields[0])) if name is not None else None
 
 
 def parked_threads(pid: int) -> list[ParkedThread]:
     """Threads parked in a safe blocking syscall, the main thread first. Read while the target is stopped."""
     found = []
     for tid in thread_ids(pid):
-        name = parked_syscall(pid, tid)
-        if name is not None:
-            found.append(ParkedThread(tid, name))
+        call = parked_call(pid, tid)
+        if call is not None:
+            found.append(ParkedThread(tid, *call))
     found.sort(key=lambda t: (t.tid != pid, t.tid))
     return found
 

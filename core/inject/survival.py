@@ -1,0 +1,92 @@
+"""After an injection: is the target alive, not stopped, and is the thread we used back where it was?
+
+Nothing is assumed. Every injection ends with this check, and its verdict, not a hint, says whether the
+target survived. The PID's start time guards against a reused PID.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import FailureKind, SafeAttachError
+from core.inject.stub import NR_RESTART_SYSCALL
+from core.procfs import SYSCALL_NAMES, read_stat
+
+
+@dataclass(frozen=True)
+class Survival:
+    alive: bool
+    stopped: bool
+    state: str  # the process's state letter ("" when gone)
+    thread: str  # what the thread we used is doing now
+
+    @property
+    def ok(self) -> bool:
+        return self.alive and not self.stopped
+
+    def describe(self) -> str:
+        if not self.alive:
+            return "the target is gone"
+        if self.stopped:
+            return f"the target is stopped (state {self.state})"
+        return f"target alive and running (state {self.state}); {self.thread}"
+
+    def detail(self) -> dict[str, object]:
+        return {"alive": self.alive, "stopped": self.stopped, "state": self.state, "thread": self.thread}
+
+
+def _thread_now(pid: int, tid: int) -> tuple[int | None, int] | None:
+    """(syscall number or None when running, cpu ticks) of one thread, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        raw = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return None
+    nr = int(raw[0]) if raw and raw[0].lstrip("-").isdigit() and int(raw[0]) >= 0 else None
+    return nr, ticks
+
+
+def check_survival(pid: int, start_ticks: int, tid: int, syscall_nr: int | None, budget: float = 1.0,
+                   idle: float = 0.05) -> Survival:
+    """Poll (bounded by `budget`) until the thread is back in `syscall_nr` (or its restart), or has used
+    CPU time since the first look, or is running; report what was seen."""
+    end = time.monotonic() + budget
+    first: tuple[int | None, int] | None = None
+    while True:
+        try:
+            stat = read_stat(pid)
+        except SafeAttachError:
+            return Survival(False, False, "", "")
+        if stat.start_ticks != start_ticks or stat.state in ("Z", "X"):
+            return Survival(False, False, stat.state, "")
+        if stat.state in ("t", "T"):
+            if time.monotonic() >= end:
+                return Survival(True, True, stat.state, "")
+            time.sleep(idle)
+            continue
+        now = _thread_now(pid, tid)
+        if now is None:
+            return Survival(True, False, stat.state, f"thread {tid} has exited")
+        nr, ticks = now
+        if syscall_nr is not None and nr in (syscall_nr, NR_RESTART_SYSCALL):
+            name = SYSCALL_NAMES.get(syscall_nr, f"syscall {syscall_nr}")
+            return Survival(True, False, stat.state, f"thread {tid} is back in {name}")
+        if first is None:
+            first = now
+        elif ticks > first[1] or nr is None:
+            return Survival(True, False, stat.state, f"thread {tid} is making progress")
+        if time.monotonic() >= end:
+            return Survival(True, False, stat.state, f"thread {tid} is alive (blocked, state unchanged)")
+        time.sleep(idle)
+
+
+def died(pid: int, what: str) -> SafeAttachError:
+    return SafeAttachError(
+        FailureKind.TARGET_DIED, f"Process {pid} died {what}",
+        hint="The target did not survive. This is logged; safeattach will not retry on it. Please report it "
+        "with `safeattach log --json`.",
+        detail={"pid": pid},
+    )

@@ -1,0 +1,331 @@
+"""The built-in ptrace injector against real CPython processes: it runs code, and the target survives.
+
+Every live test proves survival the way a user would: the target is alive, not stopped, not traced, and its
+heartbeat (a line it prints every ~50 ms) keeps advancing after the injection.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from attach_helpers import SharedDir
+from live_targets import Interpreter, Target, TargetPool, chroot_command, require
+
+from core.errors import FailureKind, SafeAttachError
+from core.inject.injector import guarded, inject, stub_stage
+from core.inject.ptrace import UserRegs
+from core.inject.safe_point import process_state
+from core.inject.stub import (
+    NR_RESTART_SYSCALL,
+    STUB_CODE,
+    Calls,
+    build_frame,
+    resume_point,
+)
+from core.inject.survival import check_survival
+from core.procfs import read_stat, status_field
+
+REPO = Path(__file__).resolve().parent.parent
+LEGACY = ["3.9", "3.11", "3.13", "3.13d"]
+ALL = [*LEGACY, "3.14", "3.15"]
+
+STUB_SOURCE = """
+.intel_syntax noprefix
+    cld
+    fxsave64 [rsp+0x80]
+    fninit
+    ldmxcsr [rsp+0x50]
+    mov qword ptr [rsp+0x30], 1
+    mov rax, [rsp]
+    test rax, rax
+    jz 1f
+    call rax
+    mov [rsp+0x28], rax
+1:  mov qword ptr [rsp+0x30], 2
+    mov rdi, [rsp+0x10]
+    mov rsi, [rsp+0x18]
+    mov rax, [rsp+0x08]
+    call rax
+    mov [rsp+0x40], rax
+    mov qword ptr [rsp+0x30], 3
+    mov rax, [rsp+0x20]
+    test rax, rax
+    jz 2f
+    mov rdi, [rsp+0x28]
+    call rax
+2:  mov qword ptr [rsp+0x30], 4
+    fxrstor64 [rsp+0x80]
+    mov rsp, [rsp+0x38]
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbp
+    pop rbx
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rcx
+    pop rdx
+    pop rsi
+    pop rdi
+    pop rax
+    popfq
+    ret 136
+"""
+
+
+# -- the stub and its frame, without a target -------------------------------------------------------------
+
+
+def test_stub_bytes_are_the_documented_source(tmp_path: Path) -> None:
+    if shutil.which("as") is None or shutil.which("objcopy") is None:
+        pytest.skip("binutils (as, objcopy) not installed")
+    (tmp_path / "stub.s").write_text(STUB_SOURCE)
+    subprocess.run(["as", "--64", "-o", str(tmp_path / "stub.o"), str(tmp_path / "stub.s")], check=True)
+    subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(tmp_path / "stub.o"), str(tmp_path / "stub.bin")],
+                   check=True)
+    assert (tmp_path / "stub.bin").read_bytes() == STUB_CODE
+
+
+def _regs(**values: int) -> UserRegs:
+    regs = UserRegs()
+    for name, value in values.items():
+        setattr(regs, name, value & ((1 << 64) - 1))
+    return regs
+
+
+def test_resume_point_redoes_an_interrupted_syscall_like_the_kernel() -> None:
+    nohand = _regs(orig_rax=230, rax=-514, rip=0x1002)
+    resume, note = resume_point(nohand)
+    assert (resume.rax, resume.rip) == (230, 0x1000) and "restarted" in note
+    block = _regs(orig_rax=35, rax=-516, rip=0x2002)
+    resume, _ = resume_point(block)
+    assert (resume.rax, resume.rip) == (NR_RESTART_SYSCALL, 0x2000)
+    for done in (_regs(orig_rax=230, rax=0, rip=0x3002), _regs(orig_rax=232, rax=-4, rip=0x3002),
+                 _regs(orig_rax=-1, rax=-514, rip=0x3002)):  # finished, EINTR, or not in a syscall
+        resume, note = resume_point(done)
+        assert (resume.rax, resume.rip) == (done.rax, done.rip) and note == "no syscall restart pending"
+
+
+def test_frame_leaves_the_red_zone_alone_and_returns_exactly() -> None:
+    rsp = 0x7FFF_0000_1238  # 8 mod 16, as inside a function
+    interrupted = _regs(rsp=rsp, rip=0x4444, rax=1, rbx=2, r15=15, eflags=0x246, orig_rax=230)
+    resume, _ = resume_point(interrupted)
+    frame = build_frame(interrupted, resume, 0x5000, Calls(0x10, 0x20, 0, 0, 0x30), nonce=77, string=b"pass")
+    assert frame.address % 16 == 0 and frame.regs.rsp == frame.address and frame.regs.rip == 0x5000
+    assert frame.regs.signed("orig_rax") == -1
+    end = frame.address + len(frame.data)
+    assert end == rsp - 136  # the rip slot is the last thing written; the 128-byte red zone is untouched
+    words = [int.from_bytes(frame.data[i:i + 8], "little") for i in range(0, 0x58, 8)]
+    assert words[:5] == [0x10, 0x20, frame.string_address, 0, 0x30]
+    assert words[9] == 77 and words[10] & 0xFFFFFFFF == 0x1F80
+    assert frame.data[frame.string_address - frame.address:][:5] == b"pass\0"
+    regs_base = words[7]
+    saved = [int.from_bytes(frame.data[regs_base - frame.address + 8 * i:][:8], "little") for i in range(17)]
+    assert saved[0] == 15 and saved[5] == 2 and saved[14] == 1 and saved[15] == 0x246 and saved[16] == 0x4444
+    # `ret 136` pops rip from rsp-144, then adds 136: the stack pointer is the interrupted one again
+    assert regs_base + 8 * 16 + 8 + 136 == rsp
+
+
+# -- live ---------------------------------------------------------------------------------------------------
+
+
+def heartbeat_of(target: Target) -> int:
+    return int(target.wait_for("tick", 5.0).split()[1])
+
+
+def assert_alive_and_progressing(target: Target) -> None:
+    assert target.alive(), f"target exited with {target.proc.poll()}"
+    assert process_state(target.pid) not in ("t", "T", "Z", None)
+    assert status_field(target.pid, "TracerPid") == "0"
+    first = heartbeat_of(target)
+    later = [heartbeat_of(target) for _ in range(3)]
+    assert later[-1] > first, f"heartbeat did not advance: {first} then {later}"
+
+
+class Marker(SharedDir):
+    def code(self) -> str:
+        return guarded(f"open({self.target_dir + '/ran'!r}, 'a').write('ran\\n')")
+
+    def count(self) -> int:
+        try:
+            return (self.host_dir / "ran").read_text().count("ran")
+        except FileNotFoundError:
+            return 0
+
+    def wait(self, want: int, timeout: float = 10.0) -> int:
+        end = time.monotonic() + timeout
+        while self.count() < want and time.monotonic() < end:
+            time.sleep(0.005)
+        return self.count()
+
+
+@pytest.fixture
+def marker_in() -> object:
+    made: list[Path] = []
+
+    def make(interp: Interpreter) -> Marker:
+        m = Marker.create(interp.root, "sa-ptrace")
+        made.append(m.host_dir)
+        return m
+
+    yield make
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _inject_and_prove(target: Target, marker: Marker, want_mode: str) -> None:
+    start = read_stat(target.pid).start_ticks
+    done = inject(target.pid, marker.code(), timeout=10)
+    assert done.mode == want_mode
+    assert marker.wait(1) == 1
+    seen = check_survival(target.pid, start, done.tid, done.syscall_nr)
+    assert seen.ok, seen.describe()
+    assert_alive_and_progressing(target)
+    assert marker.count() == 1  # exactly once
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("name", ALL)
+def test_parked_thread_runs_code_and_target_survives(targets: TargetPool, marker_in: object, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "heartbeat.py")
+    heartbeat_of(target)
+    _inject_and_prove(target, marker_in(interp), "parked")  # type: ignore[operator]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("name", ALL)
+def test_busy_target_takes_a_pending_call_and_survives(targets: TargetPool, marker_in: object, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "busy_heartbeat.py")
+    heartbeat_of(target)
+    _inject_and_prove(target, marker_in(interp), "pending")  # type: ignore[operator]
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("name", ["3.11", "3.13"])
+def test_many_threads(targets: TargetPool, marker_in: object, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "many_threads.py")
+    marker: Marker = marker_in(interp)  # type: ignore[operator]
+    done = inject(target.pid, marker.code(), timeout=10)
+    assert marker.wait(1) == 1
+    assert check_survival(target.pid, read_stat(target.pid).start_ticks, done.tid, done.syscall_nr).ok
+    assert target.alive() and process_state(target.pid) not in ("t", "T")
+
+
+@pytest.mark.live
+def test_thirty_injections_in_a_row_on_one_313_target(targets: TargetPool, marker_in: object) -> None:
+    interp = require("3.13")
+    target = targets.spawn_script(interp, "heartbeat.py")
+    marker: Marker = marker_in(interp)  # type: ignore[operator]
+    stubs = set()
+    for i in range(30):
+        done = inject(target.pid, marker.code(), timeout=10)
+        stubs.add(done.stub_address)
+        assert marker.wait(i + 1) == i + 1, f"injection {i + 1} did not run exactly once"
+    assert len(stubs) == 1  # one stub copy serves every injection: nothing accumulates in the target
+    assert_alive_and_progressing(target)
+    assert marker.count() == 30
+
+
+KILLED_CLIENT = """
+import sys
+from core.inject.injector import inject
+pid, code = int(sys.argv[1]), sys.argv[2]
+print("go", flush=True)
+while True:
+    inject(pid, code, timeout=10)
+"""
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_client_killed_at_random_moments_never_harms_the_target(targets: TargetPool, marker_in: object,
+                                                                 how: signal.Signals) -> None:
+    """A client injecting in a loop is killed 12 times at random points (mid-seize, mid-frame, mid-detach):
+    the target is never left stopped, traced or crashed, and keeps its heartbeat."""
+    rng = random.Random(20261201)
+    for name, script in (("3.13", "heartbeat.py"), ("3.11", "busy_heartbeat.py")):
+        interp = require(name)
+        target = targets.spawn_script(interp, script)
+        marker: Marker = marker_in(interp)  # type: ignore[operator]
+        for _ in range(6):
+            client = subprocess.Popen([sys.executable, "-c", KILLED_CLIENT, str(target.pid), marker.code()],
+                                      cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            assert client.stdout is not None and client.stdout.readline() == b"go\n"
+            time.sleep(rng.uniform(0.0, 0.15))
+            client.send_signal(how)
+            client.wait(timeout=10)
+            client.stdout.close()
+        assert_alive_and_progressing(target)
+        # what the killed clients managed to inject ran (never twice per injection), and nothing is pending
+        settled = marker.count()
+        time.sleep(0.3)
+        assert marker.count() == settled
+        assert_alive_and_progressing(target)
+
+
+@pytest.mark.live
+def test_stub_waiting_for_the_gil_is_reported_and_the_target_keeps_running(targets: TargetPool) -> None:
+    """The main thread holds the GIL in one long C call; the only parked thread waits for it in the stub."""
+    interp = require("3.11")
+    source = ("import threading, time\n"
+              "def nap():\n"
+              "    while True:\n"
+              "        time.sleep(3600)\n"
+              "threading.Thread(target=nap, daemon=True).start()\n"
+              "time.sleep(0.2)\n"
+              "print('ready', flush=True)\n"
+              "sum(range(10**15))\n")
+    target = targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", source]), interp)
+    done = inject(target.pid, guarded("pass"), timeout=5)
+    assert done.mode == "parked" and done.tid != target.pid
+    end = time.monotonic() + 5
+    while stub_stage(done) != 1 and time.monotonic() < end:
+        time.sleep(0.01)
+    assert stub_stage(done) == 1  # waiting in PyGILState_Ensure
+    assert target.alive() and process_state(target.pid) == "R"
+
+
+@pytest.mark.live
+def test_non_python_process_is_symbol_not_found(targets: TargetPool) -> None:
+    sleeper = targets.spawn(["sleep", "60"], ready=None)
+    with pytest.raises(SafeAttachError) as exc:
+        inject(sleeper.pid, guarded("pass"), timeout=5)
+    assert exc.value.kind is FailureKind.SYMBOL_NOT_FOUND
+    assert sleeper.alive() and process_state(sleeper.pid) == "S"
+
+
+def test_gone_process_is_no_such_process() -> None:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with pytest.raises(SafeAttachError) as exc:
+        inject(gone.pid, guarded("pass"), timeout=5)
+    assert exc.value.kind is FailureKind.NO_SUCH_PROCESS
+
+
+@pytest.mark.live
+def test_unprivileged_client_is_ptrace_denied_and_target_untouched(targets: TargetPool) -> None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.fail("setpriv is provisioned by tests/provision.sh")
+    target = targets.spawn_script(require("3.11"), "heartbeat.py")
+    code = ("import json, sys\nfrom core.errors import SafeAttachError\nfrom core.inject.injector import inject\n"
+            "try:\n    inject(int(sys.argv[1]), 'pass', timeout=5)\n    print('{}')\n"
+            "except SafeAttachError as exc:\n    print(json.dumps(exc.to_dict()))\n")
+    out = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                          sys.executable, "-c", code, str(target.pid)], cwd=REPO, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert '"kind": "ptraceDenied"' in out.stdout or '"kind": "openProcess"' in out.stdout, out.stdout + out.stderr
+    assert_alive_and_progressing(target)
