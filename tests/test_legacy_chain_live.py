@@ -1,5 +1,6 @@
-"""The legacy (gdb) strategy inside the attach chain, against live targets: automatic use on 3.9-3.13,
-fallback from a blocked 3.14 target, consent for opted-out targets, gdb failures, targets that survive."""
+"""The legacy strategy inside the attach chain, against live targets: automatic ptrace injection on
+3.9-3.13, fallback from a blocked 3.14 target, consent for opted-out targets, gdb only on request and only
+when its health probe passed, and targets that survive (alive, not stopped, heartbeat advancing)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from core.errors import FailureKind
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStatus
 from core.inject.gdb import gdb_available
 from core.inject.safe_point import process_state
-from core.requests import AttachRequest, CancelToken, Method
+from core.requests import AttachRequest, CancelToken, Injector, Method
 
-pytestmark = [pytest.mark.live,
-              pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")]
+pytestmark = [pytest.mark.live]
+needs_gdb = pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "app.cli"]
@@ -78,8 +79,10 @@ def fake_gdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def engine(pid: int, script: str, *, method: Method = Method.AUTO, timeout: float = 10.0,
-           allow: bool = False, log: AttemptLog | None = None) -> tuple[list[Event], Outcome]:
-    req = AttachRequest(pid, script=script, method=method, timeout=timeout, allow_opted_out_legacy=allow)
+           allow: bool = False, log: AttemptLog | None = None,
+           injector: Injector = Injector.PTRACE) -> tuple[list[Event], Outcome]:
+    req = AttachRequest(pid, script=script, method=method, timeout=timeout, allow_opted_out_legacy=allow,
+                        injector=injector)
     events = list(run_attach(req, CancelToken(), log=log))
     assert isinstance(events[0], Plan) and isinstance(events[-1], Outcome)
     return events, events[-1]
@@ -112,8 +115,8 @@ def assert_survives(target: Target) -> None:
 
 
 @pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.13d"])
-def test_auto_exec_on_old_target_goes_through_gdb(targets: TargetPool, ran_in: Any, tmp_path: Path,
-                                                  name: str) -> None:
+def test_auto_exec_on_old_target_injects_with_ptrace_not_gdb(targets: TargetPool, ran_in: Any, tmp_path: Path,
+                                                             fake_gdb: Path, name: str) -> None:
     interp = require(name)
     ran = ran_in(interp)
     target = targets.spawn_script(interp, "sleepy.py")
@@ -131,13 +134,16 @@ def test_auto_exec_on_old_target_goes_through_gdb(targets: TargetPool, ran_in: A
     inject = finished(events, "legacyInject")
     assert inject.status is StepStatus.OK, inject
     assert inject.detail["safe_point"].startswith(("thread parked in ", "pending call"))  # 3.9 sleeps in select
-    assert set(inject.detail["phases_ms"]) == {"attach", "safe_point", "call", "detach"}
-    assert any(line.startswith("gdb attached") for line in outputs(events, "legacyInject"))
-    assert finished(events, "awaitRun").status is StepStatus.OK
-    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy"]
+    assert set(inject.detail["phases_ms"]) == {"stopped", "total"} and inject.detail["injector"] == "ptrace"
+    assert any("detached" in line for line in outputs(events, "legacyInject"))
+    awaited = finished(events, "awaitRun")
+    assert awaited.status is StepStatus.OK and "target alive and running" in awaited.message, awaited.message
+    assert any(line.startswith("check: target alive") for line in outputs(events, "awaitRun"))
+    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy", "ptrace"]
     assert outcome.result["native_thread_id"] == target.pid
+    assert not fake_gdb.exists()  # the default path never starts gdb
     (record,) = log.read()[0]
-    assert (record["method"], record["result"], record["flags"]) == ("auto", "ok", ["legacy"])
+    assert (record["method"], record["result"], record["flags"]) == ("auto", "ok", ["legacy", "ptrace"])
     assert [s["name"] for s in record["steps"] if s["status"] == "ok"][-2:] == ["legacyInject", "awaitRun"]
     assert_survives(target)
 
@@ -152,14 +158,15 @@ def test_cli_exec_auto_on_313_and_log(targets: TargetPool, ran_in: Any) -> None:
     assert ran.lines() == [f"{target.pid} 3.13"]
     code, records, _ = cli("log", "--json")
     assert code == 0
-    assert (records[-1]["pid"], records[-1]["method"], records[-1]["flags"]) == (target.pid, "auto", ["legacy"])
+    assert (records[-1]["pid"], records[-1]["method"], records[-1]["flags"]) == (target.pid, "auto",
+                                                                                 ["legacy", "ptrace"])
     assert_survives(target)
 
 
 # -- fallback: safe attach cannot reach a safe point, gdb can ----------------------------------------------
 
 
-def test_blocked_314_falls_back_to_gdb_and_runs_exactly_once(targets: TargetPool, ran_in: Any,
+def test_blocked_314_falls_back_to_ptrace_and_runs_exactly_once(targets: TargetPool, ran_in: Any,
                                                              tmp_path: Path) -> None:
     interp = require("3.14")
     ran = ran_in(interp)
@@ -183,10 +190,11 @@ def test_blocked_314_falls_back_to_gdb_and_runs_exactly_once(targets: TargetPool
     assert any("request was withdrawn" in line for line in lines)
     assert any(line.startswith("rollback:") for line in lines)
     assert finished(events, "legacyAwait").status is StepStatus.OK
-    assert outcome.result["flags"] == ["legacy_fallback", "legacy"]
+    assert outcome.result["flags"] == ["legacy_fallback", "legacy", "ptrace"]
+    assert "target alive and running" in finished(events, "legacyAwait").message
     assert set(outcome.result["steps_ms"]) >= {"awaitRun", "legacyFallback", "legacyAwait"}
     (record,) = log.read()[0]
-    assert record["result"] == "ok" and record["flags"] == ["legacy_fallback", "legacy"]
+    assert record["result"] == "ok" and record["flags"] == ["legacy_fallback", "legacy", "ptrace"]
     # the withdrawn PEP 768 request is gone: the target holds exactly what it held before
     after = request_state(target.pid)
     assert after == before
@@ -248,11 +256,11 @@ def test_opted_out_314_refused_automatically_and_overridden_explicitly(
     assert code == 20 and "--method legacy --allow-opted-out" in events[-1]["hint"]
     assert not fake_gdb.exists()
     assert ran.lines() == []
-    # explicit consent: injected through gdb and logged as an override
+    # explicit consent: injected (ptrace, no gdb) and logged as an override
     code, events, _ = cli("exec", str(target.pid), ran.script(), "--method", "legacy", "--allow-opted-out",
                           "--json")
     assert code == 0, events[-1]
-    assert fake_gdb.exists()
+    assert not fake_gdb.exists()
     assert ran.lines() == [f"{target.pid} 3.14"]
     policy = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "policy")
     assert policy["detail"]["override_used"] is True
@@ -277,7 +285,7 @@ def test_environment_opt_out_is_honoured_on_313(targets: TargetPool, ran_in: Any
     assert not fake_gdb.exists() and ran.lines() == []
     _, outcome = engine(target.pid, ran.script(), method=Method.LEGACY, allow=True)
     assert outcome.ok, outcome.message
-    assert outcome.result["flags"] == ["override_used", "legacy"]
+    assert outcome.result["flags"] == ["override_used", "legacy", "ptrace"]
     assert ran.lines() == [f"{target.pid} 3.13"]
     assert_survives(target)
 
@@ -294,21 +302,25 @@ def test_override_is_ignored_by_method_auto(targets: TargetPool, ran_in: Any, fa
 # -- gdb failures ----------------------------------------------------------------------------------------
 
 
-def test_gdb_missing_is_a_typed_failure_with_exit_40(targets: TargetPool, ran_in: Any, tmp_path: Path) -> None:
+def test_no_gdb_installed_default_works_and_gdb_injector_is_exit_40(targets: TargetPool, ran_in: Any,
+                                                                     tmp_path: Path) -> None:
     interp = require("3.11")
     ran = ran_in(interp)
     target = targets.spawn_script(interp, "sleepy.py")
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    code, events, _ = cli("exec", str(target.pid), ran.script(), "--json",
-                          env={**os.environ, "PATH": str(empty)})
+    no_gdb = {**os.environ, "PATH": str(empty)}
+    code, events, _ = cli("exec", str(target.pid), ran.script(), "--json", env=no_gdb)
+    assert code == 0, events[-1]
+    assert ran.lines() == [f"{target.pid} 3.11"]
+    code, events, _ = cli("exec", str(target.pid), ran.script(), "--injector", "gdb", "--json", env=no_gdb)
     assert code == 40
     out = events[-1]
     assert (out["kind"], out["failed_step"]) == ("gdbMissing", "legacyInject")
     assert "gdb" in out["message"] and "install" in out["hint"]
     inject = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "legacyInject")
     assert inject["status"] == "failed" and inject["kind"] == "gdbMissing"
-    assert ran.lines() == []
+    assert ran.lines() == [f"{target.pid} 3.11"]
     assert_survives(target)
 
 
@@ -352,7 +364,7 @@ def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, nam
     assert outcome.ok, (outcome.message, outcome.hint, outcome.result)
     assert finished(events, "legacyInject").status is StepStatus.OK
     assert finished(events, "debugpyReady").status is StepStatus.OK
-    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy"]
+    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy", "ptrace"]
     expected = LEGACY_DEBUGPY_VERSION if name == "3.9" else local_debugpy().version
     assert outcome.result["debugpy"]["version"] == expected
     if name == "3.9":
@@ -391,3 +403,66 @@ def test_ptrace_denied_when_already_traced(targets: TargetPool, ran_in: Any) -> 
     assert f"already traced by PID {target.pid}" in out["hint"]
     assert ran.lines() == []
     assert_survives(target)  # the heartbeat comes through strace's child
+
+
+# -- gdb only on request, and only when healthy ---------------------------------------------------------
+
+
+def failing_gdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `gdb` that fails every inferior call the way Debian's gdb 13.1 does on AMX hosts; it logs its argv."""
+    bindir, note = tmp_path / "amx-bin", tmp_path / "gdb-argv"
+    bindir.mkdir()
+    wrapper = bindir / "gdb"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {note}\n'
+                       "echo \"Couldn't write extended state status: Bad address.\" >&2\nexit 1\n")
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(tmp_path / "cache"))
+    return note
+
+
+def test_unhealthy_gdb_is_refused_before_the_target_is_touched(targets: TargetPool, ran_in: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    note = failing_gdb(tmp_path, monkeypatch)
+    interp = require("3.13")
+    ran = ran_in(interp)
+    target = targets.spawn_script(interp, "sleepy.py")
+    code, events, _ = cli("exec", str(target.pid), ran.script(), "--injector", "gdb", "--json")
+    out = events[-1]
+    assert (code, out["kind"], out["failed_step"]) == (45, "gdbUnhealthy", "legacyInject")
+    assert "Couldn't write extended state status" in out["message"] and "--injector ptrace" in out["hint"]
+    probes = note.read_text().splitlines()
+    assert len(probes) == 1 and f"-p {target.pid} " not in probes[0] + " "  # only our throwaway process
+    # the verdict is cached per gdb build, kernel and CPU: the next attempt does not probe again
+    code, events, _ = cli("exec", str(target.pid), ran.script(), "--injector", "gdb", "--json")
+    assert code == 45 and len(note.read_text().splitlines()) == 1
+    assert ran.lines() == []
+    assert_survives(target)
+
+
+@needs_gdb
+@pytest.mark.parametrize("name", ["3.11", "3.13"])
+def test_gdb_injector_on_request_works_when_healthy_and_is_refused_when_not(
+    targets: TargetPool, ran_in: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """This machine's real gdb: its probe decides (on AMX hosts with gdb 13.1 it fails); either way the
+    target survives, and a refusal comes before gdb ever attaches to it."""
+    from core.inject.gdb.health import gdb_health
+
+    monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(tmp_path / "cache"))
+    gdb = gdb_available()
+    assert gdb is not None
+    health = gdb_health(gdb)
+    interp = require(name)
+    ran = ran_in(interp)
+    target = targets.spawn_script(interp, "sleepy.py")
+    events, outcome = engine(target.pid, ran.script(), method=Method.LEGACY, injector=Injector.GDB)
+    if health.healthy:
+        assert outcome.ok, (outcome.message, outcome.hint)
+        assert outcome.result["flags"] == ["legacy", "gdb"]
+        assert ran.lines() == [f"{target.pid} {name}"]
+        assert "target alive and running" in finished(events, "awaitRun").message
+    else:
+        assert outcome.kind is FailureKind.GDB_UNHEALTHY and health.reason in outcome.message
+        assert ran.lines() == []
+    assert_survives(target)

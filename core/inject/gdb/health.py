@@ -118,8 +118,11 @@ def _ticks(child: subprocess.Popen[bytes], want: int, deadline: float) -> int:
 def run_probe(gdb_path: str, timeout: float = PROBE_TIMEOUT) -> tuple[bool, str]:
     """One inferior call in a throwaway ticking Python child; (healthy, reason)."""
     deadline = time.monotonic() + timeout
-    child = subprocess.Popen([sys.executable, "-S", "-c", _CHILD], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        child = subprocess.Popen([sys.executable, "-S", "-c", _CHILD], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        return False, f"the probe's throwaway process could not be started: {exc}"
     try:
         if _ticks(child, 1, deadline) < 1 and child.poll() is not None:
             return False, "the probe child did not start"
