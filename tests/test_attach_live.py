@@ -329,7 +329,7 @@ def test_auto_on_old_target_goes_to_legacy_step(targets: TargetPool, marker: Mar
     assert _finished(events, "awaitRun").status is StepStatus.OK
     assert _finished(events, "legacyFallback").status is StepStatus.SKIPPED
     assert outcome.ok, outcome.message
-    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy"]
+    assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy", "ptrace"]
     assert marker.host_file.read_text() == f"MainThread {target.pid}"
     assert target.alive()
 
