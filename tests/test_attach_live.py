@@ -317,7 +317,7 @@ def test_symbol_and_scan_find_a_live_tstate_without_threads_main(targets: Target
 
 
 def test_auto_on_old_target_goes_to_legacy_step(targets: TargetPool, marker: Marker) -> None:
-    """3.13 has no PEP 768: method auto injects the staged loader through gdb (see test_legacy_chain_live)."""
+    """3.13 has no PEP 768: method auto injects the staged loader with ptrace (see test_legacy_chain_live)."""
     target = targets.spawn_script(require("3.13"), "busy.py")
     events, outcome = attach(target.pid, marker.script(), method=Method.AUTO)
     policy = _finished(events, "policy")

@@ -365,7 +365,7 @@ def test_nonexistent_pid_and_bad_listen(session: Session) -> None:
 def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3.9 is older than the bundled debugpy supports: the CLI injects through gdb with debugpy 1.8.21."""
+    """3.9 is older than the bundled debugpy supports: the CLI injects (ptrace) with debugpy 1.8.21."""
     from live_targets import CACHE
 
     from core.debugpy_legacy import LEGACY_DEBUGPY_VERSION

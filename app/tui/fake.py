@@ -268,7 +268,7 @@ def fake_reports() -> dict[int, ProcessReport]:
         threads=_threads(LEGACY_PID, 2),
         notes=(
             "no _Py_DebugOffsets before 3.13: version read from the Py_Version symbol",
-            "safe attach needs 3.14+; legacy gdb injection is available",
+            "safe attach needs 3.14+; legacy injection (ptrace) is available",
         ),
     )
     return reports

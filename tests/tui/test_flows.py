@@ -255,7 +255,7 @@ async def test_pre_313_offsets_show_what_was_recognised() -> None:
         assert "No _Py_DebugOffsets (before 3.13)" in text
         assert "3.9.2" in text and "Py_Version symbol" in text
         assert "0x932d40" in text and "_PyRuntime symbol" in text
-        assert "legacy gdb injection is available" in text
+        assert "legacy injection (ptrace) is available" in text
 
 
 async def test_offsets_validation_problems_visible() -> None:

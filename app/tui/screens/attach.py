@@ -63,7 +63,7 @@ class AttachScreen(Screen[None]):
                 method.border_title = "Method"
                 yield RadioButton("auto", value=True, id="method-auto")
                 yield RadioButton("safe (PEP 768)", id="method-safe")
-                yield RadioButton("legacy (gdb)", id="method-legacy")
+                yield RadioButton("legacy (ptrace)", id="method-legacy")
             with Vertical(id="attach-options"):
                 timeout = Input("10", id="timeout", type="number")
                 timeout.border_title = "Timeout (s)"
@@ -114,7 +114,7 @@ class AttachScreen(Screen[None]):
             return "the timeout must be between 0 and 3600 seconds"
         override = self.query_one("#override", Checkbox).value
         if override and method is not Method.LEGACY:
-            return "override opt-out applies to the legacy method only: choose legacy (gdb)"
+            return "override opt-out applies to the legacy method only: choose legacy (ptrace)"
         return AttachRequest(
             pid=self.process.pid, payload=payload, script=script or None, method=method, timeout=timeout,
             allow_opted_out_legacy=override,
