@@ -6,7 +6,9 @@ heartbeat (a line it prints every ~50 ms) keeps advancing after the injection.
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -18,7 +20,9 @@ import pytest
 from attach_helpers import SharedDir
 from live_targets import Interpreter, Target, TargetPool, chroot_command, require
 
+from core.attach import run_attach
 from core.errors import FailureKind, SafeAttachError
+from core.events import Outcome, StepFinished, StepOutput
 from core.inject.injector import guarded, inject, stub_stage
 from core.inject.ptrace import UserRegs
 from core.inject.safe_point import process_state
@@ -31,8 +35,11 @@ from core.inject.stub import (
 )
 from core.inject.survival import check_survival
 from core.procfs import read_stat, status_field
+from core.requests import AttachRequest, CancelToken, Method
 
 REPO = Path(__file__).resolve().parent.parent
+# the heartbeat thread sleeps 10 ms at a time: the check sees it back in its sleep, or running between sleeps
+BACK_OR_PROGRESSING = re.compile(r"thread \d+ (is back in clock_nanosleep|is making progress)")
 LEGACY = ["3.9", "3.11", "3.13", "3.13d"]
 ALL = [*LEGACY, "3.14", "3.15"]
 
@@ -225,18 +232,62 @@ def test_many_threads(targets: TargetPool, marker_in: object, name: str) -> None
 
 
 @pytest.mark.live
-def test_thirty_injections_in_a_row_on_one_313_target(targets: TargetPool, marker_in: object) -> None:
+def test_thirty_legacy_execs_in_a_row_on_one_313_target(targets: TargetPool, marker_in: object) -> None:
+    """The whole chain (exec --method legacy), 30 times: each runs exactly once, each ends with a survival
+    check that saw the thread back in its wait, and one stub copy serves them all."""
     interp = require("3.13")
     target = targets.spawn_script(interp, "heartbeat.py")
     marker: Marker = marker_in(interp)  # type: ignore[operator]
+    script = marker.write_script(f"open({marker.target_dir + '/ran'!r}, 'a').write('ran\\n')\n")
     stubs = set()
     for i in range(30):
-        done = inject(target.pid, marker.code(), timeout=10)
-        stubs.add(done.stub_address)
-        assert marker.wait(i + 1) == i + 1, f"injection {i + 1} did not run exactly once"
-    assert len(stubs) == 1  # one stub copy serves every injection: nothing accumulates in the target
+        events = list(run_attach(AttachRequest(target.pid, script=str(script), method=Method.LEGACY, timeout=10),
+                                 CancelToken()))
+        outcome = events[-1]
+        assert isinstance(outcome, Outcome) and outcome.ok, (i, outcome.message, outcome.hint)
+        awaited = next(e for e in events if isinstance(e, StepFinished) and e.step == "awaitRun")
+        assert BACK_OR_PROGRESSING.search(awaited.message), awaited.message
+        inject_step = next(e for e in events if isinstance(e, StepFinished) and e.step == "legacyInject")
+        stubs.add(next(line for line in (e.text for e in events if isinstance(e, StepOutput))
+                       if "stub at" in line).split("stub at ")[1].split(",")[0])
+        assert inject_step.detail["injector"] == "ptrace"
+        assert marker.count() == i + 1, f"exec {i + 1} did not run exactly once"
+    assert len(stubs) == 1  # nothing accumulates in the target
     assert_alive_and_progressing(target)
-    assert marker.count() == 30
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("name", ["3.11", "3.13", "3.13d"])
+def test_cli_exec_method_legacy_reports_survival(targets: TargetPool, marker_in: object, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn_script(interp, "heartbeat.py")
+    marker: Marker = marker_in(interp)  # type: ignore[operator]
+    script = marker.write_script(f"open({marker.target_dir + '/ran'!r}, 'a').write('ran\\n')\n")
+    out = subprocess.run([sys.executable, "-m", "app.cli", "exec", "--method", "legacy", str(target.pid),
+                          str(script)], cwd=REPO, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "COLUMNS": "80"}, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "target alive and running" in out.stdout and BACK_OR_PROGRESSING.search(out.stdout), out.stdout
+    assert marker.count() == 1
+    assert_alive_and_progressing(target)
+
+
+@pytest.mark.live
+def test_target_exiting_mid_injection_is_a_typed_error_never_a_hang(targets: TargetPool) -> None:
+    interp = require("3.13")
+    kinds = set()
+    for delay in (0.0, 0.002, 0.005, 0.01, 0.02):
+        source = f"import time\nprint('ready', flush=True)\ntime.sleep({delay})\n"
+        target = targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", source]), interp)
+        started = time.monotonic()
+        while target.alive() and time.monotonic() - started < 5:
+            try:
+                inject(target.pid, guarded("pass"), timeout=2)
+            except SafeAttachError as exc:
+                kinds.add(exc.kind)
+        assert time.monotonic() - started < 6
+    assert kinds <= {FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.SYMBOL_NOT_FOUND,
+                     FailureKind.PTRACE_DENIED, FailureKind.OPEN_PROCESS, FailureKind.TIMEOUT_RUN}, kinds
 
 
 KILLED_CLIENT = """

@@ -37,7 +37,7 @@ from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog, AttemptRecord
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
-from core.inject.survival import check_survival, died
+from core.inject.survival import check_alive, check_survival, died
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
@@ -308,9 +308,10 @@ class _Attempt:
         """Prove the target survived what we did: alive and not stopped (and the thread we used back in its
         wait or making progress, when `tid` is given). A dead target ends the attempt as targetDied."""
         touched = self.touched
-        nr = touched.syscall_nr if touched is not None and tid is not None else None
-        seen = check_survival(self.request.pid, self.target.start_ticks, tid if tid is not None else
-                              self.request.pid, nr, budget=1.0 if tid is not None else 0.2)
+        if tid is None or touched is None:
+            seen = check_alive(self.request.pid, self.target.start_ticks)
+        else:
+            seen = check_survival(self.request.pid, self.target.start_ticks, tid, touched.syscall_nr)
         self._say(f"check: {seen.describe()}")
         if not seen.alive:
             self.record.flags.append("target_died")

@@ -9,14 +9,14 @@ call in the target, and since the code is constant, later injections find it and
 from __future__ import annotations
 
 import os
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import IO
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, read_maps
-from core.runtime import _open_mapped
+from core.runtime import _open_mapped, _stat_key
 
 PAGE = 4096
 
@@ -28,38 +28,72 @@ class Cave:
     size: int
 
 
+_ELF64_LE = b"\x7fELF\x02\x01"
+_PT_LOAD, _PF_X, _ET_DYN = 1, 1, 3
+# per file (dev, inode, size, mtime): its executable segments' (p_vaddr + p_memsz), first PT_LOAD vaddr, ET_DYN
+_tails_cache: dict[tuple[int, int, int, int], tuple[list[int], int, bool]] = {}
+
+
+def _segment_ends(stream: IO[bytes]) -> tuple[list[int], int, bool] | None:
+    """Read just the ELF program headers (pyelftools would parse every section header first)."""
+    head = stream.read(64)
+    if len(head) < 64 or not head.startswith(_ELF64_LE):
+        return None
+    e_type = struct.unpack_from("<H", head, 16)[0]
+    phoff, = struct.unpack_from("<Q", head, 32)
+    phentsize, phnum = struct.unpack_from("<HH", head, 54)
+    if phentsize < 56 or not 0 < phnum < 256:
+        return None
+    stream.seek(phoff)
+    table = stream.read(phentsize * phnum)
+    ends, first = [], None
+    for i in range(phnum):
+        if len(table) < (i + 1) * phentsize:
+            return None
+        p_type, p_flags, _off, p_vaddr, _paddr, _filesz, p_memsz, _align = struct.unpack_from(
+            "<IIQQQQQQ", table, i * phentsize)
+        if p_type != _PT_LOAD:
+            continue
+        if first is None:
+            first = p_vaddr & ~(PAGE - 1)
+        if p_flags & _PF_X:
+            ends.append(p_vaddr + p_memsz)
+    return (ends, first, e_type == _ET_DYN) if first is not None else None
+
+
 def _exec_tails(pid: int, group: list[MapEntry]) -> list[Cave]:
     """Slack after each executable PT_LOAD of the file behind `group` (its mappings, address order)."""
     try:
         stream, _ = _open_mapped(pid, group[0])
     except OSError:
         return []
-    caves = []
     with stream:
-        try:
-            elf = ELFFile(stream)
-            loads = [seg for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
-            dyn = elf["e_type"] == "ET_DYN"
-        except (ELFError, ValueError, OSError):
-            return []
-    if not loads:
-        return []
-    first_vaddr = int(loads[0]["p_vaddr"]) & ~(PAGE - 1)
+        key = _stat_key(os.fstat(stream.fileno()))
+        parsed = _tails_cache.get(key)
+        if parsed is None:
+            try:
+                parsed = _segment_ends(stream)
+            except (OSError, struct.error):
+                parsed = None
+            if parsed is None:
+                return []
+            _tails_cache[key] = parsed
+    ends, first_vaddr, dyn = parsed
     base = min((e.start for e in group if e.offset == 0), default=group[0].start)
     bias = base - first_vaddr if dyn else 0
-    for seg in loads:
-        if not int(seg["p_flags"]) & 1:  # PF_X
-            continue
-        end = bias + int(seg["p_vaddr"]) + int(seg["p_memsz"])
+    caves = []
+    for seg_end in ends:
+        end = bias + seg_end
+        start = (end + 15) & ~15
         page_end = (end + PAGE - 1) & ~(PAGE - 1)
         mapped = any(e.start <= end and page_end <= e.end and "x" in e.perms for e in group)
-        if mapped and page_end - end >= 32:
-            caves.append(Cave(group[0].path, (end + 15) & ~15, page_end - ((end + 15) & ~15)))
+        if mapped and page_end - start >= 32:
+            caves.append(Cave(group[0].path, start, page_end - start))
     return caves
 
 
-def find_caves(pid: int, prefer: str | None = None) -> list[Cave]:
-    """Candidate caves: the CPython binary (`prefer`) first, then the C library, then any other file."""
+def find_caves(pid: int, prefer: str | None = None) -> Iterator[Cave]:
+    """Candidate caves, lazily: the CPython binary (`prefer`) first, then the C library, then any other file."""
     groups: dict[str, list[MapEntry]] = {}
     for entry in read_maps(pid):
         if entry.is_file and not entry.deleted:
@@ -73,12 +107,10 @@ def find_caves(pid: int, prefer: str | None = None) -> list[Cave]:
             return 1
         return 2
 
-    caves: list[Cave] = []
     for path in sorted(groups, key=rank):
         group = groups[path]
         if any("x" in e.perms for e in group):
-            caves.extend(_exec_tails(pid, group))
-    return caves
+            yield from _exec_tails(pid, group)
 
 
 class StubPlacer:
@@ -102,13 +134,18 @@ class StubPlacer:
         """The address of `image` in the target (an existing copy, or a fresh one), with `extra` bytes of room
         after it for a string."""
         need = len(image) + extra
-        fitting = [c for c in find_caves(self.pid, prefer) if c.size >= need]
-        for cave in fitting:  # a copy we placed earlier: reuse it, write nothing
+        fitting = []
+        for cave in find_caves(self.pid, prefer):  # a copy we placed earlier: reuse it, write nothing
+            if cave.size < need:
+                continue
             try:
                 if self.read(cave.address, len(image)) == image:
                     return cave.address
             except OSError:
                 continue
+            fitting.append(cave)
+            if len(fitting) >= 4:
+                break  # our copy, if any, sits in one of the first fitting caves
         for cave in fitting:
             try:
                 current = self.read(cave.address, need)

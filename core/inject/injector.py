@@ -30,6 +30,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject import ptrace
@@ -42,6 +43,7 @@ from core.procfs import access_reason, read_stat, thread_ids
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 8192
+_PF_EXITING = 0x4
 _STRING_ROOM = 512  # the legacy loader's guarded one-liner needs about 200 bytes
 _STOP_BUDGET = 1.0  # seconds for one thread to reach its interrupt stop
 _PARKED_TRIES = 6  # a parked thread may wake (e.g. to wait for the GIL) before it stops: choose again, then
@@ -77,6 +79,10 @@ def _denied(pid: int, exc: OSError) -> SafeAttachError:
     if exc.errno == errno.ESRCH:
         return SafeAttachError(FailureKind.PROCESS_EXITED, f"Process {pid} exited during the injection",
                                detail={"pid": pid})
+    if exc.errno not in (errno.EPERM, errno.EACCES):
+        return SafeAttachError(FailureKind.INJECT_FAILED, f"Injection into process {pid} failed: {exc}",
+                               hint="Nothing ran: the thread's registers were not changed.",
+                               detail={"pid": pid, "errno": exc.errno})
     return SafeAttachError(
         FailureKind.PTRACE_DENIED, f"ptrace was refused for process {pid}: {exc.strerror}",
         hint=f"ptrace was denied: {access_reason(pid)}. Run as the target's user or as root with CAP_SYS_PTRACE.",
@@ -157,6 +163,35 @@ def _check_code(code: str) -> bytes:
 def inject(pid: int, code: str, *, timeout: float, cancel: CancelToken | None = None,
            progress: Callable[[str], None] | None = None, allow_pending: bool = True) -> Injection:
     """Have process `pid` run `code` (wrapped by `guarded` first, or equally safe) at a safe point."""
+    try:
+        start = read_stat(pid).start_ticks
+    except SafeAttachError as exc:
+        raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"Process {pid} does not exist",
+                              detail={"pid": pid}) from exc
+    try:
+        return _inject(pid, code, timeout, cancel, progress, allow_pending)
+    except SafeAttachError as exc:
+        if exc.kind in (FailureKind.PROCESS_EXITED, FailureKind.CANCELLED):
+            raise
+        gone = _exiting(pid, start)
+        if gone:  # whatever failed, the reason is that the process went away meanwhile
+            raise SafeAttachError(FailureKind.PROCESS_EXITED, f"Process {pid} exited during the injection",
+                                  detail={"pid": pid, "while": exc.message}) from None
+        raise
+
+
+def _exiting(pid: int, start: int) -> bool:
+    """Gone, reused, a zombie, or tearing its mappings down (PF_EXITING in the stat flags)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        now = read_stat(pid)
+    except (OSError, IndexError, SafeAttachError):
+        return True
+    return now.start_ticks != start or now.state in ("Z", "X") or bool(int(fields[6]) & _PF_EXITING)
+
+
+def _inject(pid: int, code: str, timeout: float, cancel: CancelToken | None,
+            progress: Callable[[str], None] | None, allow_pending: bool) -> Injection:
     data = _check_code(code)
     say = progress or (lambda _line: None)
     t0 = time.monotonic()
@@ -210,7 +245,10 @@ def _try_once(pid: int, api: CApi, data: bytes, placer: StubPlacer, mem: Process
     string_address = 0
     if string_in_cave:
         string_address = (stub + len(STUB_IMAGE) + 15) & ~15
-        placer.write(string_address, data + b"\0")
+        try:
+            placer.write(string_address, data + b"\0")
+        except OSError as exc:
+            raise _denied(pid, exc) from None
     tid = parked.tid if parked else _pending_thread(pid)
     t_stop = time.monotonic()
     stopped = _Stopped(pid, tid, deadline)

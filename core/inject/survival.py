@@ -83,6 +83,17 @@ def check_survival(pid: int, start_ticks: int, tid: int, syscall_nr: int | None,
         time.sleep(idle)
 
 
+def check_alive(pid: int, start_ticks: int) -> Survival:
+    """One look: the same process is still there and not stopped."""
+    try:
+        stat = read_stat(pid)
+    except SafeAttachError:
+        return Survival(False, False, "", "")
+    if stat.start_ticks != start_ticks or stat.state in ("Z", "X"):
+        return Survival(False, False, stat.state, "")
+    return Survival(True, stat.state in ("t", "T"), stat.state, "the injected call returns on its own")
+
+
 def died(pid: int, what: str) -> SafeAttachError:
     return SafeAttachError(
         FailureKind.TARGET_DIED, f"Process {pid} died {what}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
@@ -11,7 +12,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, exe_path, read_maps
-from core.runtime import _load_bias, _open_mapped, candidate_files, elf_facts_for
+from core.runtime import _load_bias, _open_mapped, _stat_key, candidate_files, elf_facts_for
 
 NEEDED = ("PyGILState_Ensure", "PyGILState_Release", "Py_AddPendingCall")
 RUNNERS = ("PyRun_SimpleString", "PyRun_SimpleStringFlags")  # the first is a real export since 3.x for the ABI
@@ -45,6 +46,9 @@ def _exported(elf: ELFFile, names: tuple[str, ...]) -> dict[str, int]:
     return found
 
 
+_symbols_cache: dict[tuple[int, int, int, int], dict[str, int]] = {}
+
+
 def _lookup(pid: int, group: list[MapEntry]) -> dict[str, int] | None:
     try:
         facts, _ = elf_facts_for(pid, group[0])
@@ -52,10 +56,14 @@ def _lookup(pid: int, group: list[MapEntry]) -> dict[str, int] | None:
     except (OSError, SafeAttachError):
         return None
     with stream:
-        try:
-            found = _exported(ELFFile(stream), (*NEEDED, *RUNNERS))
-        except (ELFError, ValueError, OSError):
-            return None
+        key = _stat_key(os.fstat(stream.fileno()))
+        found = _symbols_cache.get(key)
+        if found is None:
+            try:
+                found = _exported(ELFFile(stream), (*NEEDED, *RUNNERS))
+            except (ELFError, ValueError, OSError):
+                return None
+            _symbols_cache[key] = found
     bias = _load_bias(group, facts)
     return {name: value + bias for name, value in found.items()}
 
