@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from app.render import policy_label, report_to_dict, summary_to_dict, yes_no
 from core.errors import SafeAttachError, exit_code_for
+from core.requests import MAX_TIMEOUT
 
 EXIT_USAGE = 2
 
@@ -119,6 +120,18 @@ def _version() -> str:
         return "unknown"
 
 
+def _timeout(text: str) -> float:
+    from core.requests import InvalidRequest, parse_timeout
+
+    try:
+        return parse_timeout(text)
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+TIMEOUT_HELP = ("seconds to wait for the target (a finite number > 0, at most {max:g}; default {default:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
     parser.add_argument("--version", action="version", version=f"safeattach {_version()}")
@@ -131,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
     p.add_argument("pid", type=int)
     p.add_argument("script")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--timeout", type=_timeout, default=10.0,
+                   help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=10.0))
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true",
                    help="with --method legacy: inject even though the target opted out (logged)")
@@ -142,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait-for-client", action="store_true")
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true")
-    p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--timeout", type=_timeout, default=20.0,
+                   help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")

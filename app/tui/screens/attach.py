@@ -20,7 +20,7 @@ from app.viewmodel import AttemptView, reduce
 from core.errors import FailureKind
 from core.events import Event, Outcome
 from core.model import ProcessSummary
-from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.requests import AttachRequest, CancelToken, InvalidRequest, Method, Payload, parse_timeout
 
 
 class AttachEvent(Message):
@@ -107,11 +107,9 @@ class AttachScreen(Screen[None]):
         if payload is Payload.EXEC and not script:
             return "enter the path of the script to run in the target"
         try:
-            timeout = float(self.query_one("#timeout", Input).value or "10")
-        except ValueError:
-            return "the timeout must be a number of seconds"
-        if not 0 < timeout <= 3600:
-            return "the timeout must be between 0 and 3600 seconds"
+            timeout = parse_timeout(self.query_one("#timeout", Input).value or "10", "the timeout")
+        except InvalidRequest as exc:
+            return str(exc)
         override = self.query_one("#override", Checkbox).value
         if override and method is not Method.LEGACY:
             return "override opt-out applies to the legacy method only: choose legacy (gdb)"
