@@ -21,6 +21,7 @@ from core.errors import FailureKind
 from core.events import Event, Outcome
 from core.model import ProcessSummary
 from core.requests import AttachRequest, CancelToken, InvalidRequest, Method, Payload, parse_timeout
+from core.text import visible
 
 
 class AttachEvent(Message):
@@ -52,7 +53,7 @@ class AttachScreen(Screen[None]):
         head = Text.assemble(
             ("PID ", "bold"), (str(self.process.pid), "bold"), "  ", str(self.process.version or "?"), "  "
         )
-        head.append(self.process.cmdline.replace("\n", " "))
+        head.append(visible(self.process.cmdline))
         yield Static(head, id="attach-target")
         with Horizontal(id="attach-form"):
             with RadioSet(id="payload") as payload:
