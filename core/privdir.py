@@ -138,6 +138,13 @@ class PrivateDir:
         os.close(fd)
         return True
 
+    def close(self) -> None:
+        """Let go of the directory without removing it (someone else will). Idempotent."""
+        for fd in (self._fd, self._base_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._base_fd = -1
+
     def cleanup(self) -> None:
         """Remove everything in the request directory and the directory itself. Idempotent."""
         if self._fd >= 0:

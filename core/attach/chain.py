@@ -311,7 +311,7 @@ class _Attempt:
         except SafeAttachError as exc:
             if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
                 raise
-            pending = self._cancel_request()
+            pending = self._cancel_request(exc.kind)
             if pending is not None:
                 return pending
             if exc.kind is FailureKind.TIMEOUT_RUN:
@@ -321,22 +321,29 @@ class _Attempt:
     def _alive(self) -> bool:
         return bool(start_ticks_of(self.request.pid) == self.target.start_ticks)
 
-    def _cancel_request(self) -> PayloadResult | None:
-        """Disarm and withdraw. Returns the report if the loader had already started (it is then let finish)."""
+    def _cancel_request(self, why: FailureKind) -> PayloadResult | None:
+        """Disarm and withdraw. Returns the report if the loader had already started and finished; raises
+        STILL_RUNNING if it started and has not finished (it is never stopped or removed from under)."""
         assert self.staged is not None
+        staged = self.staged
         if self.writer is not None:
             for line in self.writer.disarm():
                 self._say(f"cancel: {line}")
-        if self.staged.withdraw():
+        if staged.withdraw():
             self._say("cancel: loader withdrawn (a late pickup is a no-op)")
             return None
-        self._say("the loader had already started; waiting for its report")
-        try:
-            return self.staged.wait(GRACE_AFTER_CLAIM, None)
+        self._say("the loader had already started; it is not interrupted")
+        try:  # after Ctrl-C, give a running script a moment to report; a timeout is the user's bound
+            return staged.wait(GRACE_AFTER_CLAIM if why is FailureKind.CANCELLED else 0.0, None)
         except SafeAttachError:
-            return None
+            pass
+        if not staged.abandon():
+            result = staged.poll()  # it finished just now
+            if result is not None:
+                return result
+        raise self._still_running_error(why)
 
-    def _timeout_error(self) -> SafeAttachError:
+    def _thread_lines(self) -> list[str]:
         lines, chosen = [], self.choice
         try:
             for t in self.target.threads():
@@ -348,11 +355,33 @@ class _Attempt:
             lines.append(f"threads could not be read: {exc.message}")
         for line in lines:
             self._say(line)
+        return lines
+
+    def _timeout_error(self) -> SafeAttachError:
+        lines, chosen = self._thread_lines(), self.choice
         who = chosen.describe() if chosen is not None else "the target"
         return SafeAttachError(
             FailureKind.TIMEOUT_RUN,
             f"{who} did not reach a safe point within {self.request.timeout:g}s; the request was cancelled",
             detail={"threads": lines},
+        )
+
+    def _still_running_error(self, why: FailureKind) -> SafeAttachError:
+        assert self.staged is not None
+        since = self.staged.running_since()
+        tid = since.get("native_thread_id")
+        started = since.get("started")
+        where = f" in thread {tid}" if isinstance(tid, int) else ""
+        age = f" {time.time() - started:.1f}s ago" if isinstance(started, (int, float)) else ""
+        lines = self._thread_lines()
+        self.record.flags.append("still_running")
+        first = "cancelled, but the script" if why is FailureKind.CANCELLED else "the script"
+        return SafeAttachError(
+            FailureKind.STILL_RUNNING,
+            f"{first} started{where}{age} and was still running after {self.request.timeout:g}s; it keeps "
+            "running in the target",
+            detail={"still_running": True, "threads": lines, "native_thread_id": tid, "started": started,
+                    "private_dir": self.staged.pdir.target_path},
         )
 
     def _await_step(self) -> dict[str, Any]:
