@@ -12,10 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shlex
 import stat
 from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
+from core.procfs import user_name
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -198,8 +200,10 @@ def _untrusted(message: str) -> SafeAttachError:
 
 
 def _file_type(mode: int) -> str:
-    for test, word in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    kinds = ((stat.S_ISLNK, "a symlink"), (stat.S_ISREG, "a regular file"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    for test, word in kinds:
         if test(mode):
             return word
     return f"mode {mode:o}"
@@ -227,8 +231,33 @@ def open_base_dir(root: str, base_name: str, uid: int, gid: int,
                               "nothing was armed.") from exc
     try:
         return mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+    except SafeAttachError as exc:
+        raise _base_dir_error(exc, tmp_fd, os.path.join(tmp, base_name), base_name, uid) from None
     finally:
         os.close(tmp_fd)
+
+
+def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str, uid: int) -> SafeAttachError:
+    """Somebody pre-created the per-user directory wrongly (owner, mode, a symlink): say exactly which path,
+    what it is, and how to remove it."""
+    try:
+        st = os.stat(base_name, dir_fd=tmp_fd, follow_symlinks=False)
+    except OSError:
+        return exc
+    owner = f"{user_name(st.st_uid)} (uid {st.st_uid})"
+    what = _file_type(st.st_mode) if not stat.S_ISDIR(st.st_mode) else "a directory"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            what = f"a symlink to {os.readlink(base_name, dir_fd=tmp_fd)!r}"
+        except OSError:
+            what = "a symlink"
+    seen = f" (the target sees /tmp/{base_name})" if path != f"/tmp/{base_name}" else ""
+    who = "root" if st.st_uid == 0 else f"{user_name(st.st_uid)} or root"
+    hint = (f"{path}{seen} is {what}, owned by {owner}, mode {stat.S_IMODE(st.st_mode):04o}; safeattach needs a "
+            f"directory owned by uid {uid} with mode 0700 there, and never uses or changes one it did not make. "
+            f"Remove it (as {who}): rm -rf {shlex.quote(path)}")
+    detail = {**exc.detail, "path": path, "owner_uid": st.st_uid, "mode": f"{stat.S_IMODE(st.st_mode):04o}"}
+    return SafeAttachError(exc.kind, f"{path}: {exc.message}", hint, detail)
 
 
 def empty_dir(fd: int) -> None:

@@ -134,3 +134,53 @@ def test_planted_fifo_does_not_hold_roots_exec(targets: TargetPool, hostile_root
     assert out.returncode in (50, 27)
     assert "Traceback" not in out.stderr
     assert target.alive()
+
+
+@pytest.mark.parametrize("planted", ["root-owned", "wrong-mode", "symlink"])
+def test_precreated_base_dir_hint_names_path_owner_and_fix(hostile_root: Path, planted: str) -> None:
+    from core.privdir import create_private_dir
+
+    base = hostile_root / "tmp" / f"safeattach-{HOSTILE}"
+    if planted == "symlink":
+        base.symlink_to("/etc")
+    else:
+        base.mkdir()
+        base.chmod(0o755 if planted == "root-owned" else 0o777)
+        if planted == "wrong-mode":
+            os.chown(base, HOSTILE, HOSTILE)
+    with pytest.raises(SafeAttachError) as info:
+        create_private_dir(str(hostile_root), HOSTILE, HOSTILE)
+    err = info.value
+    assert err.kind is FailureKind.WRITE_SCRIPT and str(base) in err.message
+    assert f"rm -rf {base}" in err.hint and f"(the target sees /tmp/safeattach-{HOSTILE})" in err.hint
+    expected = {"root-owned": ("a directory", "root (uid 0)", "mode 0755"),
+                "wrong-mode": ("a directory", f"(uid {HOSTILE})", "mode 0777"),
+                "symlink": ("a symlink to '/etc'", "root (uid 0)", "mode 0777")}[planted]
+    for needle in expected:
+        assert needle in err.hint, err.hint
+    assert Path("/etc/passwd").exists() and not (hostile_root / "etc").exists()
+
+
+OTHER = 64124  # not HOSTILE: the sid chroot's /tmp is shared with other test runs
+
+
+def test_precreated_base_dir_live_exec_hint(targets: TargetPool) -> None:
+    interp = require("3.14")
+    source = (Path(__file__).parent / "targets" / "sleepy.py").read_text()
+    as_other = ["setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups"]
+    target = targets.spawn(["chroot", str(SID), *as_other, interp.argv0, "-c", source], interp)
+    base = SID / "tmp" / f"safeattach-{OTHER}"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(mode=0o755)
+    try:
+        out = subprocess.run([sys.executable, "-m", "app", "exec", str(target.pid), "/etc/hostname", "--timeout",
+                              "2"], capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ,
+                              "COLUMNS": "300"})
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert out.returncode == 24, out.stdout + out.stderr
+    text = " ".join((out.stdout + out.stderr).split())
+    path = f"/proc/{target.pid}/root/tmp/safeattach-{OTHER}"  # reaches the target's /tmp from any view
+    assert f"Remove it (as root): rm -rf {path}" in text and "owned by root (uid 0), mode 0755" in text, text
+    assert f"(the target sees /tmp/safeattach-{OTHER})" in text
+    assert target.alive()
