@@ -38,7 +38,7 @@ from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import target_dir
-from core.procfs import start_ticks_of
+from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.target import Phase, main_interpreter
 
@@ -58,6 +58,7 @@ TITLES = {
     **LEGACY_TITLES,
 }
 SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
+_EXIT_KINDS = frozenset({FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.CANCELLED})
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
 
 
@@ -124,6 +125,7 @@ class _Attempt:
                 raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
             detail = body()
         except SafeAttachError as exc:
+            exc = self._exit_race(exc)
             ms = (time.monotonic() - t0) * 1000
             yield from self._flush(name)
             self._finish_record(name, "failed", ms)
@@ -131,7 +133,7 @@ class _Attempt:
             raise _Stop(exc, name) from None
         except Exception as exc:  # turned into an INTERNAL failure, never a traceback
             ms = (time.monotonic() - t0) * 1000
-            err = SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+            err = self._exit_race(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"))
             yield from self._flush(name)
             self._finish_record(name, "failed", ms)
             yield StepFinished(name, StepStatus.FAILED, ms, err.message, err.kind, err.hint)
@@ -141,6 +143,17 @@ class _Attempt:
         self._finish_record(name, "ok", ms)
         message = str(detail.pop("message", ""))
         yield StepFinished(name, StepStatus.OK, ms, message, detail=detail)
+
+    def _exit_race(self, exc: SafeAttachError) -> SafeAttachError:
+        """A step that failed because the target exited under it (its /proc/PID/root vanished while staging,
+        a memory write hit a dead process) is reported as processExited, not as the step's own failure."""
+        target = self.target
+        if exc.kind in _EXIT_KINDS or target is None or not target.start_ticks:
+            return exc
+        if not gone_or_exiting(self.request.pid, target.start_ticks):
+            return exc
+        return SafeAttachError(FailureKind.PROCESS_EXITED, f"the target exited during this step ({exc.message})",
+                               detail={**exc.detail, "failure_seen": exc.kind.value})
 
     def _flush(self, name: str) -> Iterator[Event]:
         for line in self.outputs:
