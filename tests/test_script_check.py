@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_targets import TargetPool
 
 from core.attach import script as script_mod
 from core.attach.script import check_script
@@ -46,8 +47,11 @@ def secret(tmp_path: Path) -> Path:
     return path
 
 
+NO_PID = 2**22 + 4321  # no /proc/PID/status: the uid and gid given are the target's whole identity
+
+
 def _check(path: Path | str, uid: int = HOSTILE) -> bytes:
-    return check_script(str(path), os.getpid(), "/nonexistent-root", uid, uid).content
+    return check_script(str(path), NO_PID, "/nonexistent-root", uid, uid).content
 
 
 def _refused(path: Path | str, uid: int = HOSTILE) -> SafeAttachError:
@@ -169,3 +173,21 @@ def test_symlink_swap_race_never_leaks_the_secret(shared: Path) -> None:
         shutil.rmtree(attack, ignore_errors=True)
     print(f"race: 150 checks during {swaps} swaps: {outcomes}")
     assert outcomes["refused_secret"] > 0 and outcomes["copied_own"] > 0, outcomes
+
+
+def test_target_with_two_uids_is_judged_by_each(targets: TargetPool, shared: Path) -> None:
+    """A setuid-like process (real uid HOSTILE, effective and fs uid 64125): /proc/PID shows only the
+    effective one, yet a file only that one may read is refused (the process's other identity may not)."""
+    code = "import time; print('ready', flush=True); time.sleep(3600)"
+    target = targets.spawn(["setpriv", f"--ruid={HOSTILE}", "--euid=64125", f"--regid={HOSTILE}", "--clear-groups",
+                            "/usr/bin/python3", "-c", code])
+    assert os.stat(f"/proc/{target.pid}").st_uid == 64125  # what uid_of reports for it
+    path = shared / "euid-only.py"
+    path.write_bytes(b"z = 3\n")
+    os.chown(path, 64125, 64125)
+    path.chmod(0o600)
+    with pytest.raises(SafeAttachError) as info:
+        check_script(str(path), target.pid, "/nonexistent-root", 64125, HOSTILE)
+    assert f"uid {HOSTILE}/64125" in info.value.message
+    path.chmod(0o644)
+    assert check_script(str(path), target.pid, "/nonexistent-root", 64125, HOSTILE).content == b"z = 3\n"

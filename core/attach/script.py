@@ -31,20 +31,29 @@ _ACL_XATTR = "system.posix_acl_access"
 
 @dataclass(frozen=True)
 class Creds:
-    """Whom a permission check is for: the target's uid, gid and supplementary groups."""
+    """Whom a permission check is for: the target's uid(s), gid and supplementary groups. A process with
+    several distinct non-root uids (setuid) passes a check only if each of them would."""
 
-    uid: int
+    uids: tuple[int, ...]
     gids: frozenset[int]
 
+    @property
+    def root(self) -> bool:
+        return self.uids == (0,)
+
     def allows(self, st: os.stat_result, bit_owner: int, bit_group: int, bit_other: int) -> bool:
-        if self.uid == 0:
-            return True
+        return self.root or all(self._allows(uid, st, bit_owner, bit_group, bit_other) for uid in self.uids)
+
+    def _allows(self, uid: int, st: os.stat_result, bit_owner: int, bit_group: int, bit_other: int) -> bool:
         mode = stat.S_IMODE(st.st_mode)
-        if st.st_uid == self.uid:
+        if st.st_uid == uid:
             return bool(mode & bit_owner)
         if st.st_gid in self.gids:
             return bool(mode & bit_group)
         return bool(mode & bit_other)
+
+    def owns(self, st: os.stat_result) -> bool:
+        return st.st_uid in self.uids
 
     def can_read(self, st: os.stat_result) -> bool:
         return self.allows(st, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
@@ -52,20 +61,40 @@ class Creds:
     def can_search(self, st: os.stat_result) -> bool:
         return self.allows(st, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
 
+    def __str__(self) -> str:
+        return "uid " + "/".join(str(u) for u in self.uids)
+
 
 def target_groups(pid: int) -> set[int]:
+    return _status_ids(pid).get("Groups", set())
+
+
+def _status_ids(pid: int) -> dict[str, set[int]]:
+    """The Uid/Gid (real, effective, saved, fs) and Groups lines of /proc/PID/status."""
+    out: dict[str, set[int]] = {}
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("Groups:"):
-                    return {int(g) for g in line.split()[1:]}
+                key, _, rest = line.partition(":")
+                if key in ("Uid", "Gid", "Groups"):
+                    out[key] = {int(v) for v in rest.split()}
     except (OSError, ValueError):
         pass
-    return set()
+    return out
+
+
+def target_creds(pid: int, uid: int, gid: int) -> Creds:
+    """Whom to judge readability for. The kernel checks a process's fs uid/gid; /proc/PID's owner (`uid`) is
+    root for a non-dumpable process. So every non-root uid the process has (real, effective, saved, fs and
+    `uid`) must be allowed; only a process that is root in all of them is treated as root."""
+    ids = _status_ids(pid)
+    uids = tuple(sorted(u for u in (ids.get("Uid") or set()) | {uid} if u != 0)) or (0,)
+    gids = (ids.get("Gid") or set()) | {gid} | ids.get("Groups", set())
+    return Creds(uids, frozenset(gids))
 
 
 def readable_by(st: os.stat_result, uid: int, gids: set[int]) -> bool:
-    return Creds(uid, frozenset(gids)).can_read(st)
+    return Creds((uid,), frozenset(gids)).can_read(st)
 
 
 def _unreadable(message: str, path: str) -> SafeAttachError:
@@ -97,13 +126,13 @@ class _Walk:
         st = os.fstat(fd)
         if not stat.S_ISDIR(st.st_mode):
             raise _unreadable(f"{where} is not a directory (on the way to {self.path})", self.path)
-        if self.creds.uid == 0:
+        if self.creds.root:
             return
         if not self.creds.can_search(st):
             raise _unreadable(
-                f"the target (uid {self.creds.uid}) cannot reach {self.path}: it may not search the directory "
+                f"the target ({self.creds}) cannot reach {self.path}: it may not search the directory "
                 f"{where} ({_describe(st)})", self.path)
-        if st.st_uid != self.creds.uid and _has_acl(fd):
+        if not self.creds.owns(st) and _has_acl(fd):
             raise _unreadable(f"the directory {where} on the way to {self.path} has a POSIX ACL, which "
                               "safeattach does not evaluate; refusing rather than guessing", self.path)
 
@@ -193,8 +222,8 @@ def read_as_target(path: str, creds: Creds) -> tuple[os.stat_result, bytes]:
         if not stat.S_ISREG(st.st_mode):
             raise _unreadable(f"Script is not a regular file: {path}", path)
         if not creds.can_read(st):
-            raise _unreadable(f"the target (uid {creds.uid}) cannot read {path} ({_describe(st)})", path)
-        if creds.uid != 0 and st.st_uid != creds.uid and _has_acl(pfd):
+            raise _unreadable(f"the target ({creds}) cannot read {path} ({_describe(st)})", path)
+        if not creds.root and not creds.owns(st) and _has_acl(pfd):
             raise _unreadable(f"{path} has a POSIX ACL, which safeattach does not evaluate; refusing rather "
                               "than guessing", path)
         if st.st_size > MAX_SCRIPT_BYTES:
@@ -217,7 +246,7 @@ def read_as_target(path: str, creds: Creds) -> tuple[os.stat_result, bytes]:
 
 def check_script(script: str, pid: int, root: str, uid: int, gid: int) -> ScriptPlan:
     path = os.path.abspath(script)
-    creds = Creds(uid, frozenset(target_groups(pid) | {gid}))
+    creds = target_creds(pid, uid, gid)
     st, content = read_as_target(path, creds)
     try:
         in_target = os.stat(os.path.join(root, path.lstrip("/")))
