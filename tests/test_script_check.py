@@ -191,3 +191,47 @@ def test_target_with_two_uids_is_judged_by_each(targets: TargetPool, shared: Pat
     assert f"uid {HOSTILE}/64125" in info.value.message
     path.chmod(0o644)
     assert check_script(str(path), target.pid, "/nonexistent-root", 64125, HOSTILE).content == b"z = 3\n"
+
+
+@pytest.mark.live
+def test_swap_race_through_the_whole_chain(targets: TargetPool, shared: Path) -> None:
+    """150 real exec attempts by root into the hostile user's own (chrooted) process while she swaps her
+    script's name between her file and a link to root's 0600 file: root's file never reaches her process."""
+    from attach_helpers import attach
+    from live_targets import SID, require
+
+    from core.requests import Method
+
+    leak_marker = f"/tmp/sa-leaked-{os.getpid()}"
+    secret = shared / "secret.py"
+    secret.write_text(f"open({leak_marker!r}, 'w').write('root secret')\n")
+    secret.chmod(0o600)
+    interp = require("3.14")
+    source = (Path(__file__).parent / "targets" / "busy.py").read_text()
+    target = targets.spawn(["chroot", str(SID), "setpriv", f"--reuid={HOSTILE}", f"--regid={HOSTILE}",
+                            "--clear-groups", interp.argv0, "-c", source], interp)
+    attack = Path(tempfile.mkdtemp(prefix="sa-race-"))
+    os.chown(attack, HOSTILE, HOSTILE)
+    attack.chmod(0o755)
+    helper = subprocess.Popen(
+        ["setpriv", f"--reuid={HOSTILE}", f"--regid={HOSTILE}", "--clear-groups", sys.executable, "-c", SWAPPER,
+         str(attack), str(secret)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    kinds: dict[str, int] = {}
+    try:
+        assert helper.stdout is not None and helper.stdout.readline().strip() == "ready"
+        for _ in range(150):
+            _, outcome = attach(target.pid, attack / "script.py", method=Method.SAFE, timeout=5)
+            key = "ok" if outcome.ok else str(outcome.kind.value if outcome.kind else "?")
+            kinds[key] = kinds.get(key, 0) + 1
+            assert outcome.ok or outcome.kind is FailureKind.SCRIPT_UNREADABLE, outcome
+        (attack / "stop").touch()
+        helper.communicate(timeout=70)
+    finally:
+        if helper.poll() is None:
+            helper.kill()
+            helper.wait(timeout=10)
+        shutil.rmtree(attack, ignore_errors=True)
+    print(f"chain race: 150 attempts: {kinds}")
+    assert not (SID / leak_marker.lstrip("/")).exists(), "root's file ran in the hostile process"
+    assert kinds.get("ok", 0) > 0 and kinds.get("scriptUnreadable", 0) > 0, kinds
+    assert target.alive()
