@@ -138,3 +138,43 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
                          text=True, cwd=ROOT, timeout=60)
     last = json.loads(log.stdout.splitlines()[-1])
     assert last["failure_kind"] == "stillRunning" and "still_running" in last["flags"]
+
+
+def test_cancel_while_the_script_runs_is_still_running(targets: TargetPool, shared: Path) -> None:
+    """Ctrl-C after the script started: it is not interrupted; after the grace the outcome says so."""
+    import threading
+
+    from core.attach import run_attach
+    from core.attach.chain import GRACE_AFTER_CLAIM
+    from core.events import Outcome
+    from core.requests import AttachRequest, CancelToken, Method
+
+    target = targets.spawn_script(require("3.14"), "busy.py")
+    started = SID / "tmp" / f"sa-started-{os.getpid()}-{time.monotonic_ns()}"
+    script = shared / "slow.py"
+    script.write_text(f"import time\nopen({'/tmp/' + started.name!r}, 'w').close()\n"
+                      f"time.sleep({GRACE_AFTER_CLAIM + 2})\n")
+    script.chmod(0o644)
+    cancel = CancelToken()
+    outcomes: list[Outcome] = []
+    request = AttachRequest(target.pid, script=str(script), method=Method.SAFE, timeout=60)
+    worker = threading.Thread(target=lambda: outcomes.extend(
+        e for e in run_attach(request, cancel) if isinstance(e, Outcome)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not started.exists():
+            assert time.monotonic() < deadline, "the script never started"
+            time.sleep(0.01)
+        cancel.cancel()
+    finally:
+        cancel.cancel()
+        worker.join(timeout=GRACE_AFTER_CLAIM + 20)
+    outcome = outcomes[-1]
+    assert outcome.kind is FailureKind.STILL_RUNNING, outcome
+    assert outcome.message.startswith("cancelled, but the script started")
+    private = SID / outcome.result["private_dir"].lstrip("/")
+    _wait_gone(private, GRACE_AFTER_CLAIM + 20)  # the loader removes it once the script is done
+    started.unlink()
+    assert _stderr_so_far(target) == b""
+    assert target.alive()
