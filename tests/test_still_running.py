@@ -122,6 +122,7 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
     assert out.returncode == EXIT_CODES[FailureKind.STILL_RUNNING] == 32
     assert "still running after 1s" in outcome["message"] and "safe point" not in outcome["message"]
     assert outcome["result"]["still_running"] is True and outcome["result"]["native_thread_id"] == target.pid
+    print(f"stillRunning reported after {elapsed:.2f}s (timeout 1s, script 2.5s)")
     assert elapsed < 2.4, elapsed  # reported at the timeout, before the script is done
     private = SID / outcome["result"]["private_dir"].lstrip("/")
     assert private.is_dir()  # not removed from under the running script
