@@ -15,6 +15,8 @@ from rich.tree import Tree
 
 from app.render import policy_label, report_to_dict, summary_to_dict, yes_no
 from core.errors import SafeAttachError, exit_code_for
+from core.requests import MAX_TIMEOUT
+from core.text import visible
 
 EXIT_USAGE = 2
 
@@ -28,9 +30,9 @@ def print_error(exc: SafeAttachError, json_out: bool) -> int:
         print(json.dumps({"error": exc.to_dict()}))
     else:
         con = _err_console()
-        con.print(Text.assemble(("error", "bold red"), f" [{exc.kind.value}]: ", exc.message))
+        con.print(Text.assemble(("error", "bold red"), f" [{exc.kind.value}]: ", visible(exc.message)))
         if exc.hint:
-            con.print(Text.assemble(("hint", "bold yellow"), ": ", exc.hint))
+            con.print(Text.assemble(("hint", "bold yellow"), ": ", visible(exc.hint)))
     return exit_code_for(exc.kind)
 
 
@@ -46,12 +48,12 @@ def cmd_ps(json_out: bool) -> int:
         table.add_column(col, overflow="fold" if col == "command line" else "ellipsis")
     for r in rows:
         if r.error:
-            table.add_row(str(r.pid), Text(r.user), "?", "", "", "", yes_no(r.container),
-                          Text.assemble(Text(r.cmdline), (f"  ({r.error_kind}: {r.error})", "red")))
+            table.add_row(str(r.pid), Text(visible(r.user)), "?", "", "", "", yes_no(r.container),
+                          Text.assemble(visible(r.cmdline), (visible(f"  ({r.error_kind}: {r.error})"), "red")))
             continue
         table.add_row(
-            str(r.pid), Text(r.user), str(r.version), r.build.describe() if r.build else "?",
-            yes_no(r.pep768_capable), policy_label(r), yes_no(r.container), Text(r.cmdline),
+            str(r.pid), Text(visible(r.user)), str(r.version), r.build.describe() if r.build else "?",
+            yes_no(r.pep768_capable), policy_label(r), yes_no(r.container), Text(visible(r.cmdline)),
         )
     Console(highlight=False).print(table)
     return 0
@@ -74,17 +76,17 @@ def cmd_info(pid: int, json_out: bool) -> int:
     head.add_column(style="bold")
     head.add_column()
     head.add_row("PID", str(s.pid))
-    head.add_row("command", Text(s.cmdline))
-    head.add_row("user", Text(f"{s.user} (uid {s.uid})"))
+    head.add_row("command", Text(visible(s.cmdline)))
+    head.add_row("user", Text(visible(f"{s.user} (uid {s.uid})")))
     head.add_row("version", f"{ver} (0x{ver.hexversion:08x}, from {ver.source})" if ver else "?")
     head.add_row("build", s.build.describe() if s.build else "?")
     head.add_row("runtime", f"0x{report.runtime_address:x} via {report.runtime_source}")
-    head.add_row("binary", Text(f"{report.binary} (opened through {report.binary_access})"))
+    head.add_row("binary", Text(visible(f"{report.binary} (opened through {report.binary_access})")))
     head.add_row("PEP 768", yes_no(s.pep768_capable))
     head.add_row("policy", policy_label(s))
     head.add_row("container", yes_no(s.container))
     for note in report.notes:
-        head.add_row("note", Text(note))
+        head.add_row("note", Text(visible(note)))
     con.print(head)
     if report.offsets is not None:
         tree = Tree(f"_Py_DebugOffsets {report.offsets.layout} ({report.offsets.size} bytes)")
@@ -93,10 +95,10 @@ def cmd_info(pid: int, json_out: bool) -> int:
             for f in section.fields:
                 label = Text(f"{f.name} @ {f.offset} = {f.value} (0x{f.value:x})")
                 if f.problem:
-                    label.append(f"  ! {f.problem}", style="red")
+                    label.append(visible(f"  ! {f.problem}"), style="red")
                 branch.add(label)
         for problem in report.offsets.problems:
-            tree.add(Text(f"! {problem}", style="red"))
+            tree.add(Text(visible(f"! {problem}"), style="red"))
         con.print(tree)
     threads = Table(title=f"{len(report.threads)} thread state(s)")
     for col in ("interp", "native TID", "thread id", "main", "GIL", "OS state", "function"):
@@ -104,7 +106,8 @@ def cmd_info(pid: int, json_out: bool) -> int:
     for t in report.threads:
         threads.add_row(
             str(t.interpreter_id), str(t.native_thread_id), f"0x{t.thread_id:x}", yes_no(t.is_main),
-            yes_no(t.holds_gil), f"{t.os_state} {t.os_state_detail}".strip(), Text(t.current_function or "?"),
+            yes_no(t.holds_gil), visible(f"{t.os_state} {t.os_state_detail}".strip()),
+            Text(visible(t.current_function or "?")),
         )
     con.print(threads)
     return 0
@@ -123,6 +126,18 @@ INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, nee
                  "a health probe of that gdb passed)")
 
 
+def _timeout(text: str) -> float:
+    from core.requests import InvalidRequest, parse_timeout
+
+    try:
+        return parse_timeout(text)
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+TIMEOUT_HELP = ("seconds to wait for the target (a finite number > 0, at most {max:g}; default {default:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
     parser.add_argument("--version", action="version", version=f"safeattach {_version()}")
@@ -135,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
     p.add_argument("pid", type=int)
     p.add_argument("script")
-    p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--timeout", type=_timeout, default=10.0,
+                   help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=10.0))
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true",
                    help="with --method legacy: inject even though the target opted out (logged)")
@@ -148,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--allow-opted-out", action="store_true")
     p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
-    p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--timeout", type=_timeout, default=20.0,
+                   help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")

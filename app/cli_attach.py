@@ -26,6 +26,7 @@ from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
 from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
+from core.text import visible, visible_block
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
@@ -87,15 +88,15 @@ def render_view(view: AttemptView) -> Group:
     o = view.outcome
     if o is not None:
         if o.ok:
-            parts.append(Text(f"✓ {o.message} ({o.elapsed_ms:.0f} ms)", style="bold green"))
+            parts.append(Text(f"✓ {visible(o.message)} ({o.elapsed_ms:.0f} ms)", style="bold green"))
         else:
             kind = o.kind.value if o.kind else "failed"
-            parts.append(Text(f"✗ [{kind}] {o.message}", style="bold red"))
+            parts.append(Text(f"✗ [{kind}] {visible(o.message)}", style="bold red"))
             if o.hint:
-                parts.append(Text(f"hint: {o.hint}", style="yellow"))
+                parts.append(Text(f"hint: {visible(o.hint)}", style="yellow"))
             tb = o.result.get("traceback")
             if tb:
-                parts.append(Text(str(tb).rstrip(), style="red"))
+                parts.append(Text(visible_block(str(tb).rstrip()), style="red"))
     return Group(*parts)
 
 
@@ -158,7 +159,7 @@ def cmd_attach(
     if not json_out:
         _print_connect(outcome)
     for warning in outcome.result.get("warnings") or []:
-        err.print(Text(f"warning: {warning}", style="yellow"))
+        err.print(Text(visible(f"warning: {warning}"), style="yellow"))
     if active_bridges():
         _serve_bridges(pid, err)
     return 0
@@ -173,11 +174,11 @@ def _print_connect(outcome: Outcome) -> None:
     state = "already running (reused)" if r["reused"] else "started"
     if r.get("reattach_cache") == "hit":
         state += ", found through the reattach cache"
-    print(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}")
-    print(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\").")
+    print(visible(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}"))
+    print(visible(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\")."))
     vscode = vscode_block(r)
     if vscode is not None:
-        print(vscode.plain)
+        print(visible_block(vscode.plain))
 
 
 def _serve_bridges(pid: int, err: Console) -> None:
@@ -215,10 +216,12 @@ def cmd_log(json_out: bool, failures_only: bool) -> int:
         result = str(rec.get("result", "?"))
         flags = ",".join(rec.get("flags") or [])
         table.add_row(
-            fmt_time(rec.get("time")), str(rec.get("pid", "")), version_label(rec.get("target_version")),
-            str(rec.get("method", "")), str(rec.get("thread_selection") or ""),
-            Text(result + (f" [{flags}]" if flags else ""), style=RESULT_STYLE.get(result, "red")),
-            str(rec.get("failure_site") or ""), str(rec.get("failure_kind") or ""), fmt_ms(rec.get("elapsed_ms")),
+            visible(fmt_time(rec.get("time"))), visible(rec.get("pid", "")),
+            visible(version_label(rec.get("target_version"))), visible(rec.get("method", "")),
+            visible(rec.get("thread_selection") or ""),
+            Text(visible(result + (f" [{flags}]" if flags else "")), style=RESULT_STYLE.get(result, "red")),
+            visible(rec.get("failure_site") or ""), visible(rec.get("failure_kind") or ""),
+            fmt_ms(rec.get("elapsed_ms")),
         )
     console.print(table)
     if corrupt:

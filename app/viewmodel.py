@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from core.errors import FailureKind
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStarted, StepStatus
+from core.text import visible
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,15 @@ def reduce(view: AttemptView, event: Event) -> AttemptView:
     if isinstance(event, StepStarted):
         return _update(view, event.step, lambda s: replace(s, status=StepStatus.RUNNING))
     if isinstance(event, StepOutput):
-        text = event.text
+        text = visible(event.text)
         return _update(view, event.step, lambda s: replace(s, output=(*s.output, text)))
     if isinstance(event, StepFinished):
         done = event
         return _update(
             view,
             event.step,
-            lambda s: replace(s, status=done.status, elapsed_ms=done.elapsed_ms, message=done.message,
-                              hint=done.hint, kind=done.kind),
+            lambda s: replace(s, status=done.status, elapsed_ms=done.elapsed_ms, message=visible(done.message),
+                              hint=visible(done.hint), kind=done.kind),
         )
     if isinstance(event, Outcome):
         # steps still pending when the attempt ended never ran

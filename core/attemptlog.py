@@ -3,10 +3,15 @@
 Written to `$SAFEATTACH_STATE_DIR/attempts.jsonl` (tests), else `$XDG_STATE_HOME/safeattach/attempts.jsonl`,
 else `~/.local/state/safeattach/attempts.jsonl`. Records hold only what the engine decided and measured:
 never script contents, paths of user files, environment or secrets.
+
+The log is capped: an append that would grow it past MAX_LOG_BYTES first renames it to `attempts.jsonl.1`
+(replacing the previous one), so at most about twice the cap is kept; reading returns both, oldest first.
+Rotation takes an flock on the file, so concurrent clients rotate it once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -19,6 +24,8 @@ from typing import Any
 from core.paths import xdg_dir
 
 _LOCK = threading.Lock()
+MAX_LOG_BYTES = 4 << 20
+_OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 # Only these keys are written; anything else a caller passes is dropped (no accidental secrets).
 FIELDS = (
     "time", "pid", "target_version", "method", "payload", "thread_selection", "result", "failure_site",
@@ -63,8 +70,9 @@ class AttemptRecord:
 class AttemptLog:
     """Appends records to a JSONL file (default: `log_path()`)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, max_bytes: int = MAX_LOG_BYTES) -> None:
         self.path = path if path is not None else log_path()
+        self.max_bytes = max_bytes
 
     def append(self, record: AttemptRecord | Mapping[str, Any]) -> None:
         if isinstance(record, AttemptRecord):
@@ -72,22 +80,45 @@ class AttemptLog:
         else:
             data = {k: record[k] for k in FIELDS if k in record}
         line = json.dumps(data, sort_keys=True, default=str) + "\n"
+        data_bytes = line.encode("utf-8")
         with _LOCK:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+            fd = os.open(self.path, _OPEN_FLAGS, 0o600)
             try:
-                os.write(fd, line.encode("utf-8"))  # one write with O_APPEND: lines never interleave
+                if os.fstat(fd).st_size + len(data_bytes) > self.max_bytes:
+                    fd = self._rotate(fd)
+                os.write(fd, data_bytes)  # one write with O_APPEND: lines never interleave
             finally:
                 os.close(fd)
+
+    @property
+    def rotated_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".1")
+
+    def _rotate(self, fd: int) -> int:
+        """Rename the full log to `.1` (once, even with several clients at it) and return a fresh fd."""
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            current = os.stat(self.path, follow_symlinks=False)
+            mine = os.fstat(fd)
+            if (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino) and mine.st_size > 0:
+                os.replace(self.path, self.rotated_path)
+        except FileNotFoundError:
+            pass  # another client rotated it and nobody has appended yet
+        finally:
+            os.close(fd)  # drops the lock
+        return os.open(self.path, _OPEN_FLAGS, 0o600)
 
     def read(self, failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
         """(records oldest first, number of corrupt lines skipped)."""
         records: list[dict[str, Any]] = []
         corrupt = 0
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return records, 0
+        raw = b""
+        for path in (self.rotated_path, self.path):
+            try:
+                raw += path.read_bytes()
+            except FileNotFoundError:
+                continue
         for line in raw.splitlines():
             if not line.strip():
                 continue

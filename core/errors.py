@@ -31,6 +31,7 @@ class FailureKind(str, Enum):
     TIMEOUT_CONNECT = "timeoutConnect"
     CANCELLED = "cancelled"
     BUSY = "busy"
+    STILL_RUNNING = "stillRunning"
     # legacy injection
     GDB_MISSING = "gdbMissing"
     PTRACE_DENIED = "ptraceDenied"
@@ -69,6 +70,9 @@ DEFAULT_HINTS: dict[FailureKind, str] = {
     FailureKind.CANCELLED: "Cancelled by the user; the request was withdrawn.",
     FailureKind.BUSY: "Another attach, or another debugger's armed request, is in progress in this process; "
     "nothing was written. Retry once it has finished.",
+    FailureKind.STILL_RUNNING: "The script started in the target but had not finished when the timeout ran out. "
+    "safeattach does not stop code running in a process: it keeps running, and its loader removes its private "
+    "directory when it finishes. Use a longer --timeout to wait for its result.",
     FailureKind.GDB_MISSING: "--injector gdb needs gdb: install it (apt-get install gdb), or use the default "
     "ptrace injector, which needs no gdb.",
     FailureKind.PTRACE_DENIED: "ptrace was denied: run as the target's user or root with CAP_SYS_PTRACE, and check "
@@ -128,6 +132,7 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.TIMEOUT_CONNECT: 29,
     FailureKind.CANCELLED: 30,
     FailureKind.BUSY: 31,
+    FailureKind.STILL_RUNNING: 32,
     FailureKind.GDB_MISSING: 40,
     FailureKind.PTRACE_DENIED: 41,
     FailureKind.SYMBOL_NOT_FOUND: 42,

@@ -6,7 +6,13 @@ namespaces (a socket connect-back does not), needs no listener and leaves nothin
 
 Files in the private directory: `loader.py` (the path written into the target), `payload.py`,
 `params.json`, the payload's extra files, `claim` (O_EXCL marker: whoever creates it first — the loader
-running, or the client withdrawing — wins, so a request runs at most once) and `result.json`.
+running, or the client withdrawing — wins, so a request runs at most once; the loader writes its thread into
+it) and `result.json`.
+
+A client that stops waiting while the loader runs (the script is still running at the timeout) must not
+remove the directory from under it. It creates `abandoned` and then looks for `result.json`; the loader
+writes `result.json` and then looks for `abandoned`. Whichever comes second sees the other's file, so at
+least one of them removes the directory (both may; removal is idempotent).
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from core.privdir import PrivateDir, create_private_dir
 from core.requests import CancelToken
 
 LOADER_NAME = "loader.py"
-RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp"})
+RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp",
+                      "abandoned"})
+CLAIM_LIMIT = 4096  # the claim holds a small JSON object
 POLL_INTERVAL = 0.005
 
 
@@ -45,6 +53,7 @@ class StagedRequest:
     deadline: float  # wall clock; the loader does nothing after it
     report: dict[str, Any] = field(default_factory=dict)  # the loader's raw report once received
     withdrawn: bool = False  # we created the claim marker: the loader will never run this request
+    left_running: bool = False  # abandoned while the loader runs: it removes the directory itself
 
     @property
     def script_path(self) -> str:
@@ -119,8 +128,29 @@ class StagedRequest:
             self.withdrawn = True
         return self.withdrawn
 
+    def running_since(self) -> dict[str, Any]:
+        """What the loader wrote into its claim (its thread and start time), or {} if unknown."""
+        try:
+            data = self.pdir.read_file("claim", CLAIM_LIMIT)
+            info = json.loads(data.decode("utf-8")) if data else {}
+        except (SafeAttachError, UnicodeDecodeError, ValueError):
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    def abandon(self) -> bool:
+        """Stop waiting for a loader that claimed the request. True if it is still running: the directory is
+        then left to it (it removes it when done); False if its report arrived meanwhile (poll it)."""
+        self.pdir.claim("abandoned")
+        if self.pdir.exists("result.json"):
+            return False
+        self.left_running = True
+        return True
+
     def cleanup(self) -> None:
-        self.pdir.cleanup()
+        if self.left_running:
+            self.pdir.close()  # the running loader removes the directory
+        else:
+            self.pdir.cleanup()
 
 
 def stage(

@@ -1,6 +1,9 @@
 """The loader the target runs (through PEP 768 or legacy injection), kept as a string constant.
 
-It must run on any CPython >= 3.9, touch neither sys.path nor the target's own modules, and never print.
+It must run on any CPython >= 3.9, touch neither sys.path nor the target's own modules, and never print,
+whatever the client did meanwhile (withdrew, gave up, removed the directory): its own file operations
+swallow their errors (a payload's exception is reported, not raised). When the client gave up waiting
+(the `abandoned` marker; see core.loader), the loader removes the request directory itself once done.
 Placeholders (`%(name)r`) are filled by core.loader.render_loader.
 """
 
@@ -23,8 +26,14 @@ def _safeattach_loader():
         fd = os.open(d + "/claim", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError:
         return  # already run, or withdrawn by the client
-    os.close(fd)
     import _thread
+
+    try:  # who runs it, for a client that gives up before the report (best effort)
+        os.write(fd, json.dumps({"native_thread_id": _thread.get_native_id(), "started": time.time()}).encode())
+    except Exception:
+        pass
+    finally:
+        os.close(fd)
 
     threading = sys.modules.get("threading")  # importing it here could confuse its main-thread detection
     report = {
@@ -59,6 +68,23 @@ def _safeattach_loader():
             except OSError:
                 pass
     report["finished"] = time.time()
+    try:
+        _write_report(d, report)
+    except Exception:
+        pass  # the client withdrew or removed the directory: nobody is waiting for this report
+    try:
+        if os.path.lexists(d + "/abandoned"):  # the client stopped waiting: nobody will clean up but us
+            for name in os.listdir(d):
+                os.unlink(d + "/" + name)
+            os.rmdir(d)
+    except Exception:
+        pass
+
+
+def _write_report(d, report):
+    import json
+    import os
+
     tmp = d + "/result.json.tmp"
     try:
         data = json.dumps(report, default=repr).encode("utf-8")
@@ -75,6 +101,9 @@ def _safeattach_loader():
     os.replace(tmp, d + "/result.json")  # atomic: the client never sees half a report
 
 
-_safeattach_loader()
-del _safeattach_loader
+try:
+    _safeattach_loader()
+except Exception:
+    pass  # never a traceback in the target from our own code
+del _safeattach_loader, _write_report
 '''

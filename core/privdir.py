@@ -12,13 +12,17 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shlex
 import stat
 from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
+from core.procfs import user_name
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# for files in a directory another uid can write: no link followed, no FIFO/device open blocking, no tty
+UNTRUSTED_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 def _fail(message: str, **detail: object) -> SafeAttachError:
@@ -121,15 +125,9 @@ class PrivateDir:
         return True
 
     def read_file(self, name: str, limit: int = 4 << 20) -> bytes | None:
-        """The file's content, or None if it is absent. Never follows a link."""
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self._fd)
-        except OSError:
-            return None
-        try:
-            return os.read(fd, limit)
-        finally:
-            os.close(fd)
+        """The file's content, or None if it is absent. The target's uid can write here, so: never follows
+        a link, never blocks (a planted FIFO is refused, not waited on), regular files only, capped."""
+        return read_untrusted(self._fd, name, limit)
 
     def claim(self, name: str) -> bool:
         """Create an O_EXCL marker; True if we created it (nobody else had)."""
@@ -141,6 +139,13 @@ class PrivateDir:
             return False
         os.close(fd)
         return True
+
+    def close(self) -> None:
+        """Let go of the directory without removing it (someone else will). Idempotent."""
+        for fd in (self._fd, self._base_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._fd = self._base_fd = -1
 
     def cleanup(self) -> None:
         """Remove everything in the request directory and the directory itself. Idempotent."""
@@ -155,6 +160,53 @@ class PrivateDir:
                 pass
             os.close(self._base_fd)
             self._base_fd = -1
+
+
+def read_untrusted(dir_fd: int, name: str, limit: int) -> bytes | None:
+    """Read `name` under `dir_fd` when another uid may have planted it: None if absent; a SafeAttachError
+    (payload) if it is a link, not a regular file, or larger than `limit`. Every call returns at once."""
+    try:
+        fd = os.open(name, UNTRUSTED_READ_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        why = "is a symlink" if exc.errno == errno.ELOOP else f"cannot be opened: {exc.strerror}"
+        raise _untrusted(f"{name} in the private directory {why}; refusing it") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _untrusted(f"{name} in the private directory is not a regular file "
+                             f"({_file_type(st.st_mode)}); refusing to read it")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            try:
+                chunk = os.read(fd, limit + 1 - total)
+            except BlockingIOError:  # regular files never block; belt and braces
+                raise _untrusted(f"{name} in the private directory would block") from None
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+        raise _untrusted(f"{name} in the private directory is larger than {limit} bytes; refusing it")
+    finally:
+        os.close(fd)
+
+
+def _untrusted(message: str) -> SafeAttachError:
+    return SafeAttachError(FailureKind.PAYLOAD, message,
+                           "Something other than safeattach's loader wrote into the request's private directory "
+                           "(its owner, the target's uid, can); the attempt was stopped instead of trusting it.")
+
+
+def _file_type(mode: int) -> str:
+    kinds = ((stat.S_ISLNK, "a symlink"), (stat.S_ISREG, "a regular file"), (stat.S_ISFIFO, "a FIFO"),
+             (stat.S_ISDIR, "a directory"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))
+    for test, word in kinds:
+        if test(mode):
+            return word
+    return f"mode {mode:o}"
 
 
 def base_dir_name(uid: int) -> str:
@@ -179,8 +231,33 @@ def open_base_dir(root: str, base_name: str, uid: int, gid: int,
                               "nothing was armed.") from exc
     try:
         return mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+    except SafeAttachError as exc:
+        raise _base_dir_error(exc, tmp_fd, os.path.join(tmp, base_name), base_name, uid) from None
     finally:
         os.close(tmp_fd)
+
+
+def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str, uid: int) -> SafeAttachError:
+    """Somebody pre-created the per-user directory wrongly (owner, mode, a symlink): say exactly which path,
+    what it is, and how to remove it."""
+    try:
+        st = os.stat(base_name, dir_fd=tmp_fd, follow_symlinks=False)
+    except OSError:
+        return exc
+    owner = f"{user_name(st.st_uid)} (uid {st.st_uid})"
+    what = _file_type(st.st_mode) if not stat.S_ISDIR(st.st_mode) else "a directory"
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            what = f"a symlink to {os.readlink(base_name, dir_fd=tmp_fd)!r}"
+        except OSError:
+            what = "a symlink"
+    seen = f" (the target sees /tmp/{base_name})" if path != f"/tmp/{base_name}" else ""
+    who = "root" if st.st_uid == 0 else f"{user_name(st.st_uid)} or root"
+    hint = (f"{path}{seen} is {what}, owned by {owner}, mode {stat.S_IMODE(st.st_mode):04o}; safeattach needs a "
+            f"directory owned by uid {uid} with mode 0700 there, and never uses or changes one it did not make. "
+            f"Remove it (as {who}): rm -rf {shlex.quote(path)}")
+    detail = {**exc.detail, "path": path, "owner_uid": st.st_uid, "mode": f"{stat.S_IMODE(st.st_mode):04o}"}
+    return SafeAttachError(exc.kind, f"{path}: {exc.message}", hint, detail)
 
 
 def empty_dir(fd: int) -> None:

@@ -48,6 +48,15 @@ class ProcStat:
     state: str  # R, S, D, Z, T, t, X, I
     ppid: int
     start_ticks: int  # field 22: a stable identity together with the pid
+    flags: int = 0  # field 9: the kernel's PF_* task flags
+
+    @property
+    def exiting(self) -> bool:
+        """Dying (PF_EXITING: its memory may already be gone while the state still says R or D) or dead."""
+        return bool(self.flags & PF_EXITING) or self.state in ("Z", "X")
+
+
+PF_EXITING = 0x4  # include/linux/sched.h
 
 
 def _no_such(pid: int) -> SafeAttachError:
@@ -78,7 +87,16 @@ def read_stat(pid: int, tid: int | None = None) -> ProcStat:
         raise _os_error(pid, exc, "stat") from None
     # comm may contain spaces and parentheses: split after the last ')'
     rest = raw[raw.rfind(b")") + 2 :].split()
-    return ProcStat(state=rest[0].decode(), ppid=int(rest[1]), start_ticks=int(rest[19]))
+    return ProcStat(state=rest[0].decode(), ppid=int(rest[1]), start_ticks=int(rest[19]), flags=int(rest[6]))
+
+
+def gone_or_exiting(pid: int, start_ticks: int) -> bool:
+    """True when the process with this identity has exited, is exiting, or the pid now names another one."""
+    try:
+        st = read_stat(pid)
+    except SafeAttachError:
+        return True
+    return st.start_ticks != start_ticks or st.exiting
 
 
 def ensure_alive(pid: int) -> ProcStat:

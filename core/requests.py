@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from enum import Enum
+
+MAX_TIMEOUT = 3600.0  # seconds; documented in README and `--help`
+
+
+class InvalidRequest(ValueError):
+    """A request the engine refuses before doing anything (the CLI maps it to a usage error, exit 2)."""
+
+
+def check_timeout(value: object, what: str = "timeout") -> float:
+    """`value` as a finite number of seconds in (0, MAX_TIMEOUT]; InvalidRequest otherwise (inf, nan, 0,
+    negatives, non-numbers: any of them would make a wait unbounded or meaningless)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRequest(f"{what} must be a number of seconds, got {value!r}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+        raise InvalidRequest(f"{what} must be a finite number of seconds greater than 0 and at most "
+                             f"{MAX_TIMEOUT:g}, got {value!r}")
+    return seconds
+
+
+def parse_timeout(text: str, what: str = "--timeout") -> float:
+    """A command-line timeout: like check_timeout, for text."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise InvalidRequest(f"{what} must be a number of seconds, got {text!r}") from None
+    try:
+        return check_timeout(value, what)
+    except InvalidRequest:
+        raise InvalidRequest(f"{what} must be a finite number of seconds greater than 0 and at most "
+                             f"{MAX_TIMEOUT:g}, got {text!r}") from None
 
 
 class Method(str, Enum):
@@ -35,6 +67,9 @@ class AttachRequest:
     wait_for_client: bool = False
     allow_opted_out_legacy: bool = False  # explicit override: inject into a target that opted out
     injector: Injector = Injector.PTRACE  # how the legacy method gets code to run
+
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout)
 
 
 class CancelToken:

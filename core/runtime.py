@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from typing import IO
@@ -44,15 +45,16 @@ def _open_mapped(pid: int, entry: MapEntry) -> tuple[IO[bytes], str]:
     ]
     last: OSError | None = None
     for path, how in candidates:
-        try:
-            stream = open(path, "rb")
+        try:  # the path may be in a directory the target's uid controls: never block on a planted FIFO
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except OSError as exc:
             last = exc
             continue
-        if how == "direct" and entry.inode and os.fstat(stream.fileno()).st_ino != entry.inode:
-            stream.close()  # a different file with the same name (other namespace or replaced)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (how == "direct" and entry.inode and st.st_ino != entry.inode):
+            os.close(fd)  # a different file with the same name (other namespace or replaced)
             continue
-        return stream, how
+        return os.fdopen(fd, "rb"), how
     raise last or FileNotFoundError(entry.path)
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,11 +158,22 @@ def test_script_the_target_uid_cannot_read(targets: TargetPool, tmp_path: Path) 
     assert outcome.failed_step == "writeScript"
     assert "uid 65534" in outcome.message
     assert target.alive()
-    # a readable script runs as that uid, staged in a private dir owned by it
+    # 0644, but inside root's 0700 directory: directory permissions count too
     os.chmod(secret, 0o644)
-    secret.write_text("import os\nassert os.getuid() == 65534\n")
     _, outcome = attach(target.pid, secret)
-    assert outcome.ok, outcome.message
+    assert outcome.kind is FailureKind.SCRIPT_UNREADABLE
+    assert "may not search the directory" in outcome.message and str(secret) in outcome.message
+    # a readable script in searchable directories runs as that uid, staged in a private dir owned by it
+    shared = Path(tempfile.mkdtemp(prefix="sa-readable-"))
+    try:
+        shared.chmod(0o755)
+        readable = shared / "ok.py"
+        readable.write_text("import os\nassert os.getuid() == 65534\n")
+        readable.chmod(0o644)
+        _, outcome = attach(target.pid, readable)
+        assert outcome.ok, outcome.message
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_script_raising_is_reported(targets: TargetPool, tmp_path: Path) -> None:

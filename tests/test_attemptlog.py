@@ -68,3 +68,48 @@ def test_xdg_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SAFEATTACH_STATE_DIR", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert log_path() == tmp_path / "safeattach" / "attempts.jsonl"
+
+
+def test_log_is_capped_with_one_rotation(state: Path) -> None:
+    from core.attemptlog import MAX_LOG_BYTES
+
+    assert MAX_LOG_BYTES == 4 << 20
+    log = AttemptLog(max_bytes=2000)
+    line_len = len(json.dumps(_record(0, "ok").to_dict(), sort_keys=True)) + 1
+    for pid in range(1, 101):
+        log.append(_record(pid, "ok"))
+        assert log.path.stat().st_size <= 2000
+    assert log.rotated_path.stat().st_size <= 2000
+    assert sorted(p.name for p in state.iterdir()) == ["attempts.jsonl", "attempts.jsonl.1"]
+    recs, corrupt = log.read()
+    pids = [r["pid"] for r in recs]
+    assert corrupt == 0 and pids[-1] == 100 and pids == list(range(pids[0], 101))
+    assert len(pids) >= 2000 // line_len  # at least one full file of history kept
+
+
+APPENDER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from core.attemptlog import AttemptLog
+log = AttemptLog(Path(sys.argv[2]), max_bytes=3000)
+for i in range(150):
+    log.append({"pid": int(sys.argv[3]) * 1000 + i, "result": "ok", "method": "safe"})
+"""
+
+
+def test_concurrent_clients_rotate_without_losing_lines(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parent.parent)
+    path = tmp_path / "attempts.jsonl"
+    procs = [subprocess.Popen([sys.executable, "-c", APPENDER, root, str(path), str(n)]) for n in range(4)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    log = AttemptLog(path, max_bytes=3000)
+    recs, corrupt = log.read()
+    assert corrupt == 0
+    assert path.stat().st_size <= 3000 + 4 * 100 and log.rotated_path.stat().st_size <= 3000 + 4 * 100
+    assert len({r["pid"] for r in recs}) == len(recs)  # no line written twice
+    assert not (tmp_path / "attempts.jsonl.2").exists()

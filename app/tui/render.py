@@ -13,6 +13,7 @@ from app.outcome_render import connect_address, vscode_block
 from app.viewmodel import AttemptView
 from core.events import StepStatus
 from core.model import ProcessSummary
+from core.text import visible, visible_block
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -48,16 +49,16 @@ def command_cell(p: ProcessSummary) -> Text:
         text.append(f"demo:{tag}", style="bold magenta")
         text.append(" ")
     if p.error:
-        text.append(p.error, style="red")
+        text.append(visible(p.error), style="red")
         text.append(" — ", style="dim")
-    text.append(p.cmdline.replace("\n", " "))
+    text.append(visible(p.cmdline))
     return text
 
 
 # column key -> (label, narrow?, cell)
 COLUMNS: tuple[tuple[str, str, bool, Callable[[ProcessSummary], Text]], ...] = (
     ("pid", "PID", True, lambda p: Text(str(p.pid), justify="right")),
-    ("user", "User", True, lambda p: Text(p.user)),
+    ("user", "User", True, lambda p: Text(visible(p.user))),
     ("version", "Version", True, lambda p: Text(str(p.version)) if p.version else Text("?", style="dim")),
     ("build", "Build", False, lambda p: Text(p.build.describe()) if p.build else Text("?", style="dim")),
     ("pep768", "768", True, lambda p: yes_no(p.pep768_capable)),
@@ -142,25 +143,25 @@ def outcome_text(view: AttemptView) -> Text:
     else:
         out.append("✘ failed", style="bold red")
     out.append(f"  pid {o.pid}  {o.elapsed_ms:.1f} ms\n")
-    out.append(o.message)
+    out.append(visible(o.message))
     if o.kind is not None:
         out.append(f"\nkind: {o.kind.value}", style="dim")
         if o.failed_step:
             out.append(f"  at step {o.failed_step}", style="dim")
     if o.hint:
         out.append("\nhint: ", style="bold yellow")
-        out.append(o.hint, style="yellow")
+        out.append(visible(o.hint), style="yellow")
     address = connect_address(o.result)
     if address is not None:
         out.append("\nconnect a DAP client to ", style="bold green")
-        out.append(address, style="bold")
+        out.append(visible(address), style="bold")
         if o.result.get("reused"):
             out.append("  (an existing debugpy server was reused)", style="dim")
     for key, value in o.result.items():
         if key in ("connect", "vscode"):
             continue
         out.append(f"\n{key}: ", style="bold")
-        out.append(str(value))
+        out.append(visible_block(value) if key == "traceback" else visible(value))
     vscode = vscode_block(o.result)
     if vscode is not None:
         out.append("\n")
@@ -174,8 +175,9 @@ def result_cell(record: Mapping[str, Any]) -> Text:
 
 
 def version_cell(value: object) -> Text:
-    return Text(plain.version_label(value))
+    return Text(visible(plain.version_label(value)))
 
 
 def cell(value: object) -> Text:
-    return Text("" if value is None else str(value))
+    """Any value for a table cell, control characters made visible (it may come from a target)."""
+    return Text("" if value is None else visible(value))

@@ -42,7 +42,7 @@ from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import target_dir
-from core.procfs import start_ticks_of
+from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.target import Phase, main_interpreter
 
@@ -62,6 +62,7 @@ TITLES = {
     **LEGACY_TITLES,
 }
 SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
+_EXIT_KINDS = frozenset({FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.CANCELLED})
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
 
 
@@ -129,6 +130,7 @@ class _Attempt:
                 raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
             detail = body()
         except SafeAttachError as exc:
+            exc = self._exit_race(exc)
             ms = (time.monotonic() - t0) * 1000
             yield from self._flush(name)
             self._finish_record(name, "failed", ms)
@@ -136,7 +138,7 @@ class _Attempt:
             raise _Stop(exc, name) from None
         except Exception as exc:  # turned into an INTERNAL failure, never a traceback
             ms = (time.monotonic() - t0) * 1000
-            err = SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}")
+            err = self._exit_race(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"))
             yield from self._flush(name)
             self._finish_record(name, "failed", ms)
             yield StepFinished(name, StepStatus.FAILED, ms, err.message, err.kind, err.hint)
@@ -146,6 +148,17 @@ class _Attempt:
         self._finish_record(name, "ok", ms)
         message = str(detail.pop("message", ""))
         yield StepFinished(name, StepStatus.OK, ms, message, detail=detail)
+
+    def _exit_race(self, exc: SafeAttachError) -> SafeAttachError:
+        """A step that failed because the target exited under it (its /proc/PID/root vanished while staging,
+        a memory write hit a dead process) is reported as processExited, not as the step's own failure."""
+        target = self.target
+        if exc.kind in _EXIT_KINDS or target is None or not target.start_ticks:
+            return exc
+        if not gone_or_exiting(self.request.pid, target.start_ticks):
+            return exc
+        return SafeAttachError(FailureKind.PROCESS_EXITED, f"the target exited during this step ({exc.message})",
+                               detail={**exc.detail, "failure_seen": exc.kind.value})
 
     def _flush(self, name: str) -> Iterator[Event]:
         for line in self.outputs:
@@ -343,61 +356,73 @@ class _Attempt:
             return staged.wait(self.request.timeout, self.cancel, alive=self._alive)
         except SafeAttachError as exc:
             if self.touched is not None:
-                raise self._legacy_unconfirmed(exc) from None
+                return self._legacy_unconfirmed(exc)
             if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
                 raise
-            pending = self._cancel_request()
+            pending = self._cancel_request(exc.kind)
             if pending is not None:
                 return pending
             if exc.kind is FailureKind.TIMEOUT_RUN:
                 raise self._timeout_error() from None
             raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
 
-    def _legacy_unconfirmed(self, exc: SafeAttachError) -> SafeAttachError:
-        """The injected loader did not report: say what the target is doing, and make sure nothing fires later."""
+    def _legacy_unconfirmed(self, exc: SafeAttachError) -> PayloadResult:
+        """The injected loader did not report: say what the target is doing, make sure nothing fires later, and
+        raise (or return the report, if it arrived meanwhile)."""
         assert self.staged is not None and self.touched is not None
         if exc.kind is FailureKind.PROCESS_EXITED:
             self.record.flags.append("target_died")
-            return died(self.request.pid, "after the injection, before the loader reported")
+            raise died(self.request.pid, "after the injection, before the loader reported") from None
         if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
-            return exc
+            raise exc
         doing = still_in_stub(self.touched)
         if withdraw_injection(self.touched):
             self._say("cancel: the queued pending call was blanked (it runs an empty statement if ever taken)")
-        if self.staged.withdraw():
-            self._say("cancel: loader withdrawn (a late start is a no-op)")
-        else:
-            self._say("the loader had already started")
+        if not self.staged.withdraw():  # the loader claimed it: the script runs, and is never interrupted
+            self._say("the loader had already started; it is not interrupted")
+            if not self.staged.abandon():
+                result = self.staged.poll()
+                if result is not None:
+                    return result
+            raise self._still_running_error(exc.kind) from None
+        self._say("cancel: loader withdrawn (a late start is a no-op)")
         where = f"thread {self.touched.tid} is {doing}" if doing else "the loader did not report"
         if exc.kind is FailureKind.CANCELLED:
-            return SafeAttachError(FailureKind.CANCELLED, f"cancelled; {where}; the loader was withdrawn")
-        return SafeAttachError(
+            raise SafeAttachError(FailureKind.CANCELLED, f"cancelled; {where}; the loader was withdrawn") from None
+        raise SafeAttachError(
             FailureKind.TIMEOUT_RUN,
             f"the injected loader did not report within {self.request.timeout:g}s: {where}",
             hint="Nothing more will run: the loader was withdrawn (it does nothing if it starts later) and the "
             "target resumes its own code when the injected call returns. Retry with a longer --timeout.",
             detail={"pid": self.request.pid, "tid": self.touched.tid, "stub": doing or ""},
-        )
+        ) from None
 
     def _alive(self) -> bool:
         return bool(start_ticks_of(self.request.pid) == self.target.start_ticks)
 
-    def _cancel_request(self) -> PayloadResult | None:
-        """Disarm and withdraw. Returns the report if the loader had already started (it is then let finish)."""
+    def _cancel_request(self, why: FailureKind) -> PayloadResult | None:
+        """Disarm and withdraw. Returns the report if the loader had already started and finished; raises
+        STILL_RUNNING if it started and has not finished (it is never stopped or removed from under)."""
         assert self.staged is not None
+        staged = self.staged
         if self.writer is not None:
             for line in self.writer.disarm():
                 self._say(f"cancel: {line}")
-        if self.staged.withdraw():
+        if staged.withdraw():
             self._say("cancel: loader withdrawn (a late pickup is a no-op)")
             return None
-        self._say("the loader had already started; waiting for its report")
-        try:
-            return self.staged.wait(GRACE_AFTER_CLAIM, None)
+        self._say("the loader had already started; it is not interrupted")
+        try:  # after Ctrl-C, give a running script a moment to report; a timeout is the user's bound
+            return staged.wait(GRACE_AFTER_CLAIM if why is FailureKind.CANCELLED else 0.0, None)
         except SafeAttachError:
-            return None
+            pass
+        if not staged.abandon():
+            result = staged.poll()  # it finished just now
+            if result is not None:
+                return result
+        raise self._still_running_error(why)
 
-    def _timeout_error(self) -> SafeAttachError:
+    def _thread_lines(self) -> list[str]:
         lines, chosen = [], self.choice
         try:
             for t in self.target.threads():
@@ -409,11 +434,33 @@ class _Attempt:
             lines.append(f"threads could not be read: {exc.message}")
         for line in lines:
             self._say(line)
+        return lines
+
+    def _timeout_error(self) -> SafeAttachError:
+        lines, chosen = self._thread_lines(), self.choice
         who = chosen.describe() if chosen is not None else "the target"
         return SafeAttachError(
             FailureKind.TIMEOUT_RUN,
             f"{who} did not reach a safe point within {self.request.timeout:g}s; the request was cancelled",
             detail={"threads": lines},
+        )
+
+    def _still_running_error(self, why: FailureKind) -> SafeAttachError:
+        assert self.staged is not None
+        since = self.staged.running_since()
+        tid = since.get("native_thread_id")
+        started = since.get("started")
+        where = f" in thread {tid}" if isinstance(tid, int) else ""
+        age = f" {time.time() - started:.1f}s ago" if isinstance(started, (int, float)) else ""
+        lines = self._thread_lines()
+        self.record.flags.append("still_running")
+        first = "cancelled, but the script" if why is FailureKind.CANCELLED else "the script"
+        return SafeAttachError(
+            FailureKind.STILL_RUNNING,
+            f"{first} started{where}{age} and was still running after {self.request.timeout:g}s; it keeps "
+            "running in the target",
+            detail={"still_running": True, "threads": lines, "native_thread_id": tid, "started": started,
+                    "private_dir": self.staged.pdir.target_path},
         )
 
     def _await_step(self) -> dict[str, Any]:

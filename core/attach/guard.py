@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ from core.privdir import base_dir_name, open_base_dir
 from core.requests import CancelToken
 
 POLL = 0.02
+_PLANTED_HINT = ("Something other than safeattach created this name in the target's /tmp/safeattach-UID "
+                 "directory; remove it (as the target's user or root) and retry. Nothing was written.")
 
 
 class TargetLock:
@@ -33,8 +36,7 @@ class TargetLock:
         deadline = time.monotonic() + timeout
         announced = False
         while True:
-            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=self._base_fd)
+            fd = self._open_lock_file()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -63,6 +65,23 @@ class TargetLock:
                     os.fchown(fd, self.uid, self.gid)
                 return
             os.close(fd)
+
+    def _open_lock_file(self) -> int:
+        """The target's uid owns the base directory and could plant anything under the lock's name: open it
+        without following links or blocking (a FIFO), and accept a regular file only."""
+        try:
+            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+                         | os.O_CLOEXEC, 0o600, dir_fd=self._base_fd)
+        except OSError as exc:
+            self.release()
+            raise SafeAttachError(FailureKind.BUSY, f"the lock file {self.name} cannot be opened: {exc.strerror}",
+                                  _PLANTED_HINT) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            self.release()
+            raise SafeAttachError(FailureKind.BUSY, f"the lock file {self.name} is not a regular file",
+                                  _PLANTED_HINT)
+        return fd
 
     def release(self) -> None:
         if self._fd >= 0:

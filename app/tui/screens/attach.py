@@ -20,7 +20,8 @@ from app.viewmodel import AttemptView, reduce
 from core.errors import FailureKind
 from core.events import Event, Outcome
 from core.model import ProcessSummary
-from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.requests import AttachRequest, CancelToken, InvalidRequest, Method, Payload, parse_timeout
+from core.text import visible
 
 
 class AttachEvent(Message):
@@ -52,7 +53,7 @@ class AttachScreen(Screen[None]):
         head = Text.assemble(
             ("PID ", "bold"), (str(self.process.pid), "bold"), "  ", str(self.process.version or "?"), "  "
         )
-        head.append(self.process.cmdline.replace("\n", " "))
+        head.append(visible(self.process.cmdline))
         yield Static(head, id="attach-target")
         with Horizontal(id="attach-form"):
             with RadioSet(id="payload") as payload:
@@ -107,11 +108,9 @@ class AttachScreen(Screen[None]):
         if payload is Payload.EXEC and not script:
             return "enter the path of the script to run in the target"
         try:
-            timeout = float(self.query_one("#timeout", Input).value or "10")
-        except ValueError:
-            return "the timeout must be a number of seconds"
-        if not 0 < timeout <= 3600:
-            return "the timeout must be between 0 and 3600 seconds"
+            timeout = parse_timeout(self.query_one("#timeout", Input).value or "10", "the timeout")
+        except InvalidRequest as exc:
+            return str(exc)
         override = self.query_one("#override", Checkbox).value
         if override and method is not Method.LEGACY:
             return "override opt-out applies to the legacy method only: choose legacy (ptrace)"

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from app.tui.styles import css
 from core.errors import SafeAttachError
+from core.text import visible
 
 
 class ErrorScreen(ModalScreen[None]):
@@ -35,12 +36,12 @@ class ErrorScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         body = Text()
-        body.append(self.message, style="bold")
+        body.append(visible(self.message), style="bold")
         if self.kind:
             body.append(f"\n\nkind: {self.kind}", style="dim")
         if self.hint:
             body.append("\n\nhint: ", style="bold yellow")
-            body.append(self.hint)
+            body.append(visible(self.hint))
         with Vertical(id="error-dialog") as dialog:
             dialog.border_title = self.title_text
             dialog.border_subtitle = "Esc to close"

@@ -20,6 +20,7 @@ from app.render import RESULT_STYLE, fmt_ms, fmt_time
 from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
+from core.text import visible
 
 RESULTS = ("all", "ok", "failed", "cancelled")
 COLUMNS = (("n", "#"), ("time", "Time"), ("pid", "PID"), ("version", "Version"), ("method", "Method"),
@@ -185,7 +186,7 @@ class AttemptDetailScreen(ModalScreen[None]):
             elif key == "target_version":
                 fields.add_row(Text(key), render.version_cell(value))
             else:
-                fields.add_row(Text(key), Text(shown))
+                fields.add_row(Text(visible(key)), Text(visible(shown)))
         steps = Table(box=None, padding=(0, 2), header_style="bold")
         steps.add_column("step")
         steps.add_column("status")
@@ -193,8 +194,8 @@ class AttemptDetailScreen(ModalScreen[None]):
         for step in rec.get("steps") or []:
             status = str(step.get("status", ""))
             steps.add_row(
-                Text(str(step.get("name", ""))),
-                Text(status, style=RESULT_STYLE.get(status, "dim")),
+                Text(visible(step.get("name", ""))),
+                Text(visible(status), style=RESULT_STYLE.get(status, "dim")),
                 Text(fmt_ms(step.get("elapsed_ms"))),
             )
         with VerticalScroll(id="detail-dialog") as dialog:

@@ -17,6 +17,7 @@ from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
 from core.model import ProcessSummary
+from core.text import visible
 
 NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
 
@@ -99,7 +100,7 @@ class ProcessesScreen(Screen[None]):
     @on(ProcessesFailed)
     def _failed(self, message: ProcessesFailed) -> None:
         self.query_one("#ps-status", Static).update(
-            Text(f"listing processes failed: {message.error}", style="bold red")
+            Text(visible(f"listing processes failed: {message.error}"), style="bold red")
         )
 
     # layout ----------------------------------------------------------------

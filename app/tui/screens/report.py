@@ -14,6 +14,7 @@ from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
 from core.model import OffsetsTree, ProcessReport, PythonVersion
+from core.text import visible
 
 
 def report_header(report: ProcessReport) -> Text:
@@ -23,7 +24,7 @@ def report_header(report: ProcessReport) -> Text:
     text.append(f"  {s.version or '?'}  ")
     text.append(s.build.describe() if s.build else "build ?", style="dim")
     text.append("  ")
-    text.append(s.cmdline.replace("\n", " "))
+    text.append(visible(s.cmdline))
     return text
 
 
@@ -112,7 +113,7 @@ class OffsetsScreen(ReportScreen):
             Text(f"⚠ {len(offsets.problems)} validation problem(s)", style="bold red"), expand=True
         )
         for problem in offsets.problems:
-            node.add_leaf(Text(problem, style="red"))
+            node.add_leaf(Text(visible(problem), style="red"))
 
     def _recognised(self, root: TreeNode[None]) -> None:
         r = self.report
@@ -127,7 +128,7 @@ class OffsetsScreen(ReportScreen):
                 ("runtime  ", "bold"), hx(r.runtime_address), (f"  (from {r.runtime_source})", "dim")
             )
         )
-        root.add_leaf(Text.assemble(("binary   ", "bold"), r.binary, (f"  (via {r.binary_access})", "dim")))
+        root.add_leaf(Text.assemble(("binary   ", "bold"), visible(r.binary), (f"  (via {r.binary_access})", "dim")))
         for interp in r.interpreters:
             enabled = policy_word(interp.remote_debugging_enabled, unknown="?")
             root.add_leaf(
@@ -138,7 +139,7 @@ class OffsetsScreen(ReportScreen):
                 )
             )
         for note in r.notes:
-            root.add_leaf(Text.assemble(("note     ", "bold"), note))
+            root.add_leaf(Text.assemble(("note     ", "bold"), visible(note)))
 
     def action_threads(self) -> None:
         self.app.switch_screen(ThreadsScreen(self.report))
@@ -168,9 +169,9 @@ class ThreadsScreen(ReportScreen):
         for label in ("TID", "Thread id", "Main", "GIL", "OS state", "Function", "Interp"):
             table.add_column(label, key=label)
         for t in self.report.threads:
-            state = Text(t.os_state, style="green" if t.os_state == "R" else "")
+            state = Text(visible(t.os_state), style="green" if t.os_state == "R" else "")
             if t.os_state_detail:
-                state.append(f" {t.os_state_detail}", style="dim")
+                state.append(visible(f" {t.os_state_detail}"), style="dim")
             table.add_row(
                 Text(str(t.native_thread_id), justify="right"),
                 Text(hx(t.thread_id)),
