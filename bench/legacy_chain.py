@@ -1,9 +1,9 @@
-"""Per-step timings of the attach chain's legacy (gdb) path, through `run_attach`, on live targets.
+"""Per-step timings of the attach chain's legacy (ptrace) path, through `run_attach`, on live targets.
 
 Run from the repo root: .venv/bin/python bench/legacy_chain.py [--samples N] [--interp 3.11 3.13 ...]
 
 Rows per interpreter (median and max over N attaches to one long-lived sleepy.py target, in ms):
-every chain step, the gdb phases inside legacyInject (attach, safe point, call, detach) and the total.
+every chain step, the injector's phases inside legacyInject (thread stopped, total) and the total.
 A last row set times the fallback on a 3.14 target whose only thread is blocked (awaitRun times out first,
 so the total includes the --timeout given here).
 """
@@ -33,7 +33,7 @@ def one(pid: int, script: str, timeout: float) -> dict[str, float]:
         if isinstance(event, StepFinished) and event.status is not StepStatus.SKIPPED:
             row[event.step] = event.elapsed_ms
             for phase, ms in dict(event.detail.get("phases_ms") or {}).items():
-                row[f"  gdb {phase}"] = float(ms)
+                row[f"  inject {phase}"] = float(ms)
         elif isinstance(event, Outcome):
             if not event.ok:
                 raise SystemExit(f"attach failed: {event.kind} {event.message}")
