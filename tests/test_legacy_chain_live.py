@@ -166,9 +166,10 @@ def test_cli_exec_auto_on_313_and_log(targets: TargetPool, ran_in: Any) -> None:
 # -- fallback: safe attach cannot reach a safe point, gdb can ----------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["3.14", "3.15"])
 def test_blocked_314_falls_back_to_ptrace_and_runs_exactly_once(targets: TargetPool, ran_in: Any,
-                                                             tmp_path: Path) -> None:
-    interp = require("3.14")
+                                                                tmp_path: Path, name: str) -> None:
+    interp = require(name)
     ran = ran_in(interp)
     target = targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", SLEEP_THEN_RUN, "8"]), interp)
     wait_parked(target.pid)  # the only thread sits in clock_nanosleep: PEP 768 cannot run anything
@@ -176,7 +177,7 @@ def test_blocked_314_falls_back_to_ptrace_and_runs_exactly_once(targets: TargetP
     log = AttemptLog(tmp_path / "attempts.jsonl")
     events, outcome = engine(target.pid, ran.script(), timeout=1.5, log=log)
     assert outcome.ok, (outcome.message, outcome.result)
-    assert ran.lines() == [f"{target.pid} 3.14"]
+    assert ran.lines() == [f"{target.pid} {name}"]
     for step in ("threadState", "writeScript", "writePending", "writeBreaker"):
         assert finished(events, step).status is StepStatus.OK, step
     assert finished(events, "legacyInject").status is StepStatus.SKIPPED
@@ -201,7 +202,7 @@ def test_blocked_314_falls_back_to_ptrace_and_runs_exactly_once(targets: TargetP
     # the thread wakes, runs bytecode (where a stale request would fire), and the script did not run again
     target.wait_for("woke", 15.0)
     target.wait_for("done", 15.0)
-    assert ran.lines() == [f"{target.pid} 3.14"]
+    assert ran.lines() == [f"{target.pid} {name}"]
     assert target.alive() and process_state(target.pid) not in ("t", "T", None)
 
 
@@ -466,3 +467,21 @@ def test_gdb_injector_on_request_works_when_healthy_and_is_refused_when_not(
         assert outcome.kind is FailureKind.GDB_UNHEALTHY and health.reason in outcome.message
         assert ran.lines() == []
     assert_survives(target)
+
+
+def test_a_target_that_dies_is_reported_as_target_died_and_logged(targets: TargetPool, ran_in: Any,
+                                                                  tmp_path: Path) -> None:
+    """The script ends the process before its loader can report: said plainly (exit 44), logged, no retry."""
+    interp = require("3.13")
+    ran = ran_in(interp)
+    target = targets.spawn_script(interp, "sleepy.py")
+    script = ran.write_script("import os\nos._exit(3)\n")
+    env = {**os.environ, "SAFEATTACH_STATE_DIR": str(tmp_path / "state")}
+    code, events, _ = cli("exec", "--method", "legacy", str(target.pid), str(script), "--json", env=env)
+    out = events[-1]
+    assert (code, out["kind"], out["failed_step"]) == (44, "targetDied", "awaitRun"), out
+    assert "died" in out["message"] and "will not retry" in out["hint"]
+    assert target.proc.wait(timeout=10) == 3
+    code, records, _ = cli("log", "--json", env=env)
+    assert records[-1]["result"] == "failed" and "target_died" in records[-1]["flags"]
+    assert sum(1 for e in events if e.get("event") == "StepStarted" and e.get("step") == "legacyInject") == 1

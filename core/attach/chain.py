@@ -62,7 +62,8 @@ TITLES = {
     **LEGACY_TITLES,
 }
 SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
-_EXIT_KINDS = frozenset({FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.CANCELLED})
+_EXIT_KINDS = frozenset({FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.CANCELLED,
+                         FailureKind.TARGET_DIED})  # already the verdict on a target that is gone
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
 
 

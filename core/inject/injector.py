@@ -30,7 +30,6 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject import ptrace
@@ -39,11 +38,10 @@ from core.inject.safe_point import ParkedThread, parked_threads, process_state
 from core.inject.stub import NONCE_OFFSET, STAGE_OFFSET, STUB_IMAGE, SYSCALL_INSN, Calls, build_frame, resume_point
 from core.inject.symbols import CApi, resolve_c_api
 from core.memory import ProcessMemory
-from core.procfs import access_reason, read_stat, thread_ids
+from core.procfs import access_reason, gone_or_exiting, read_stat, thread_ids
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 8192
-_PF_EXITING = 0x4
 _STRING_ROOM = 512  # the legacy loader's guarded one-liner needs about 200 bytes
 _STOP_BUDGET = 1.0  # seconds for one thread to reach its interrupt stop
 _PARKED_TRIES = 6  # a parked thread may wake (e.g. to wait for the GIL) before it stops: choose again, then
@@ -173,21 +171,11 @@ def inject(pid: int, code: str, *, timeout: float, cancel: CancelToken | None = 
     except SafeAttachError as exc:
         if exc.kind in (FailureKind.PROCESS_EXITED, FailureKind.CANCELLED):
             raise
-        gone = _exiting(pid, start)
+        gone = gone_or_exiting(pid, start)
         if gone:  # whatever failed, the reason is that the process went away meanwhile
             raise SafeAttachError(FailureKind.PROCESS_EXITED, f"Process {pid} exited during the injection",
                                   detail={"pid": pid, "while": exc.message}) from None
         raise
-
-
-def _exiting(pid: int, start: int) -> bool:
-    """Gone, reused, a zombie, or tearing its mappings down (PF_EXITING in the stat flags)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        now = read_stat(pid)
-    except (OSError, IndexError, SafeAttachError):
-        return True
-    return now.start_ticks != start or now.state in ("Z", "X") or bool(int(fields[6]) & _PF_EXITING)
 
 
 def _inject(pid: int, code: str, timeout: float, cancel: CancelToken | None,
