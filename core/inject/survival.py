@@ -56,30 +56,28 @@ def check_survival(pid: int, start_ticks: int, tid: int, syscall_nr: int | None,
     end = time.monotonic() + budget
     first: tuple[int | None, int] | None = None
     while True:
-        try:
-            stat = read_stat(pid)
-        except SafeAttachError:
-            return Survival(False, False, "", "")
-        if stat.start_ticks != start_ticks or stat.state in ("Z", "X"):
-            return Survival(False, False, stat.state, "")
-        if stat.state in ("t", "T"):
+        seen = check_alive(pid, start_ticks)
+        if not seen.alive:
+            return seen
+        if seen.stopped:
             if time.monotonic() >= end:
-                return Survival(True, True, stat.state, "")
+                return seen
             time.sleep(idle)
             continue
+        state = seen.state
         now = _thread_now(pid, tid)
         if now is None:
-            return Survival(True, False, stat.state, f"thread {tid} has exited")
+            return Survival(True, False, state, f"thread {tid} has exited")
         nr, ticks = now
         if syscall_nr is not None and nr in (syscall_nr, NR_RESTART_SYSCALL):
             name = SYSCALL_NAMES.get(syscall_nr, f"syscall {syscall_nr}")
-            return Survival(True, False, stat.state, f"thread {tid} is back in {name}")
+            return Survival(True, False, state, f"thread {tid} is back in {name}")
         if first is None:
             first = now
         elif ticks > first[1] or nr is None:
-            return Survival(True, False, stat.state, f"thread {tid} is making progress")
+            return Survival(True, False, state, f"thread {tid} is making progress")
         if time.monotonic() >= end:
-            return Survival(True, False, stat.state, f"thread {tid} is alive (blocked, state unchanged)")
+            return Survival(True, False, state, f"thread {tid} is alive (blocked, state unchanged)")
         time.sleep(idle)
 
 
@@ -91,7 +89,8 @@ def check_alive(pid: int, start_ticks: int) -> Survival:
         return Survival(False, False, "", "")
     if stat.start_ticks != start_ticks or stat.state in ("Z", "X"):
         return Survival(False, False, stat.state, "")
-    return Survival(True, stat.state in ("t", "T"), stat.state, "the injected call returns on its own")
+    stopped = stat.state in ("t", "T")
+    return Survival(True, stopped, stat.state, "" if stopped else "the injected call returns on its own")
 
 
 def died(pid: int, what: str) -> SafeAttachError:
