@@ -7,7 +7,26 @@
 # Prints the cache directory on success. Safe to run repeatedly; each stage leaves a stamp file.
 set -euo pipefail
 CACHE=${SAFEATTACH_TARGETS:-/var/cache/safeattach-targets}
-MIRROR=${SAFEATTACH_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror comes from this host's own apt configuration (deb822 .sources or one-line .list
+# entries), never from this repo; SAFEATTACH_MIRROR overrides it.
+host_mirror() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f $f ]] || continue
+    uri=$(awk '/^URIs:/ {for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) {print $i; exit}}' "$f")
+    [[ -n $uri ]] && { echo "${uri%/}"; return; }
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f $f ]] || continue
+    uri=$(awk '$1 == "deb" {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\// && $i ~ /\/debian\/?$/) {print $i; exit}}' "$f")
+    [[ -n $uri ]] && { echo "${uri%/}"; return; }
+  done
+}
+MIRROR=${SAFEATTACH_MIRROR:-$(host_mirror)}
+if [[ -z $MIRROR ]]; then
+  echo "provision: no Debian mirror in /etc/apt (sources.list or *.sources); set SAFEATTACH_MIRROR" >&2
+  exit 1
+fi
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3 -y --no-install-recommends)
 mkdir -p "$CACHE"
 log() { echo "provision: $*" >&2; }
