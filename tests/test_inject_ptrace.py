@@ -143,6 +143,14 @@ def test_frame_leaves_the_red_zone_alone_and_returns_exactly() -> None:
     assert regs_base + 8 * 16 + 8 + 136 == rsp
 
 
+def test_threads_with_a_cet_shadow_stack_are_refused_before_anything_is_written() -> None:
+    from core.inject.injector import shadow_stack_enabled
+
+    assert shadow_stack_enabled(1, 1, "Name:\tpython3\nx86_Thread_features:\tshstk wrss\n")
+    assert not shadow_stack_enabled(1, 1, "Name:\tpython3\nx86_Thread_features:\t\n")
+    assert not shadow_stack_enabled(1, 1, "Name:\tpython3\n")  # kernels without user shadow stacks
+
+
 # -- live ---------------------------------------------------------------------------------------------------
 
 

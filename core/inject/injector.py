@@ -148,6 +148,21 @@ def _pending_thread(pid: int) -> int:
     return pid
 
 
+def shadow_stack_enabled(pid: int, tid: int, status: str | None = None) -> bool:
+    """x86 user shadow stacks (CET, Linux 6.6+) check every `ret` against a copy the stub cannot write, so
+    its final `ret` would fault. /proc says per thread whether one is on ("x86_Thread_features: shstk")."""
+    if status is None:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read(1 << 16)
+        except OSError:
+            return False
+    for line in status.splitlines():
+        if line.startswith("x86_Thread_features:"):
+            return "shstk" in line.split(":", 1)[1].split()
+    return False
+
+
 def _check_code(code: str) -> bytes:
     data = code.encode("utf-8")
     if not code.strip() or b"\0" in data:
@@ -238,6 +253,12 @@ def _try_once(pid: int, api: CApi, data: bytes, placer: StubPlacer, mem: Process
         except OSError as exc:
             raise _denied(pid, exc) from None
     tid = parked.tid if parked else _pending_thread(pid)
+    if shadow_stack_enabled(pid, tid):
+        raise SafeAttachError(
+            FailureKind.INJECT_FAILED,
+            f"Thread {tid} of process {pid} runs with a CET shadow stack: the stub could not return to it",
+            hint="Nothing was changed in the target. Use safe attach (3.14+), or --injector gdb with a gdb that "
+            "supports shadow stacks.", detail={"pid": pid, "tid": tid})
     t_stop = time.monotonic()
     stopped = _Stopped(pid, tid, deadline)
     try:
