@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.outcome_render import connect_address, vscode_block
 from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
 from app.viewmodel import AttemptView, reduce
@@ -29,7 +30,7 @@ from core.requests import AttachRequest, CancelToken, Method, Payload
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
-CANCEL_GRACE = 15.0  # after Ctrl-C the engine still needs to withdraw the request
+CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still needs to withdraw the request
 
 
 def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | None]:
@@ -48,9 +49,15 @@ def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | 
 
 
 def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> Outcome | None:
+    """Pass events to `on_event` until the engine ends. Once cancelled (a signal, Ctrl-C), wait at most
+    CANCEL_GRACE for the engine to withdraw the request; a front end that cannot write any more (the
+    terminal hung up) stops rendering but keeps draining, so the withdrawal always completes."""
     outcome: Outcome | None = None
     deadline: float | None = None
+    rendering = True
     while True:
+        if deadline is None and cancel.cancelled:
+            deadline = time.monotonic() + CANCEL_GRACE
         try:
             timeout = 0.1 if deadline is None else max(0.0, deadline - time.monotonic())
             event = q.get(timeout=timeout)
@@ -59,14 +66,17 @@ def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> 
                 return outcome
             continue
         except KeyboardInterrupt:
-            cancel.cancel()
-            deadline = time.monotonic() + CANCEL_GRACE
+            cancel.cancel("SIGINT")
             continue
         if event is None:
             return outcome
-        on_event(event)
         if isinstance(event, Outcome):
             outcome = event
+        if rendering:
+            try:
+                on_event(event)
+            except OSError:  # EIO after SIGHUP, EPIPE: the engine still has to finish
+                rendering = False
 
 
 def render_view(view: AttemptView) -> Group:
@@ -111,23 +121,35 @@ def _exit_code(outcome: Outcome | None) -> int:
 
 def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
     cancel = CancelToken()
-    q = _events(request, cancel)
+    with cancel_on_signals(cancel):
+        return _render(_events(request, cancel), cancel, json_out)
+
+
+def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool) -> Outcome | None:
     if json_out:
         def emit(event: Event) -> None:
             print(json.dumps(event_to_dict(event), default=str), flush=True)
 
-        outcome = _drain(q, cancel, emit)
-    else:
-        view = AttemptView()
-        console = Console(highlight=False)
-        with Live(render_view(view), console=console, refresh_per_second=20, transient=False) as live:
-            def show(event: Event) -> None:
-                nonlocal view
-                view = reduce(view, event)
-                live.update(render_view(view))
+        return _drain(q, cancel, emit)
+    view = AttemptView()
+    live = Live(render_view(view), console=Console(highlight=False), refresh_per_second=20, transient=False)
 
-            outcome = _drain(q, cancel, show)
-    return outcome
+    def show(event: Event) -> None:
+        nonlocal view
+        view = reduce(view, event)
+        live.update(render_view(view))
+
+    try:
+        try:
+            live.start()
+        except OSError:  # no terminal to draw on: `show` fails too, and _drain stops rendering
+            pass
+        return _drain(q, cancel, show)
+    finally:
+        try:
+            live.stop()
+        except OSError:  # the terminal went away (SIGHUP); the engine has finished
+            pass
 
 
 def cmd_exec(
@@ -189,7 +211,8 @@ def _serve_bridges(pid: int, err: Console) -> None:
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    for sig in CANCEL_SIGNALS:
+        signal.signal(sig, stop)
     try:
         while start_ticks_of(pid) == ticks:
             time.sleep(0.5)

@@ -36,8 +36,12 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.reason = ""  # who cancelled, e.g. "SIGTERM"; the first reason wins
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "") -> None:
+        """Safe to call from a signal handler: it only sets a flag the engine's waits watch."""
+        if not self._event.is_set():
+            self.reason = reason
         self._event.set()
 
     @property
