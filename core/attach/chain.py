@@ -10,7 +10,6 @@ safe-attach timeout live in legacy_step.py.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,9 +36,10 @@ from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
-from core.privdir import target_dir
+from core.privdir import base_dir_name, remove_base_if_empty, target_dir
 from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.stale_requests import collect_stale, request_name
 from core.target import Phase, main_interpreter
 
 TITLES = {
@@ -119,7 +119,7 @@ class _Attempt:
         self.outputs = []
         try:
             if self.cancel.cancelled:
-                raise SafeAttachError(FailureKind.CANCELLED, "cancelled before this step")
+                raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()} before this step")
             if name in self.faults.fail and name not in WRITE_STEPS:
                 raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
             detail = body()
@@ -237,7 +237,8 @@ class _Attempt:
 
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
-        rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
+        expires = expires_in or self.request.timeout
+        rid = request_name(expires, target.pid, target.start_ticks) + "p" * self.faults.pad_script_path
         private_dir = target_dir(target.uid, rid)
         path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
         if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
@@ -250,8 +251,7 @@ class _Attempt:
                     detail={"truncated": True, "path_bytes": path_len, "limit": limit - 1},
                 )
         spec = self._payload_spec(private_dir)
-        staged = stage(target.root, target.uid, target.gid, spec, expires_in=expires_in or self.request.timeout,
-                       request_id=rid)
+        staged = stage(target.root, target.uid, target.gid, spec, expires_in=expires, request_id=rid)
         self.staged = staged
         self._say(f"staged loader at {staged.script_path} ({staged.script_path_len} bytes)")
         return staged
@@ -263,6 +263,8 @@ class _Attempt:
         target = self.target
         self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
         self.lock.acquire(self.request.timeout, self.cancel, self._say)
+        collected = collect_stale(self.lock.base_fd, target.uid, (target.pid, target.start_ticks), self.lock.name,
+                                  self._say)
         self.writer = RequestWriter(
             target.mem, target.offsets, self.choice.tstate, please_stop_mask(target.version),
             self.faults, picked_up=lambda: self.staged is not None and self.staged.claimed,
@@ -271,7 +273,7 @@ class _Attempt:
                                  self.writer.path_size, target.uid, self._say)
         staged = self._stage()
         detail = self.writer.write_script(staged.script_path_bytes)
-        return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail}
+        return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail, **collected.detail()}
 
     def _write_pending(self) -> dict[str, Any]:
         assert self.writer is not None
@@ -316,7 +318,11 @@ class _Attempt:
                 return pending
             if exc.kind is FailureKind.TIMEOUT_RUN:
                 raise self._timeout_error() from None
-            raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
+            raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()}; the request was withdrawn") from None
+
+    def _cancelled(self) -> str:
+        reason = self.cancel.reason
+        return f"cancelled ({reason})" if reason else "cancelled"
 
     def _alive(self) -> bool:
         return bool(start_ticks_of(self.request.pid) == self.target.start_ticks)
@@ -386,6 +392,7 @@ class _Attempt:
         steps = plan_steps(self.request.method, self.request.payload)
         yield Plan(self.request.pid, self.request.method.value, self.request.payload.value,
                    tuple(StepSpec(s, TITLES[s]) for s in steps))
+        self._log(self.record.started())  # left alone if this client dies: read back as abandoned
         outcome: Outcome | None = None
         try:
             yield from self._reattach_cache(steps)
@@ -431,12 +438,15 @@ class _Attempt:
         finally:
             self._close()
         self.record.elapsed_ms = round(outcome.elapsed_ms, 3)
+        self._log(self.record.to_dict())
+        yield outcome
+
+    def _log(self, line: dict[str, Any]) -> None:
         if self.log is not None:
             try:
-                self.log.append(self.record)
+                self.log.append(line)
             except OSError:
                 pass
-        yield outcome
 
     def _skip_fallback(self, steps: tuple[str, ...], why: str) -> Iterator[Event]:
         for name in FALLBACK_STEPS:
@@ -479,6 +489,8 @@ class _Attempt:
                 staged.cleanup()
         if self.lock is not None:
             self.lock.release()
+        if self.target is not None and (self.staged is not None or self.retired or self.lock is not None):
+            remove_base_if_empty(self.target.root, base_dir_name(self.target.uid))
         if self.target is not None:
             try:
                 self.target.close()

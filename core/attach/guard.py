@@ -33,8 +33,16 @@ class TargetLock:
         deadline = time.monotonic() + timeout
         announced = False
         while True:
-            fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=self._base_fd)
+            try:
+                fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                             dir_fd=self._base_fd)
+            except FileNotFoundError:  # another client removed the (then empty) base dir: take a new one
+                os.close(self._base_fd)
+                self._base_fd = -1
+                if time.monotonic() >= deadline:
+                    raise SafeAttachError(FailureKind.BUSY, "the private base directory keeps disappearing") from None
+                self._base_fd = open_base_dir(self.root, base_dir_name(self.uid), self.uid, self.gid)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -63,6 +71,11 @@ class TargetLock:
                     os.fchown(fd, self.uid, self.gid)
                 return
             os.close(fd)
+
+    @property
+    def base_fd(self) -> int:
+        """The base directory the lock lives in (valid while the lock is held)."""
+        return self._base_fd
 
     def release(self) -> None:
         if self._fd >= 0:
