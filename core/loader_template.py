@@ -42,7 +42,7 @@ def _safeattach_loader():
             source = f.read()
         namespace = {"__name__": "__safeattach_payload__", "__builtins__": builtins}
         exec(compile(source, d + "/payload.py", "exec"), namespace)
-        value = namespace["run"](params, {"private_dir": d, "request_id": request_id})
+        value = namespace["run"](params, {"private_dir": d, "request_id": request_id, "deadline": %(deadline)r})
         report["ok"] = True
         report["result"] = value if isinstance(value, dict) else {"value": value}
     except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt in a payload are reported too

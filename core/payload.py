@@ -3,7 +3,8 @@
 A payload is Python source that defines `run(params: dict, ctx: dict) -> dict`. The loader executes that
 source in a fresh namespace inside the target, calls `run`, and reports the returned dict (JSON-able) — or
 the exception and its traceback — back to the client over the confirmation channel. `ctx` carries at least
-`private_dir` (the request's private directory as the target sees it) and `request_id`.
+`private_dir` (the request's private directory as the target sees it), `request_id` and `deadline` (wall
+clock): a payload waits for nothing past it, and never blocks the thread it interrupted beyond it.
 """
 
 from __future__ import annotations

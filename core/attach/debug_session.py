@@ -34,6 +34,7 @@ from core.reattach_cache import CacheEntry, find_listener, forget, load, store, 
 from core.requests import AttachRequest
 
 BRIDGE_SOCKET = "dap.sock"
+GAVE_UP = "PayloadGaveUp"  # the in-target payload's exception for "stopped cleanly, here is why"
 LISTEN_WAIT = 5.0  # seconds for debugpy's port to show up in LISTEN state after the payload reported it
 _BRIDGE_DIR = re.compile(r"(\d+)-(\d+)")
 
@@ -224,6 +225,13 @@ class DebugSession:
         if result is None:
             raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload did not report")
         if not result.ok:
+            kind, _, reason = result.error.partition(": ")
+            if kind == GAVE_UP:  # the payload stopped cleanly and says why
+                raise SafeAttachError(
+                    FailureKind.PAYLOAD, f"debugpy could not start in the target: {reason}",
+                    hint="The payload gave up without changing the program, which goes on running as before.",
+                    detail={"reason": reason, "gave_up": True},
+                )
             raise SafeAttachError(FailureKind.PAYLOAD, f"debugpy did not start in the target: {result.error}",
                                   detail={"traceback": result.traceback})
         info = dict(result.result)

@@ -2,19 +2,33 @@
 
 Imports nothing from safeattach and stays valid on every CPython the engine can inject into (3.9+).
 `run(params, ctx)` returns a JSON-able dict; errors are raised (the loader reports them).
+
+It never blocks the thread it interrupted for long and never prints: the loopback it will listen on is
+probed first (a target in a network namespace whose loopback is down would otherwise make debugpy wait for
+an adapter that cannot connect, and the adapter print into the target), and `debugpy.listen()` runs in a
+daemon thread this thread waits for only until the request's deadline. When it cannot finish, it raises
+`PayloadGaveUp` with the reason, and the program goes on as before.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
 _SERVICE_THREAD = "safeattach-debugpy"
 _PROC = "/proc"
+_PROBE_TIMEOUT = 1.0  # seconds: a loopback connect is instant when the loopback works
+_LISTEN_MIN, _LISTEN_MAX = 2.0, 15.0  # seconds debugpy.listen() may take, within the request's deadline
+
+
+class PayloadGaveUp(RuntimeError):
+    """The payload stopped without changing the program; the message says what happened in the target."""
 
 
 def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -31,9 +45,10 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         debugpy = sys.modules["debugpy"]
         result: dict[str, Any] = {"reused": True, "host": existing[0], "port": existing[1]}
     else:
+        _probe_loopback(host)
         debugpy = _import_debugpy(str(params["debugpy_dir"]))
         adapter_python = _configure_adapter_python(debugpy)
-        bound = debugpy.listen((host, port))
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx))
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
@@ -151,6 +166,79 @@ def _listening_ports(pid: int) -> list[int]:
 
 
 # -- fresh start -------------------------------------------------------------------------------------------
+
+
+def _budget(ctx: dict[str, Any]) -> float:
+    deadline = ctx.get("deadline")
+    left = float(deadline) - time.time() if isinstance(deadline, (int, float)) else _LISTEN_MAX
+    return min(_LISTEN_MAX, max(_LISTEN_MIN, left))
+
+
+def _probe_loopback(host: str) -> None:
+    """Connect to a throwaway listener on the address debugpy will use; raise PayloadGaveUp if that fails."""
+    probe_host = _local_address(host)
+    family = socket.AF_INET6 if ":" in probe_host else socket.AF_INET
+    try:
+        server = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise PayloadGaveUp(f"cannot create a socket in the target: {exc}") from None
+    client = None
+    try:
+        server.bind((probe_host, 0))
+        server.listen(1)
+        server.settimeout(_PROBE_TIMEOUT)
+        client = socket.socket(family, socket.SOCK_STREAM)
+        client.settimeout(_PROBE_TIMEOUT)
+        client.connect(server.getsockname()[:2])
+        conn, _ = server.accept()
+        conn.close()
+    except OSError as exc:
+        raise PayloadGaveUp(_network_reason(probe_host, exc)) from None
+    finally:
+        server.close()
+        if client is not None:
+            client.close()
+
+
+def _network_reason(host: str, exc: OSError) -> str:
+    if exc.errno == errno.ENETUNREACH:
+        what = "network unreachable in the target's namespace (is its loopback down?)"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        what = "address not available in the target's namespace"
+    elif isinstance(exc, socket.timeout):
+        what = "no answer in time in the target's namespace"
+    else:
+        what = "the target cannot connect to its own listener"
+    return f"{what}: a test connection to {host} failed: {exc}"
+
+
+def _local_address(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def _listen_bounded(debugpy: Any, host: str, port: int, budget: float) -> tuple[str, int]:
+    """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds."""
+    done: dict[str, Any] = {}
+
+    def listen() -> None:
+        try:
+            done["bound"] = debugpy.listen((host, port))
+        except BaseException as exc:  # reported to the waiting thread, never printed
+            done["error"] = exc
+
+    thread = _service_thread(listen, "listen")
+    thread.start()
+    thread.join(budget)
+    if thread.is_alive():
+        raise PayloadGaveUp(
+            f"debugpy.listen() did not finish within {budget:.1f}s in the target; it was left to finish or "
+            "fail in a daemon thread, and the program goes on"
+        )
+    if "error" in done:
+        exc = done["error"]
+        raise PayloadGaveUp(f"debugpy.listen() failed in the target: {type(exc).__name__}: {exc}")
+    bound = done["bound"]
+    return str(bound[0]), int(bound[1])
 
 
 def _import_debugpy(debugpy_dir: str) -> Any:
