@@ -66,3 +66,22 @@ def test_attach_into_a_namespace_without_loopback_fails_cleanly_and_the_target_g
     target.proc.wait(timeout=10)
     assert target.proc.stderr is not None and target.proc.stderr.read() == b""  # nothing printed into it
 
+
+def test_no_fallback_injection_once_the_target_started_our_loader(targets: TargetPool, tmp_path: Path) -> None:
+    """A payload still running when the client gives up was picked up: gdb must not inject it a second time."""
+    from attach_helpers import attach
+
+    from core.events import StepFinished, StepStatus
+    from core.requests import Method
+
+    target = targets.spawn_script(require("3.14"), "busy.py")
+    script = tmp_path / "slow.py"
+    script.write_text("import time\ntime.sleep(7)\n")
+    script.chmod(0o644)
+    tmp_path.chmod(0o755)
+    events, outcome = attach(target.pid, script, timeout=1.0, method=Method.AUTO)
+    assert not outcome.ok
+    fallback = [e for e in events if isinstance(e, StepFinished) and e.step == "legacyFallback"]
+    assert fallback and fallback[0].status is StepStatus.SKIPPED, fallback
+    assert "already started our loader" in fallback[0].message
+    assert target.alive()

@@ -336,6 +336,7 @@ class _Attempt:
         if self.staged.withdraw():
             self._say("cancel: loader withdrawn (a late pickup is a no-op)")
             return None
+        self.loader_started = True
         self._say("the loader had already started; waiting for its report")
         try:
             return self.staged.wait(GRACE_AFTER_CLAIM, None)
@@ -368,6 +369,7 @@ class _Attempt:
                 "thread_name": result.thread_name, "native_thread_id": result.native_thread_id}
 
     payload_result: PayloadResult | None = None
+    loader_started = False  # the target ran our loader: its payload is (or was) running there
 
     def _reattach_cache(self, steps: tuple[str, ...]) -> Iterator[Event]:
         """debugpy: a cached server that still listens ends the chain here (raises _Cached)."""
@@ -458,6 +460,9 @@ class _Attempt:
             yield from self._run_step("awaitRun", self._await_step)
         except _Stop as stop:
             if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
+                raise
+            if self.loader_started:  # the payload runs in the target already: injecting again would double it
+                yield from self._skip_fallback(steps, "not used: the target already started our loader")
                 raise
             if not legacy_available():
                 yield from self._skip_fallback(steps, "legacy injection not available")
