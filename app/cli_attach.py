@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import queue
 import signal
 import sys
@@ -30,6 +31,7 @@ from core.requests import AttachRequest, CancelToken, Method, Payload
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
+MAX_IDLE_TIMEOUT = 7 * 24 * 3600.0
 CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still needs to withdraw the request
 
 
@@ -162,16 +164,22 @@ def cmd_exec(
 
 def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
-    json_out: bool,
+    json_out: bool, idle_timeout: float = 600.0,
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
         return 2
     host = host.strip("[]")  # [::1]:PORT
+    if not (math.isfinite(idle_timeout) and 0 < idle_timeout <= MAX_IDLE_TIMEOUT):
+        Console(stderr=True).print(Text(
+            f"error: --idle-timeout must be a number of seconds in (0, {MAX_IDLE_TIMEOUT:g}], got {idle_timeout:g}",
+            style="red"))
+        return 2
     err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
+                            idle_timeout=idle_timeout,
                             allow_opted_out_legacy=allow_opted_out)
     outcome = _run_outcome(request, json_out)
     if outcome is None or not outcome.ok:

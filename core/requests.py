@@ -28,6 +28,7 @@ class AttachRequest:
     listen_host: str = "127.0.0.1"  # for Payload.DEBUGPY
     listen_port: int = 0  # 0: let the engine choose
     wait_for_client: bool = False
+    idle_timeout: float = 600.0  # for Payload.DEBUGPY: the server stops this long after its last client left
     allow_opted_out_legacy: bool = False  # explicit override: inject into a target that opted out
 
 
