@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import queue
 import signal
 import sys
@@ -17,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
-from app.outcome_render import connect_address, vscode_block
+from app.outcome_render import access_line, connect_address, ssh_forward_line, vscode_block
 from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
 from app.viewmodel import AttemptView, reduce
 from core.attach import run_attach
@@ -204,6 +205,13 @@ def _print_connect(outcome: Outcome) -> None:
         state += ", found through the reattach cache"
     print(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}")
     print(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\").")
+    access = access_line(r)
+    if access is not None:
+        print(access)
+    forward = ssh_forward_line(r, os.environ.get("SSH_CONNECTION"))
+    if forward is not None:
+        print(f"Over SSH: run on your own machine, then connect there to 127.0.0.1:{r['connect']['port']}:")
+        print(f"  {forward}")
     vscode = vscode_block(r)
     if vscode is not None:
         print(vscode.plain)

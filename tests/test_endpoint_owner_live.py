@@ -116,3 +116,18 @@ def test_the_server_stops_after_its_idle_timeout_and_the_program_goes_on(session
     assert target.alive()
     assert prog
 
+
+def test_over_ssh_the_cli_prints_the_forwarding_command(session: Session) -> None:
+    import re
+    import subprocess
+
+    from test_debug_sessions_live import CLI, REPO
+
+    target, _ = session.spawn("3.14")
+    env = {**os.environ, "SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 2222"}
+    proc = subprocess.run([*CLI, "attach", str(target.pid), "--idle-timeout", "30"], capture_output=True, text=True,
+                          timeout=90, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr
+    port = int(re.search(r"Connect any DAP client to 127\.0\.0\.1:(\d+)", proc.stdout)[1])  # type: ignore[index]
+    assert f"ssh -N -L {port}:127.0.0.1:{port} -p 2222 192.0.2.1" in proc.stdout
+    assert "Only uid 0 may connect; the server stops 30s after its last client leaves." in proc.stdout
