@@ -307,6 +307,9 @@ class _Gate:
         self.marker = os.path.join(self.dir, "installed")
 
     def place(self, debugpy: Any) -> None:
+        if not any(os.path.exists(f"{_PROC}/self/net/{t}") for t in ("tcp", "tcp6")):
+            raise PayloadGaveUp(f"{_PROC} is not mounted in the target's view: the debug server could not tell "
+                                "who connects, so it was not started")
         with open(self.source, "rb") as f:
             code = f.read()
         os.mkdir(self.dir, 0o700)
