@@ -53,6 +53,12 @@ def _safeattach_loader():
         report["exc_message"] = str(exc)
         report["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     finally:
+        try:
+            if not namespace.get("KEEP_NAMESPACE"):
+                namespace.clear()  # break the functions <-> globals cycles now: a target that never
+                # allocates may not run the cycle collector for a long time
+        except NameError:  # the payload never got that far
+            pass
         for name in %(own_files)r:
             try:
                 os.unlink(d + "/" + name)

@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Any
 
+KEEP_NAMESPACE = True  # the relay threads started here keep using this module's globals
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
 _GATE_ATTR = "_safeattach_gate"  # the peer gate that listener's adapter runs behind
 _SERVICE_THREAD = "safeattach-debugpy"
