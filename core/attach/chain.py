@@ -10,6 +10,7 @@ safe-attach timeout live in legacy_step.py.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,10 +37,10 @@ from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
-from core.privdir import base_dir_name, remove_base_if_empty, target_dir
+from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
-from core.stale_requests import collect_stale, request_name
+from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
 
 TITLES = {
@@ -263,8 +264,7 @@ class _Attempt:
         target = self.target
         self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
         self.lock.acquire(self.request.timeout, self.cancel, self._say)
-        collected = collect_stale(self.lock.base_fd, target.uid, (target.pid, target.start_ticks), self.lock.name,
-                                  self._say)
+        collected = self._collect_stale()
         self.writer = RequestWriter(
             target.mem, target.offsets, self.choice.tstate, please_stop_mask(target.version),
             self.faults, picked_up=lambda: self.staged is not None and self.staged.claimed,
@@ -284,12 +284,29 @@ class _Attempt:
         detail = self.writer.write_breaker()
         return {"message": f"eval_breaker |= 0x{detail['mask']:x}", **detail}
 
+    def _collect_stale(self) -> Collected:
+        """Once per attempt, before staging: collect what killed clients left (see core.stale_requests)."""
+        if self.collected is not None:
+            return Collected()
+        target = self.target
+        ident = (target.pid, target.start_ticks)
+        if self.lock is not None:
+            self.collected = collect_stale(self.lock.base_fd, target.uid, ident, self.lock.name, self._say)
+            return self.collected
+        base_fd = open_base_dir(target.root, base_dir_name(target.uid), target.uid, target.gid)
+        try:  # without our lock: only entries whose client is gone are touched, which is safe all the same
+            self.collected = collect_stale(base_fd, target.uid, ident, "", self._say)
+        finally:
+            os.close(base_fd)
+        return self.collected
+
     def _legacy(self) -> dict[str, Any]:
         if "legacy" not in self.record.flags:
             self.record.flags.append("legacy")
+        collected = self._collect_stale()
         staged = self._stage(self.request.timeout * LEGACY_EXPIRY_FACTOR)
-        return inject_loader(self.request.pid, staged.script_path, timeout=self.request.timeout,
-                             cancel=self.cancel, say=self._say)
+        return {**inject_loader(self.request.pid, staged.script_path, timeout=self.request.timeout,
+                                cancel=self.cancel, say=self._say), **collected.detail()}
 
     def _fallback(self, failed: SafeAttachError) -> dict[str, Any]:
         """awaitRun failed (the request was cancelled and withdrawn): undo the writes, inject through gdb."""
@@ -370,6 +387,7 @@ class _Attempt:
 
     payload_result: PayloadResult | None = None
     loader_started = False  # the target ran our loader: its payload is (or was) running there
+    collected: Collected | None = None  # what this attempt collected of killed clients' leftovers
 
     def _reattach_cache(self, steps: tuple[str, ...]) -> Iterator[Event]:
         """debugpy: a cached server that still listens ends the chain here (raises _Cached)."""
