@@ -71,10 +71,12 @@ def _wake(target: Target) -> None:
 class ExecClient:
     """`safeattach exec --json` in a subprocess, read event by event (bounded)."""
 
-    def __init__(self, pid: int, script: Path, timeout: float) -> None:
+    def __init__(self, pid: int, script: Path | None, timeout: float) -> None:
+        """`exec PID SCRIPT`, or `attach PID` (debugpy) when script is None."""
+        command = ["exec", str(pid), str(script)] if script is not None else ["attach", str(pid)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "exec", str(pid), str(script), "--timeout", str(timeout),
-             "--method", "safe", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+            [sys.executable, "-m", "app.cli", *command, "--timeout", str(timeout), "--method", "safe", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
         self.events: list[dict[str, Any]] = []
         self._buf = b""
 
@@ -195,3 +197,20 @@ def test_after_sigkill_the_loader_expires_and_the_next_run_collects_the_stale_di
     target.proc.kill()
     target.proc.wait(timeout=10)
     assert target.proc.stderr is not None and target.proc.stderr.read() == b""  # nothing printed into it
+
+
+def test_a_signalled_attach_withdraws_its_debugpy_request(targets: TargetPool, clients: list[ExecClient]) -> None:
+    target = _blocked_target(targets)
+    client = ExecClient(target.pid, None, timeout=30)
+    clients.append(client)
+    client.read_until_armed()
+    rid = client.request_id
+    client.proc.send_signal(signal.SIGTERM)
+    assert client.finish() == EXIT_CODES[FailureKind.CANCELLED]
+    assert client.events[-1]["kind"] == "cancelled" and "SIGTERM" in client.events[-1]["message"]
+    assert request_state(target.pid).pending == 0
+    assert _ours_left(target.pid, rid) == []
+    _wake(target)
+    threads = os.listdir(f"/proc/{target.pid}/task")
+    assert threads == [str(target.pid)]  # debugpy never started: no adapter, no pydevd threads
+    assert target.alive()
