@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-timeout", type=float, default=600.0,
                    help="seconds the debug server waits for a (next) client before it stops (default 600)")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("dap", help="a DAP adapter on stdin/stdout for a process (attaches like `attach`)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
+    p.add_argument("--timeout", type=float, default=20.0)
+    p.add_argument("--idle-timeout", type=float, default=600.0)
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")
     p.add_argument("--failures", action="store_true")
@@ -189,6 +194,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return cmd_attach(args.pid, args.listen, args.wait_for_client, args.method, args.allow_opted_out,
                           args.timeout, args.json, idle_timeout=args.idle_timeout)
+    if cmd == "dap":
+        from app.cli_dap import cmd_dap
+
+        return cmd_dap(args.pid, args.method, args.timeout, args.idle_timeout)
     if cmd == "log":
         from app.cli_attach import cmd_log
 

@@ -113,29 +113,31 @@ def render_view(view: AttemptView) -> Group:
 
 
 def _run(request: AttachRequest, json_out: bool) -> int:
-    return _exit_code(_run_outcome(request, json_out))
+    return exit_code(run_outcome(request, json_out))
 
 
-def _exit_code(outcome: Outcome | None) -> int:
+def exit_code(outcome: Outcome | None) -> int:
     if outcome is None:
         return exit_code_for(FailureKind.INTERNAL)
     return 0 if outcome.ok else exit_code_for(outcome.kind or FailureKind.INTERNAL)
 
 
-def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
+def run_outcome(request: AttachRequest, json_out: bool, *, to_stderr: bool = False) -> Outcome | None:
+    """Run one attempt, rendering it (to stderr when stdout carries something else, e.g. DAP)."""
     cancel = CancelToken()
     with cancel_on_signals(cancel):
-        return _render(_events(request, cancel), cancel, json_out)
+        return _render(_events(request, cancel), cancel, json_out, to_stderr)
 
 
-def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool) -> Outcome | None:
+def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool, to_stderr: bool) -> Outcome | None:
     if json_out:
         def emit(event: Event) -> None:
-            print(json.dumps(event_to_dict(event), default=str), flush=True)
+            print(json.dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
 
         return _drain(q, cancel, emit)
     view = AttemptView()
-    live = Live(render_view(view), console=Console(highlight=False), refresh_per_second=20, transient=False)
+    live = Live(render_view(view), console=Console(highlight=False, stderr=to_stderr), refresh_per_second=20,
+                transient=False)
 
     def show(event: Event) -> None:
         nonlocal view
@@ -163,6 +165,12 @@ def cmd_exec(
     return _run(request, json_out)
 
 
+def idle_timeout_error(value: float) -> str | None:
+    if math.isfinite(value) and 0 < value <= MAX_IDLE_TIMEOUT:
+        return None
+    return f"--idle-timeout must be a number of seconds in (0, {MAX_IDLE_TIMEOUT:g}], got {value:g}"
+
+
 def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
     json_out: bool, idle_timeout: float = 600.0,
@@ -172,19 +180,18 @@ def cmd_attach(
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
         return 2
     host = host.strip("[]")  # [::1]:PORT
-    if not (math.isfinite(idle_timeout) and 0 < idle_timeout <= MAX_IDLE_TIMEOUT):
-        Console(stderr=True).print(Text(
-            f"error: --idle-timeout must be a number of seconds in (0, {MAX_IDLE_TIMEOUT:g}], got {idle_timeout:g}",
-            style="red"))
+    bad_idle = idle_timeout_error(idle_timeout)
+    if bad_idle is not None:
+        Console(stderr=True).print(Text(f"error: {bad_idle}", style="red"))
         return 2
     err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             idle_timeout=idle_timeout,
                             allow_opted_out_legacy=allow_opted_out)
-    outcome = _run_outcome(request, json_out)
+    outcome = run_outcome(request, json_out)
     if outcome is None or not outcome.ok:
-        return _exit_code(outcome)
+        return exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
     for warning in outcome.result.get("warnings") or []:

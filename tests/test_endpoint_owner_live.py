@@ -131,3 +131,59 @@ def test_over_ssh_the_cli_prints_the_forwarding_command(session: Session) -> Non
     port = int(re.search(r"Connect any DAP client to 127\.0\.0\.1:(\d+)", proc.stdout)[1])  # type: ignore[index]
     assert f"ssh -N -L {port}:127.0.0.1:{port} -p 2222 192.0.2.1" in proc.stdout
     assert "Only uid 0 may connect; the server stops 30s after its last client leaves." in proc.stdout
+
+
+def _send(stream: object, msg: dict[str, object]) -> None:
+    import json
+
+    body = json.dumps(msg).encode()
+    stream.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)  # type: ignore[attr-defined]
+    stream.flush()  # type: ignore[attr-defined]
+
+
+def _read_message(fd: int, timeout: float = 30) -> dict[str, object]:
+    import json
+    import selectors
+
+    buf = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            if b"\r\n\r\n" in buf:
+                head, rest = buf.split(b"\r\n\r\n", 1)
+                length = int(head.split(b":")[1])
+                if len(rest) >= length:
+                    return json.loads(rest[:length])  # type: ignore[no-any-return]
+            left = deadline - time.monotonic()
+            assert left > 0 and sel.select(left), f"no DAP message within {timeout}s: {buf!r}"
+            chunk = os.read(fd, 65536)
+            assert chunk, f"stdout closed: {buf!r}"
+            buf += chunk
+
+
+def test_dap_command_is_a_stdio_adapter(session: Session) -> None:
+    """`safeattach dap PID` for editors that launch an adapter: DAP on stdin/stdout, progress on stderr."""
+    import subprocess
+
+    from test_debug_sessions_live import CLI, REPO
+
+    target, _ = session.spawn("3.14")
+    proc = subprocess.Popen([*CLI, "dap", str(target.pid)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    session.clis.append(proc)
+    assert proc.stdin is not None and proc.stdout is not None
+    _send(proc.stdin, {"seq": 1, "type": "request", "command": "initialize",
+                       "arguments": {"clientID": "stdio-test", "adapterID": "debugpy"}})
+    seen = []
+    while True:  # debugpy sends an output event first; the first line on stdout is DAP, never a progress line
+        msg = _read_message(proc.stdout.fileno())
+        seen.append(msg)
+        if msg.get("type") == "response":
+            break
+    assert seen[-1]["command"] == "initialize" and seen[-1]["success"] is True, seen
+    _send(proc.stdin, {"seq": 2, "type": "request", "command": "disconnect", "arguments": {}})
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    assert proc.stderr is not None and b'"event": "Outcome"' in proc.stderr.read()
+    assert target.alive()
