@@ -115,6 +115,11 @@ def test_the_server_stops_after_its_idle_timeout_and_the_program_goes_on(session
     assert int(target.wait_for("tick ", timeout=10).split()[1]) > first  # the program goes on
     assert target.alive()
     assert prog
+    # attaching again says what happened: debugpy cannot listen twice in one process
+    code, _, again, _ = cli_attach(session, target.pid)
+    assert code == 50 and again.kind is not None and again.kind.value == "payload"
+    assert "has stopped, after its idle timeout" in again.message and "restart the program" in again.message
+    assert target.alive()
 
 
 def test_over_ssh_the_cli_prints_the_forwarding_command(session: Session) -> None:

@@ -79,6 +79,12 @@ def _existing_listener() -> tuple[str, int] | None:
         return None
     known = getattr(sys.modules.get("debugpy"), _STATE_ATTR, None)
     if known is not None:
+        if int(known[1]) not in _listening_anywhere():
+            raise PayloadGaveUp(
+                f"the debug server safeattach started in this process (port {known[1]}) has stopped, after its "
+                "idle timeout or because it was killed; debugpy can listen only once per process, so restart "
+                "the program to debug it again"
+            )
         return str(known[0]), int(known[1])
     found = _discover_listener()
     if found is None:
@@ -86,6 +92,22 @@ def _existing_listener() -> tuple[str, int] | None:
             "debugpy.listen() was already called in this process, but its client address could not be found"
         )
     return found
+
+
+def _listening_anywhere() -> set[int]:
+    """TCP ports in LISTEN state in this process's network namespace (whoever holds them)."""
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{_PROC}/self/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 3 and cols[3] == "0A":
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _discover_listener() -> tuple[str, int] | None:
