@@ -192,3 +192,34 @@ def test_dap_command_is_a_stdio_adapter(session: Session) -> None:
     assert proc.wait(timeout=30) == 0
     assert proc.stderr is not None and b'"event": "Outcome"' in proc.stderr.read()
     assert target.alive()
+
+
+HAMMER = """
+import socket, sys, time
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+    except OSError:
+        pass
+    time.sleep(0.1)
+"""
+
+
+def test_refused_connections_do_not_keep_the_server_alive(session: Session) -> None:
+    import threading
+
+    target, _ = session.spawn("3.14")
+    code, _, outcome, stderr = cli_attach(session, target.pid, "--idle-timeout", "3")
+    assert code == 0, (outcome.message, stderr)
+    port, listener = int(outcome.result["connect"]["port"]), int(outcome.result["debugpy"]["listener_pid"])
+    ticks = start_ticks_of(listener)
+    started = time.monotonic()
+    hammer = threading.Thread(target=run_as_other_user, args=(HAMMER, str(port), "8"), daemon=True)
+    hammer.start()  # another user connects every 0.1 s for 8 s: refused each time, never "a client"
+    while start_ticks_of(listener) == ticks:
+        assert time.monotonic() - started < 15, "refused connections kept the debug server alive"
+        time.sleep(0.1)
+    assert time.monotonic() - started < 7
+    hammer.join(timeout=20)
+    assert target.alive()

@@ -84,11 +84,14 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float) -> None
     """Gate socket.socket.accept; start the idle watchdog once the first port (debugpy's client port) listens."""
     accept, listen = socket.socket.accept, socket.socket.listen
     watching: list[int] = []
+    clients: set[tuple[Any, int]] = set()  # admitted peers of the client port: only they keep the server up
 
     def gated_accept(self: socket.socket) -> tuple[socket.socket, Any]:
         while True:
             conn, address = accept(self)
             if admitted(conn, allowed, open_to_network):
+                if watching and int(self.getsockname()[1]) == watching[0]:
+                    clients.add((_plain(ipaddress.ip_address(address[0].split("%")[0])), int(address[1])))
                 return conn, address
             try:
                 conn.close()  # before reading anything: the peer gets no DAP byte
@@ -99,22 +102,25 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float) -> None
         listen(self, *args)
         if not watching and self.family in (socket.AF_INET, socket.AF_INET6):
             watching.append(int(self.getsockname()[1]))
-            thread = threading.Thread(target=_watchdog, args=(watching[0], idle), name="safeattach-idle", daemon=True)
+            thread = threading.Thread(target=_watchdog, args=(watching[0], idle, clients), name="safeattach-idle",
+                                      daemon=True)
             thread.start()
 
     socket.socket.accept = gated_accept  # type: ignore[method-assign]
     socket.socket.listen = watched_listen  # type: ignore[method-assign,assignment]
 
 
-def _connected(port: int) -> bool:
-    return any(len(c) > 3 and c[3] == _ESTABLISHED and _addr(c[1])[1] == port for c in _rows("/proc/self"))
+def _connected(port: int, clients: set[tuple[Any, int]]) -> bool:
+    """An admitted client is still connected to `port` (refused peers, closed at once, never count)."""
+    return any(len(c) > 3 and c[3] == _ESTABLISHED and _addr(c[1])[1] == port and _addr(c[2]) in clients
+               for c in _rows("/proc/self"))
 
 
-def _watchdog(port: int, idle: float) -> None:
+def _watchdog(port: int, idle: float, clients: set[tuple[Any, int]]) -> None:
     last = time.monotonic()
     while True:
         time.sleep(min(1.0, idle))
-        if _connected(port):
+        if _connected(port, set(clients)):
             last = time.monotonic()
         elif time.monotonic() - last >= idle:
             os._exit(0)  # no client for `idle` seconds: the server stops, the debuggee goes on
