@@ -140,15 +140,21 @@ class PrivateDir:
         finally:
             os.close(fd)
 
-    def claim(self, name: str) -> bool:
-        """Create an O_EXCL marker; True if we created it (nobody else had)."""
+    def claim(self, name: str, note: bytes = b"") -> bool:
+        """Create an O_EXCL marker holding `note`; True if we created it (nobody else had)."""
         try:
             fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=self._fd)
         except FileExistsError:
             return False
         except OSError:
             return False
-        os.close(fd)
+        try:
+            if note:
+                os.write(fd, note)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         return True
 
     def cleanup(self) -> None:

@@ -6,8 +6,9 @@ A request directory's name says when it expires and who made it for whom:
 removed only when it is ours (name pattern, owner uid, mode, type: checked with lstat, never following a
 link) and dead: expired *and* its client is gone, and its target is either gone or the one we hold the lock
 of (a live target of another attempt may still have that request armed; removing its loader would make
-CPython print "Can't open debugger script" into it). A request whose client is gone but which has not
-expired yet is withdrawn instead (its claim marker is created, so its loader is a no-op) and collected
+CPython print "Can't open debugger script" into it), and never while its loader may still run (claimed,
+no report yet, target alive). A request whose client is gone but which has not expired yet is withdrawn
+instead (its claim marker is created, so its loader is a no-op) and collected
 later. A lock file is stale when nobody holds its flock; it is unlinked while we hold it, the same protocol
 `TargetLock.release` follows, so a client waiting on it re-checks and retries.
 """
@@ -31,6 +32,7 @@ from core.procfs import start_ticks_of
 REQUEST_NAME = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*")
 LOCK_NAME = re.compile(r"attach-(\d+)-(\d+)\.lock")
 _CLAIM = "claim"
+WITHDRAWN = b"withdrawn"  # the note a withdrawal leaves in `claim` (core.loader writes the same)
 
 
 def request_name(expires_in: float, target_pid: int, target_ticks: int) -> str:
@@ -79,6 +81,23 @@ def _ours(base_fd: int, name: str, uid: int, kind: int, mode: int) -> bool:
     return stat.S_IFMT(st.st_mode) == kind and st.st_uid == uid and stat.S_IMODE(st.st_mode) == mode
 
 
+def _running(base_fd: int, name: str) -> bool:
+    """Claimed by the loader itself (an empty claim: a withdrawal writes a note into it) and without a report
+    yet: the loader may still be running its script."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=base_fd)
+    except OSError:
+        return False
+    try:
+        claim = os.stat(_CLAIM, dir_fd=fd, follow_symlinks=False)
+        reported = os.path.lexists(f"/proc/self/fd/{fd}/result.json")
+    except OSError:
+        return False  # no claim: the loader never started
+    finally:
+        os.close(fd)
+    return stat.S_ISREG(claim.st_mode) and claim.st_size == 0 and not reported
+
+
 def _withdraw(base_fd: int, name: str) -> bool:
     try:
         dir_fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=base_fd)
@@ -91,7 +110,12 @@ def _withdraw(base_fd: int, name: str) -> bool:
         return False  # already claimed: the loader ran, or a withdrawal came first
     finally:
         os.close(dir_fd)
-    os.close(fd)
+    try:
+        os.write(fd, WITHDRAWN)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return True
 
 
@@ -142,6 +166,8 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
                 continue
             if parsed.target != target and not _gone(*parsed.target):
                 continue  # another live target's request: its own next run collects it
+            if not _gone(*parsed.target) and _running(base_fd, name):
+                continue  # its loader started and has not reported: it may still be running its script
             if parsed.deadline < now:
                 remove_dir_at(base_fd, name)
                 removed.append(name)

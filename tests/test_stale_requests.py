@@ -49,13 +49,20 @@ def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
     base.mkdir(mode=0o700)
     uid = os.getuid()
     dead = _dead_pid()
-    this_target = (4242, 99)
+    this_target = ME  # a live target (this process): its running requests must be left alone
     past, future = time.time() - 5, time.time() + 60
     stale = _req(base, _name(past, dead, this_target))
     gone_target = _req(base, _name(past, dead, dead))
     live_client = _req(base, _name(past, ME, this_target))
-    other_live_target = _req(base, _name(past, dead, ME))
+    other_live_target = _req(base, _name(past, dead, (1, start_ticks_of(1) or 0)))
     orphan = _req(base, _name(future, dead, this_target))
+    running = _req(base, _name(past, dead, this_target).replace("a" * 16, "d" * 16))
+    (running / "claim").touch()  # the loader started, no report yet: it may still be running the script
+    finished = _req(base, _name(past, dead, this_target).replace("a" * 16, "e" * 16))
+    (finished / "claim").touch()
+    (finished / "result.json").write_text("{}")
+    withdrawn = _req(base, _name(past, dead, this_target).replace("a" * 16, "f" * 16))
+    (withdrawn / "claim").write_bytes(b"withdrawn")  # the client withdrew it, then died before cleaning up
     wrong_mode = _req(base, _name(past, dead, this_target).replace("a" * 16, "b" * 16), 0o755)
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -68,7 +75,7 @@ def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
     held.touch(mode=0o600)
     fifo = base / "attach-5-6.lock"
     os.mkfifo(fifo, 0o600)
-    own = base / "attach-4242-99.lock"
+    own = base / f"attach-{ME[0]}-{ME[1]}.lock"
     own.touch(mode=0o600)
     lines: list[str] = []
     base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
@@ -79,7 +86,8 @@ def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
     finally:
         os.close(holder)
         os.close(base_fd)
-    assert set(got.requests) == {stale.name, gone_target.name}
+    assert set(got.requests) == {stale.name, gone_target.name, finished.name, withdrawn.name}
+    assert running.exists()
     assert got.withdrawn == (orphan.name,)
     assert got.locks == (unheld.name,)
     assert not stale.exists() and not gone_target.exists() and not unheld.exists()
