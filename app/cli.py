@@ -166,7 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
     p.add_argument("--timeout", type=_timeout, default=20.0,
                    help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
+    p.add_argument("--idle-timeout", type=_timeout, default=600.0,
+                   help="seconds the debug server waits for a (next) client before it stops (default 600)")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("dap", help="a DAP adapter on stdin/stdout for a process (attaches like `attach`)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
+    p.add_argument("--timeout", type=_timeout, default=20.0,
+                   help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
+    p.add_argument("--idle-timeout", type=_timeout, default=600.0)
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")
     p.add_argument("--failures", action="store_true")
@@ -209,7 +217,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from app.cli_attach import cmd_attach
 
         return cmd_attach(args.pid, args.listen, args.wait_for_client, args.method, args.allow_opted_out,
-                          args.timeout, args.json, injector=args.injector)
+                          args.timeout, args.json, injector=args.injector, idle_timeout=args.idle_timeout)
+    if cmd == "dap":
+        from app.cli_dap import cmd_dap
+
+        return cmd_dap(args.pid, args.method, args.timeout, args.idle_timeout)
     if cmd == "log":
         from app.cli_attach import cmd_log
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import queue
 import signal
 import sys
@@ -15,7 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from app.outcome_render import connect_address, vscode_block
+from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
+from app.outcome_render import access_line, connect_address, ssh_forward_line, vscode_block
 from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
 from app.viewmodel import AttemptView, reduce
 from core.attach import run_attach
@@ -30,7 +33,8 @@ from core.text import visible, visible_block
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
-CANCEL_GRACE = 15.0  # after Ctrl-C the engine still needs to withdraw the request
+MAX_IDLE_TIMEOUT = 7 * 24 * 3600.0
+CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still needs to withdraw the request
 
 
 def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | None]:
@@ -49,9 +53,15 @@ def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | 
 
 
 def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> Outcome | None:
+    """Pass events to `on_event` until the engine ends. Once cancelled (a signal, Ctrl-C), wait at most
+    CANCEL_GRACE for the engine to withdraw the request; a front end that cannot write any more (the
+    terminal hung up) stops rendering but keeps draining, so the withdrawal always completes."""
     outcome: Outcome | None = None
     deadline: float | None = None
+    rendering = True
     while True:
+        if deadline is None and cancel.cancelled:
+            deadline = time.monotonic() + CANCEL_GRACE
         try:
             timeout = 0.1 if deadline is None else max(0.0, deadline - time.monotonic())
             event = q.get(timeout=timeout)
@@ -60,14 +70,17 @@ def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> 
                 return outcome
             continue
         except KeyboardInterrupt:
-            cancel.cancel()
-            deadline = time.monotonic() + CANCEL_GRACE
+            cancel.cancel("SIGINT")
             continue
         if event is None:
             return outcome
-        on_event(event)
         if isinstance(event, Outcome):
             outcome = event
+        if rendering:
+            try:
+                on_event(event)
+            except OSError:  # EIO after SIGHUP, EPIPE: the engine still has to finish
+                rendering = False
 
 
 def render_view(view: AttemptView) -> Group:
@@ -101,34 +114,48 @@ def render_view(view: AttemptView) -> Group:
 
 
 def _run(request: AttachRequest, json_out: bool) -> int:
-    return _exit_code(_run_outcome(request, json_out))
+    return exit_code(run_outcome(request, json_out))
 
 
-def _exit_code(outcome: Outcome | None) -> int:
+def exit_code(outcome: Outcome | None) -> int:
     if outcome is None:
         return exit_code_for(FailureKind.INTERNAL)
     return 0 if outcome.ok else exit_code_for(outcome.kind or FailureKind.INTERNAL)
 
 
-def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
+def run_outcome(request: AttachRequest, json_out: bool, *, to_stderr: bool = False) -> Outcome | None:
+    """Run one attempt, rendering it (to stderr when stdout carries something else, e.g. DAP)."""
     cancel = CancelToken()
-    q = _events(request, cancel)
+    with cancel_on_signals(cancel):
+        return _render(_events(request, cancel), cancel, json_out, to_stderr)
+
+
+def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool, to_stderr: bool) -> Outcome | None:
     if json_out:
         def emit(event: Event) -> None:
-            print(json.dumps(event_to_dict(event), default=str), flush=True)
+            print(json.dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
 
-        outcome = _drain(q, cancel, emit)
-    else:
-        view = AttemptView()
-        console = Console(highlight=False)
-        with Live(render_view(view), console=console, refresh_per_second=20, transient=False) as live:
-            def show(event: Event) -> None:
-                nonlocal view
-                view = reduce(view, event)
-                live.update(render_view(view))
+        return _drain(q, cancel, emit)
+    view = AttemptView()
+    live = Live(render_view(view), console=Console(highlight=False, stderr=to_stderr), refresh_per_second=20,
+                transient=False)
 
-            outcome = _drain(q, cancel, show)
-    return outcome
+    def show(event: Event) -> None:
+        nonlocal view
+        view = reduce(view, event)
+        live.update(render_view(view))
+
+    try:
+        try:
+            live.start()
+        except OSError:  # no terminal to draw on: `show` fails too, and _drain stops rendering
+            pass
+        return _drain(q, cancel, show)
+    finally:
+        try:
+            live.stop()
+        except OSError:  # the terminal went away (SIGHUP); the engine has finished
+            pass
 
 
 def cmd_exec(
@@ -140,22 +167,33 @@ def cmd_exec(
     return _run(request, json_out)
 
 
+def idle_timeout_error(value: float) -> str | None:
+    if math.isfinite(value) and 0 < value <= MAX_IDLE_TIMEOUT:
+        return None
+    return f"--idle-timeout must be a number of seconds in (0, {MAX_IDLE_TIMEOUT:g}], got {value:g}"
+
+
 def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
-    json_out: bool, *, injector: str = "ptrace",
+    json_out: bool, *, injector: str = "ptrace", idle_timeout: float = 600.0,
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
         return 2
     host = host.strip("[]")  # [::1]:PORT
+    bad_idle = idle_timeout_error(idle_timeout)
+    if bad_idle is not None:
+        Console(stderr=True).print(Text(f"error: {bad_idle}", style="red"))
+        return 2
     err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
+                            idle_timeout=idle_timeout,
                             allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
-    outcome = _run_outcome(request, json_out)
+    outcome = run_outcome(request, json_out)
     if outcome is None or not outcome.ok:
-        return _exit_code(outcome)
+        return exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
     for warning in outcome.result.get("warnings") or []:
@@ -176,6 +214,13 @@ def _print_connect(outcome: Outcome) -> None:
         state += ", found through the reattach cache"
     print(visible(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}"))
     print(visible(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\")."))
+    access = access_line(r)
+    if access is not None:
+        print(visible(access))
+    forward = ssh_forward_line(r, os.environ.get("SSH_CONNECTION"))
+    if forward is not None:
+        print(f"Over SSH: run on your own machine, then connect there to 127.0.0.1:{r['connect']['port']}:")
+        print(visible(f"  {forward}"))
     vscode = vscode_block(r)
     if vscode is not None:
         print(visible_block(vscode.plain))
@@ -191,7 +236,8 @@ def _serve_bridges(pid: int, err: Console) -> None:
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    for sig in CANCEL_SIGNALS:
+        signal.signal(sig, stop)
     try:
         while start_ticks_of(pid) == ticks:
             time.sleep(0.5)

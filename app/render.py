@@ -62,7 +62,7 @@ def policy_label(row: ProcessSummary) -> str:
 
 
 # attempt log -------------------------------------------------------------------
-RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow"}
+RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow", "started": "cyan", "abandoned": "magenta"}
 
 
 def fmt_time(value: object, short: bool = False) -> str:

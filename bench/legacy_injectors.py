@@ -7,6 +7,8 @@ host's 3.11) and gdb for `debugpy --pid`. A fresh target per sample, rows interl
 
 Rows (each the wall-clock time of one whole command, from its start):
 - safeattach exec      `safeattach exec --method legacy PID script` (ptrace; waits for the loader's report)
+- safeattach API       `python -c` calling core.inject.injector.inject (the injector alone, as hypno's CLI is),
+                       then until the marker file appears
 - hypno                `hypno PID CODE`, then until the marker file appears (hypno confirms nothing)
 - safeattach attach    `safeattach attach --method legacy PID` (debugpy listening, confirmed)
 - debugpy --pid        `python -m debugpy --listen 127.0.0.1:0 --pid PID` (gdb inferior calls)
@@ -92,6 +94,12 @@ def main() -> int:
                    "--json"], env)
         return out.returncode == 0 and marker.exists()
 
+    def ours_api(target: Target, marker: Path) -> bool:
+        code = ("import sys\nfrom core.inject.injector import guarded, inject\n"
+                f"inject(int(sys.argv[1]), guarded(\"open({str(marker)!r}, 'w').write('x')\"), timeout=10)\n")
+        out = run([sys.executable, "-c", code, str(target.pid)], env)
+        return out.returncode == 0 and wait_file(marker)
+
     def hypno_exec(target: Target, marker: Path) -> bool:
         out = run([hypno, str(target.pid), f"open({str(marker)!r}, 'w').write('x')"])
         return out.returncode == 0 and wait_file(marker)
@@ -105,6 +113,7 @@ def main() -> int:
         return out.returncode == 0
 
     tools["safeattach exec"] = ours_exec
+    tools["safeattach API"] = ours_api
     if os.path.exists(hypno):
         tools["hypno"] = hypno_exec
     else:

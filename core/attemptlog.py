@@ -1,5 +1,9 @@
 """The attempt log: one JSON line per attach attempt, for `safeattach log` and bug reports.
 
+An attempt writes a `started` line when it begins and its final line (same `attempt_id`) when it ends. A
+`started` line left alone means the client died mid-attempt (SIGKILL, a crash): once that client is gone,
+the next read records the attempt as `abandoned` (an appended line) and shows it so.
+
 Written to `$SAFEATTACH_STATE_DIR/attempts.jsonl` (tests), else `$XDG_STATE_HOME/safeattach/attempts.jsonl`,
 else `~/.local/state/safeattach/attempts.jsonl`. Records hold only what the engine decided and measured:
 never script contents, paths of user files, environment or secrets.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.paths import xdg_dir
+from core.procfs import start_ticks_of
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20
@@ -29,8 +35,9 @@ _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOE
 # Only these keys are written; anything else a caller passes is dropped (no accidental secrets).
 FIELDS = (
     "time", "pid", "target_version", "method", "payload", "thread_selection", "result", "failure_site",
-    "failure_kind", "flags", "truncation", "reuse", "steps", "elapsed_ms",
+    "failure_kind", "flags", "truncation", "reuse", "steps", "elapsed_ms", "attempt_id", "client",
 )
+STARTED, ABANDONED = "started", "abandoned"
 
 
 def state_dir() -> Path:
@@ -51,7 +58,7 @@ class AttemptRecord:
     time: float = field(default_factory=time.time)
     target_version: str | None = None  # hex, e.g. "0x30e0af0"
     thread_selection: str | None = None
-    result: str = "failed"  # ok / failed / cancelled
+    result: str = "failed"  # ok / failed / cancelled (started / abandoned: see the module docstring)
     failure_site: str | None = None
     failure_kind: str | None = None
     flags: list[str] = field(default_factory=list)
@@ -59,6 +66,12 @@ class AttemptRecord:
     reuse: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    attempt_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    client: list[int] = field(default_factory=lambda: [os.getpid(), start_ticks_of(os.getpid()) or 0])
+
+    def started(self) -> dict[str, Any]:
+        """The line written when the attempt begins."""
+        return {**self.to_dict(), "result": STARTED, "steps": []}
 
     def add_step(self, name: str, status: str, elapsed_ms: float) -> None:
         self.steps.append({"name": name, "status": status, "elapsed_ms": round(elapsed_ms, 3)})
@@ -110,7 +123,8 @@ class AttemptLog:
         return os.open(self.path, _OPEN_FLAGS, 0o600)
 
     def read(self, failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
-        """(records oldest first, number of corrupt lines skipped)."""
+        """(records oldest first, number of corrupt lines skipped). An attempt is shown once, by its last
+        line; a `started` one whose client is gone is recorded and shown as `abandoned`."""
         records: list[dict[str, Any]] = []
         corrupt = 0
         raw = b""
@@ -130,10 +144,38 @@ class AttemptLog:
             if not isinstance(rec, dict):
                 corrupt += 1
                 continue
-            if failures_only and rec.get("result") == "ok":
-                continue
             records.append(rec)
+        records = self._resolve(records)
+        if failures_only:
+            records = [r for r in records if r.get("result") != "ok"]
         return records, corrupt
+
+    def _resolve(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One record per attempt, where it began, holding its last line."""
+        out: list[dict[str, Any]] = []
+        where: dict[str, int] = {}  # attempt_id -> its index in out
+        for rec in records:
+            aid = rec.get("attempt_id")
+            if isinstance(aid, str) and aid in where:
+                out[where[aid]] = rec
+                continue
+            if isinstance(aid, str):
+                where[aid] = len(out)
+            out.append(rec)
+        for i, rec in enumerate(out):
+            if rec.get("result") == STARTED and _client_gone(rec.get("client")):
+                out[i] = {**rec, "result": ABANDONED, "failure_kind": ABANDONED}
+                try:
+                    self.append(out[i])
+                except OSError:  # a read-only log still shows the attempt as abandoned
+                    pass
+        return out
+
+
+def _client_gone(client: object) -> bool:
+    if not (isinstance(client, list) and len(client) == 2 and all(isinstance(n, int) for n in client)):
+        return True  # no client to wait for
+    return bool(start_ticks_of(client[0]) != client[1])
 
 
 def read_attempts(failures_only: bool = False) -> list[dict[str, Any]]:

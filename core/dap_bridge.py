@@ -2,7 +2,9 @@
 
 Used when the target lives in another network namespace: its loopback is unreachable from ours, so the
 debugpy payload relays a Unix socket (in the request's private dir) to debugpy's TCP port, and this bridge
-exposes that socket (reached through /proc/PID/root/...) as 127.0.0.1:PORT for a DAP client.
+exposes that socket (reached through /proc/PID/root/...) as 127.0.0.1:PORT for a DAP client. With
+`allowed_uids`, a connection whose peer socket belongs to another uid is closed before anything is relayed
+(the same check as the in-target adapter gate).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import os
 import socket
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
+from core.payloads.debugpy_payload import is_loopback
+from core.payloads.in_target_adapter_gate import admitted
 
 _ACCEPT_POLL = 0.2  # seconds between checks of the stop flag
 _CONNECT_TIMEOUT = 10.0
@@ -26,10 +30,14 @@ _SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes including the NUL
 class DapBridge:
     """Accepts on (host, port) and relays each connection to the Unix socket `unix_path`."""
 
-    def __init__(self, unix_path: str | Path, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, unix_path: str | Path, *, host: str = "127.0.0.1", port: int = 0,
+                 allowed_uids: Iterable[int] | None = None) -> None:
         self.unix_path = str(unix_path)
         self._host = host
         self._port = port
+        # who may connect (peer uid from /proc/net/tcp*); None: anyone who can reach the port
+        self._allowed = frozenset(allowed_uids) if allowed_uids is not None else None
+        self.refused = 0  # connections closed by the peer-uid check
         self._listener: socket.socket | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -142,6 +150,10 @@ class DapBridge:
             except OSError:
                 return
             conn.settimeout(None)
+            if self._allowed is not None and not admitted(conn, self._allowed, not is_loopback(self._host)):
+                self.refused += 1
+                _close(conn)  # before relaying a byte: another local user never reaches the debugger
+                continue
             if not self._track(conn):
                 _close(conn)
                 return

@@ -28,6 +28,7 @@ from core.loader_template import LOADER_TEMPLATE
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import PrivateDir, create_private_dir
 from core.requests import CancelToken
+from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the loader's own claim stays empty
 
 LOADER_NAME = "loader.py"
 RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp",
@@ -124,7 +125,7 @@ class StagedRequest:
     def withdraw(self) -> bool:
         """Make any later delivery a no-op. True if withdrawn before the loader started; False if the loader
         had already claimed the request (it is running or has run)."""
-        if not self.withdrawn and self.pdir.claim("claim"):
+        if not self.withdrawn and self.pdir.claim("claim", WITHDRAWN):
             self.withdrawn = True
         return self.withdrawn
 

@@ -51,7 +51,7 @@ def _safeattach_loader():
             source = f.read()
         namespace = {"__name__": "__safeattach_payload__", "__builtins__": builtins}
         exec(compile(source, d + "/payload.py", "exec"), namespace)
-        value = namespace["run"](params, {"private_dir": d, "request_id": request_id})
+        value = namespace["run"](params, {"private_dir": d, "request_id": request_id, "deadline": %(deadline)r})
         report["ok"] = True
         report["result"] = value if isinstance(value, dict) else {"value": value}
     except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt in a payload are reported too
@@ -62,6 +62,12 @@ def _safeattach_loader():
         report["exc_message"] = str(exc)
         report["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     finally:
+        try:
+            if not namespace.get("KEEP_NAMESPACE"):
+                namespace.clear()  # break the functions <-> globals cycles now: a target that never
+                # allocates may not run the cycle collector for a long time
+        except NameError:  # the payload never got that far
+            pass
         for name in %(own_files)r:
             try:
                 os.unlink(d + "/" + name)

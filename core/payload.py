@@ -1,9 +1,12 @@
 """The contract between the loader (which runs inside the target) and the payloads it runs.
 
-A payload is Python source that defines `run(params: dict, ctx: dict) -> dict`. The loader executes that
-source in a fresh namespace inside the target, calls `run`, and reports the returned dict (JSON-able) — or
-the exception and its traceback — back to the client over the confirmation channel. `ctx` carries at least
-`private_dir` (the request's private directory as the target sees it) and `request_id`.
+A payload is Python source that defines `run(params: dict, ctx: dict) -> dict` (and `KEEP_NAMESPACE = True`
+if threads it starts keep using its globals; otherwise the loader clears its namespace afterwards). The
+loader executes that source in a fresh namespace inside the target, calls `run`, and reports the returned
+dict (JSON-able) — or the exception and its traceback — back to the client over the confirmation channel.
+`ctx` carries at least `private_dir` (the request's private directory as the target sees it), `request_id`
+and `deadline` (wall clock): a payload waits for nothing past it, and never blocks the thread it
+interrupted beyond it.
 """
 
 from __future__ import annotations

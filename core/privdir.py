@@ -25,6 +25,13 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLO
 UNTRUSTED_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
+_BASE_RETRIES = 5
+
+
+class _Vanished(Exception):
+    """The directory was removed between creating (or finding) it and opening it."""
+
+
 def _fail(message: str, **detail: object) -> SafeAttachError:
     return SafeAttachError(
         FailureKind.WRITE_SCRIPT,
@@ -56,6 +63,8 @@ def mkdir_private(parent_fd: int, name: str, uid: int, gid: int, *, must_create:
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
     except OSError as exc:
+        if exc.errno == errno.ENOENT and not must_create:
+            raise _Vanished(name) from exc
         if exc.errno == errno.ELOOP or exc.errno == errno.ENOTDIR:
             raise _fail(f"{name} is a symlink or not a directory; refusing to follow it") from exc
         raise _fail(f"cannot open {name}: {exc.strerror}") from exc
@@ -129,15 +138,21 @@ class PrivateDir:
         a link, never blocks (a planted FIFO is refused, not waited on), regular files only, capped."""
         return read_untrusted(self._fd, name, limit)
 
-    def claim(self, name: str) -> bool:
-        """Create an O_EXCL marker; True if we created it (nobody else had)."""
+    def claim(self, name: str, note: bytes = b"") -> bool:
+        """Create an O_EXCL marker holding `note`; True if we created it (nobody else had)."""
         try:
             fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=self._fd)
         except FileExistsError:
             return False
         except OSError:
             return False
-        os.close(fd)
+        try:
+            if note:
+                os.write(fd, note)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         return True
 
     def close(self) -> None:
@@ -230,9 +245,30 @@ def open_base_dir(root: str, base_name: str, uid: int, gid: int,
                               "The private directory in the target's /tmp could not be created safely; "
                               "nothing was armed.") from exc
     try:
-        return mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+        for _ in range(_BASE_RETRIES):
+            try:
+                return mkdir_private(tmp_fd, base_name, uid, gid, must_create=False)
+            except _Vanished:  # removed by another client between our mkdir and open: make it again
+                continue
+        raise _fail(f"{base_name} keeps disappearing while it is opened")
     except SafeAttachError as exc:
         raise _base_dir_error(exc, tmp_fd, os.path.join(tmp, base_name), base_name, uid) from None
+    finally:
+        os.close(tmp_fd)
+
+
+def remove_base_if_empty(root: str, base_name: str) -> None:
+    """rmdir `<root>/tmp/<base_name>` when nothing is left in it, so a target's /tmp ends as it began. Safe
+    against concurrent clients: rmdir fails on a non-empty directory, and a client that opened the base
+    just before it went retries (open_base_dir, TargetLock, create_private_dir)."""
+    try:
+        tmp_fd = os.open(os.path.join(root, "tmp"), _DIR_FLAGS)
+    except OSError:
+        return
+    try:
+        os.rmdir(base_name, dir_fd=tmp_fd)
+    except OSError:
+        pass
     finally:
         os.close(tmp_fd)
 
@@ -293,12 +329,18 @@ def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = N
     """Create `<root>/tmp/safeattach-<uid>/<request-id>/` owned by uid:gid with mode 0700."""
     rid = request_id or secrets.token_hex(8)
     base_name = base_dir_name(uid)
-    base_fd = open_base_dir(root, base_name, uid, gid)
-    try:
-        fd = mkdir_private(base_fd, rid, uid, gid, must_create=True)
-    except BaseException:
-        os.close(base_fd)
-        raise
+    for attempt in range(_BASE_RETRIES):
+        base_fd = open_base_dir(root, base_name, uid, gid)
+        try:
+            fd = mkdir_private(base_fd, rid, uid, gid, must_create=True)
+            break
+        except FileNotFoundError:  # the base went (removed empty by another client) after we opened it
+            os.close(base_fd)
+            if attempt == _BASE_RETRIES - 1:
+                raise _fail(f"{base_name} keeps disappearing while a request is created") from None
+        except BaseException:
+            os.close(base_fd)
+            raise
     return PrivateDir(
         root=root, uid=uid, gid=gid, request_id=rid, base_name=base_name, _base_fd=base_fd, _fd=fd
     )

@@ -15,6 +15,7 @@ import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from core.attemptlog import state_dir
 from core.procfs import start_ticks_of
@@ -33,6 +34,7 @@ class CacheEntry:
     listener_start_ticks: int
     bridge_socket: str | None = None  # in-target relay socket, as the target sees it
     created: float = 0.0
+    gate: dict[str, Any] | None = None  # the peer gate debugpy's adapter runs behind (see in_target_adapter_gate)
 
 
 def cache_dir() -> Path:

@@ -65,6 +65,7 @@ class AttachRequest:
     listen_host: str = "127.0.0.1"  # for Payload.DEBUGPY
     listen_port: int = 0  # 0: let the engine choose
     wait_for_client: bool = False
+    idle_timeout: float = 600.0  # for Payload.DEBUGPY: the server stops this long after its last client left
     allow_opted_out_legacy: bool = False  # explicit override: inject into a target that opted out
     injector: Injector = Injector.PTRACE  # how the legacy method gets code to run
 
@@ -77,8 +78,12 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.reason = ""  # who cancelled, e.g. "SIGTERM"; the first reason wins
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "") -> None:
+        """Safe to call from a signal handler: it only sets a flag the engine's waits watch."""
+        if not self._event.is_set():
+            self.reason = reason
         self._event.set()
 
     @property

@@ -37,7 +37,7 @@ def test_append_and_read(state: Path) -> None:
     assert recs[0]["steps"] == [{"name": "openProcess", "status": "ok", "elapsed_ms": 1.25}]
     assert set(recs[0]) == {
         "time", "pid", "target_version", "method", "payload", "thread_selection", "result", "failure_site",
-        "failure_kind", "flags", "truncation", "reuse", "steps", "elapsed_ms",
+        "failure_kind", "flags", "truncation", "reuse", "steps", "elapsed_ms", "attempt_id", "client",
     }
     assert [r["pid"] for r in read_attempts(failures_only=True)] == [2, 3]
 
@@ -113,3 +113,28 @@ def test_concurrent_clients_rotate_without_losing_lines(tmp_path: Path) -> None:
     assert path.stat().st_size <= 3000 + 4 * 100 and log.rotated_path.stat().st_size <= 3000 + 4 * 100
     assert len({r["pid"] for r in recs}) == len(recs)  # no line written twice
     assert not (tmp_path / "attempts.jsonl.2").exists()
+
+
+def test_an_attempt_whose_client_died_is_recorded_as_abandoned(state: Path) -> None:
+    import os
+
+    from core.procfs import start_ticks_of
+
+    log = AttemptLog()
+    dead = _record(7, "failed")
+    dead.client = [os.getpid(), 1]  # not our start time: that client is gone
+    log.append(dead.started())
+    running = _record(8, "failed")  # this process is its client, and it is alive
+    log.append(running.started())
+    done = _record(9, "ok")
+    log.append(done.started())
+    log.append(done)
+    assert running.client == [os.getpid(), start_ticks_of(os.getpid())]
+    recs = read_attempts()
+    assert [(r["pid"], r["result"]) for r in recs] == [(7, "abandoned"), (8, "started"), (9, "ok")]
+    assert recs[0]["failure_kind"] == "abandoned"
+    lines = log.path.read_text().splitlines()
+    assert len(lines) == 5 and json.loads(lines[-1])["result"] == "abandoned"  # recorded, once
+    assert [r["result"] for r in read_attempts()] == ["abandoned", "started", "ok"]
+    assert len(log.path.read_text().splitlines()) == 5
+    assert [r["pid"] for r in read_attempts(failures_only=True)] == [7, 8]

@@ -147,3 +147,55 @@ def test_unreachable_socket_drops_the_client_only(tmp_path: Path, echo: EchoServ
                 assert c.recv(10) == b""
         finally:
             sock.close()
+
+
+HOSTILE_UID = 64123  # a uid no account uses: the "other local user"
+
+HOSTILE_PROBE = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+try:
+    s.sendall(b"Content-Length: 2\\r\\n\\r\\n{}")
+    print("data" if s.recv(65536) else "closed")
+except OSError as exc:
+    print("closed", exc.errno)
+"""
+
+
+def run_as_other_user(code: str, *args: str, uid: int = HOSTILE_UID) -> str:
+    """Run `code` with the host python as `uid` (no groups): what another local user sees."""
+    import shutil
+    import subprocess
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv to act as another user")
+    proc = subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "/usr/bin/python3", "-c",
+                           code, *args], capture_output=True, text=True, timeout=30, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_peer_uid_check_closes_other_users_before_relaying(echo: EchoServer) -> None:
+    with DapBridge(echo.path, allowed_uids=[os.geteuid()]) as bridge:
+        assert run_as_other_user(HOSTILE_PROBE, str(bridge.port)).startswith("closed")
+        assert bridge.refused == 1 and echo.accepted == 0  # nothing reached the upstream socket
+        with socket.create_connection(bridge.address, timeout=10) as own:
+            own.sendall(b"hi")
+            assert own.recv(100) == b"echo:hi"
+        assert echo.accepted == 1
+
+
+def test_peer_uid_lookup_matches_the_connecting_socket() -> None:
+    from core.payloads.in_target_adapter_gate import peer_uid
+
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        try:
+            server = socket.create_server((host, 0), family=family)
+        except OSError:
+            continue
+        with server, socket.create_connection(server.getsockname()[:2], timeout=5) as client:
+            conn, _ = server.accept()
+            with conn:
+                assert peer_uid(conn) == os.geteuid()
+            client.close()

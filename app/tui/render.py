@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app import render as plain
-from app.outcome_render import connect_address, vscode_block
+from app.outcome_render import access_line, connect_address, vscode_block
 from app.viewmodel import AttemptView
 from core.events import StepStatus
 from core.model import ProcessSummary
@@ -157,6 +157,9 @@ def outcome_text(view: AttemptView) -> Text:
         out.append(visible(address), style="bold")
         if o.result.get("reused"):
             out.append("  (an existing debugpy server was reused)", style="dim")
+        access = access_line(o.result)
+        if access is not None:
+            out.append(f"\n{access}", style="dim")
     for key, value in o.result.items():
         if key in ("connect", "vscode"):
             continue

@@ -11,7 +11,7 @@ target is checked (alive, not stopped, the thread used back where it was) before
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,9 +41,10 @@ from core.inject.survival import check_alive, check_survival, died
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
-from core.privdir import target_dir
+from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
 
 TITLES = {
@@ -126,7 +127,7 @@ class _Attempt:
         self.outputs = []
         try:
             if self.cancel.cancelled:
-                raise SafeAttachError(FailureKind.CANCELLED, "cancelled before this step")
+                raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()} before this step")
             if name in self.faults.fail and name not in WRITE_STEPS:
                 raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
             detail = body()
@@ -256,7 +257,8 @@ class _Attempt:
 
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
-        rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
+        expires = expires_in or self.request.timeout
+        rid = request_name(expires, target.pid, target.start_ticks) + "p" * self.faults.pad_script_path
         private_dir = target_dir(target.uid, rid)
         path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
         if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
@@ -269,8 +271,7 @@ class _Attempt:
                     detail={"truncated": True, "path_bytes": path_len, "limit": limit - 1},
                 )
         spec = self._payload_spec(private_dir)
-        staged = stage(target.root, target.uid, target.gid, spec, expires_in=expires_in or self.request.timeout,
-                       request_id=rid)
+        staged = stage(target.root, target.uid, target.gid, spec, expires_in=expires, request_id=rid)
         self.staged = staged
         self._say(f"staged loader at {staged.script_path} ({staged.script_path_len} bytes)")
         return staged
@@ -282,6 +283,7 @@ class _Attempt:
         target = self.target
         self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
         self.lock.acquire(self.request.timeout, self.cancel, self._say)
+        collected = self._collect_stale()
         self.writer = RequestWriter(
             target.mem, target.offsets, self.choice.tstate, please_stop_mask(target.version),
             self.faults, picked_up=lambda: self.staged is not None and self.staged.claimed,
@@ -290,7 +292,7 @@ class _Attempt:
                                  self.writer.path_size, target.uid, self._say)
         staged = self._stage()
         detail = self.writer.write_script(staged.script_path_bytes)
-        return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail}
+        return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail, **collected.detail()}
 
     def _write_pending(self) -> dict[str, Any]:
         assert self.writer is not None
@@ -301,9 +303,26 @@ class _Attempt:
         detail = self.writer.write_breaker()
         return {"message": f"eval_breaker |= 0x{detail['mask']:x}", **detail}
 
+    def _collect_stale(self) -> Collected:
+        """Once per attempt, before staging: collect what killed clients left (see core.stale_requests)."""
+        if self.collected is not None:
+            return Collected()
+        target = self.target
+        ident = (target.pid, target.start_ticks)
+        if self.lock is not None:
+            self.collected = collect_stale(self.lock.base_fd, target.uid, ident, self.lock.name, self._say)
+            return self.collected
+        base_fd = open_base_dir(target.root, base_dir_name(target.uid), target.uid, target.gid)
+        try:  # without our lock: only entries whose client is gone are touched, which is safe all the same
+            self.collected = collect_stale(base_fd, target.uid, ident, "", self._say)
+        finally:
+            os.close(base_fd)
+        return self.collected
+
     def _legacy(self) -> dict[str, Any]:
         if "legacy" not in self.record.flags:
             self.record.flags.append("legacy")
+        collected = self._collect_stale()
         staged = self._stage(self.request.timeout * LEGACY_EXPIRY_FACTOR)
         if self.request.injector.value not in self.record.flags:
             self.record.flags.append(self.request.injector.value)
@@ -316,7 +335,7 @@ class _Attempt:
                 self._verify_after(f"after a failed injection ({exc.kind.value})", tid=None)
             raise
         self._verify_after("during the injection", tid=None)
-        return detail
+        return {**detail, **collected.detail()}
 
     def _verify_after(self, when: str, tid: int | None) -> str:
         """Prove the target survived what we did: alive and not stopped (and the thread we used back in its
@@ -365,7 +384,11 @@ class _Attempt:
                 return pending
             if exc.kind is FailureKind.TIMEOUT_RUN:
                 raise self._timeout_error() from None
-            raise SafeAttachError(FailureKind.CANCELLED, "cancelled; the request was withdrawn") from None
+            raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()}; the request was withdrawn") from None
+
+    def _cancelled(self) -> str:
+        reason = self.cancel.reason
+        return f"cancelled ({reason})" if reason else "cancelled"
 
     def _legacy_unconfirmed(self, exc: SafeAttachError) -> PayloadResult:
         """The injected loader did not report: say what the target is doing, make sure nothing fires later, and
@@ -380,6 +403,7 @@ class _Attempt:
         if withdraw_injection(self.touched):
             self._say("cancel: the queued pending call was blanked (it runs an empty statement if ever taken)")
         if not self.staged.withdraw():  # the loader claimed it: the script runs, and is never interrupted
+            self.loader_started = True
             self._say("the loader had already started; it is not interrupted")
             if not self.staged.abandon():
                 result = self.staged.poll()
@@ -412,6 +436,7 @@ class _Attempt:
         if staged.withdraw():
             self._say("cancel: loader withdrawn (a late pickup is a no-op)")
             return None
+        self.loader_started = True
         self._say("the loader had already started; it is not interrupted")
         try:  # after Ctrl-C, give a running script a moment to report; a timeout is the user's bound
             return staged.wait(GRACE_AFTER_CLAIM if why is FailureKind.CANCELLED else 0.0, None)
@@ -477,6 +502,8 @@ class _Attempt:
                 "native_thread_id": result.native_thread_id, **detail}
 
     payload_result: PayloadResult | None = None
+    loader_started = False  # the target ran our loader: its payload is (or was) running there
+    collected: Collected | None = None  # what this attempt collected of killed clients' leftovers
 
     def _reattach_cache(self, steps: tuple[str, ...]) -> Iterator[Event]:
         """debugpy: a cached server that still listens ends the chain here (raises _Cached)."""
@@ -501,6 +528,7 @@ class _Attempt:
         steps = plan_steps(self.request.method, self.request.payload)
         yield Plan(self.request.pid, self.request.method.value, self.request.payload.value,
                    tuple(StepSpec(s, TITLES[s]) for s in steps))
+        self._log(self.record.started())  # left alone if this client dies: read back as abandoned
         outcome: Outcome | None = None
         try:
             yield from self._reattach_cache(steps)
@@ -538,12 +566,15 @@ class _Attempt:
         finally:
             self._close()
         self.record.elapsed_ms = round(outcome.elapsed_ms, 3)
+        self._log(self.record.to_dict())
+        yield outcome
+
+    def _log(self, line: dict[str, Any]) -> None:
         if self.log is not None:
             try:
-                self.log.append(self.record)
+                self.log.append(line)
             except OSError:
                 pass
-        yield outcome
 
     def _skip_fallback(self, steps: tuple[str, ...], why: str) -> Iterator[Event]:
         for name in FALLBACK_STEPS:
@@ -555,6 +586,9 @@ class _Attempt:
             yield from self._run_step("awaitRun", self._await_step)
         except _Stop as stop:
             if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
+                raise
+            if self.loader_started:  # the payload runs in the target already: injecting again would double it
+                yield from self._skip_fallback(steps, "not used: the target already started our loader")
                 raise
             failed = stop.error
             yield from self._run_step("legacyFallback", lambda: self._fallback(failed))
@@ -583,6 +617,8 @@ class _Attempt:
                 staged.cleanup()
         if self.lock is not None:
             self.lock.release()
+        if self.target is not None and (self.staged is not None or self.retired or self.lock is not None):
+            remove_base_if_empty(self.target.root, base_dir_name(self.target.uid))
         if self.target is not None:
             try:
                 self.target.close()

@@ -17,7 +17,6 @@ started here run in this process until `stop_bridges()`.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import os
 import re
 import threading
@@ -28,12 +27,14 @@ from typing import Any
 from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 from core.payload import PayloadResult, PayloadSpec
+from core.payloads.debugpy_payload import is_loopback
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace, same_root, start_ticks_of
 from core.reattach_cache import CacheEntry, find_listener, forget, load, store, validate
 from core.requests import AttachRequest
 
 BRIDGE_SOCKET = "dap.sock"
+GAVE_UP = "PayloadGaveUp"  # the in-target payload's exception for "stopped cleanly, here is why"
 LISTEN_WAIT = 5.0  # seconds for debugpy's port to show up in LISTEN state after the payload reported it
 _BRIDGE_DIR = re.compile(r"(\d+)-(\d+)")
 
@@ -52,15 +53,6 @@ def stop_bridges() -> None:
         _bridges.clear()
     for bridge in bridges:
         bridge.stop()
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def connect_host(host: str) -> str:
@@ -174,8 +166,19 @@ class DebugSession:
         return debugpy_payload(
             host=host, port=port, wait_for_client=req.wait_for_client,
             debugpy_dir=debugpy_dir_for_target(target.pid, target_uid=target.uid),
-            bridge_socket=self.bridge_socket,
+            bridge_socket=self.bridge_socket, allowed_uids=self.allowed_uids(target.uid),
+            idle_timeout=req.idle_timeout,
         )
+
+    def allowed_uids(self, target_uid: int) -> list[int]:
+        """Who may drive the session: the user who attaches and the target's own user, nobody else."""
+        return sorted({os.geteuid(), target_uid})
+
+    @property
+    def target_uid(self) -> int:
+        """The target's uid from /proc (a cache hit opens nothing else); root's for a non-dumpable process,
+        which only narrows who may connect."""
+        return os.stat(f"/proc/{self.pid}").st_uid
 
     # -- debugpyReady ------------------------------------------------------------------------------------
     def ready(self, result: PayloadResult | None, say: Any) -> dict[str, Any]:
@@ -183,7 +186,7 @@ class DebugSession:
             e = self.entry
             self.bridge_socket = e.bridge_socket
             self.info = {"reused": True, "host": e.host, "port": e.port, "debugpy_version": e.debugpy_version,
-                         "listener_pid": e.listener_pid}
+                         "listener_pid": e.listener_pid, "gate": e.gate}
         else:
             self.info = self._from_payload(result)
         req, info = self.request, self.info
@@ -194,7 +197,8 @@ class DebugSession:
                 f"{info['host']}:{info['port']}; it is reused as it is")
         if self.bridge_socket is not None:
             path = f"/proc/{self.pid}/root{self.bridge_socket}"
-            bridge = DapBridge(path, host=req.listen_host, port=req.listen_port)
+            bridge = DapBridge(path, host=req.listen_host, port=req.listen_port,
+                               allowed_uids=self.allowed_uids(self.target_uid))
             bridge.start()
             with _bridges_lock:
                 _bridges.append(bridge)
@@ -210,6 +214,11 @@ class DebugSession:
                 f"listening on {exposed}, not loopback: anyone who can reach port {cport} can run code in "
                 f"process {self.pid}"
             )
+        elif not info.get("gate") and self.bridge is None:
+            self.warnings.append(
+                f"this debugpy server was not started by safeattach (the program listens itself): any local user "
+                f"can connect to port {cport} and run code in process {self.pid}"
+            )
         for w in self.warnings:
             say(f"warning: {w}")
         self.info.update(connect_host=chost, connect_port=cport)
@@ -224,6 +233,13 @@ class DebugSession:
         if result is None:
             raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload did not report")
         if not result.ok:
+            kind, _, reason = result.error.partition(": ")
+            if kind == GAVE_UP:  # the payload stopped cleanly and says why
+                raise SafeAttachError(
+                    FailureKind.PAYLOAD, f"debugpy could not start in the target: {reason}",
+                    hint="The payload gave up without changing the program, which goes on running as before.",
+                    detail={"reason": reason, "gave_up": True},
+                )
             raise SafeAttachError(FailureKind.PAYLOAD, f"debugpy did not start in the target: {result.error}",
                                   detail={"traceback": result.traceback})
         info = dict(result.result)
@@ -247,6 +263,7 @@ class DebugSession:
                 pid=self.pid, start_ticks=ticks, host=str(info["host"]), port=port,
                 debugpy_version=str(info.get("debugpy_version", "")), listener_pid=listener,
                 listener_start_ticks=listener_ticks, bridge_socket=self.bridge_socket,
+                gate=info.get("gate") if isinstance(info.get("gate"), dict) else None,
             ))
         info["listener_pid"] = listener
         return info
@@ -270,9 +287,18 @@ class DebugSession:
             "reused": bool(info["reused"]),
             "reattach_cache": self.cache_state,
             "bridge": bridge,
+            "access": self._access(),
             "warnings": list(self.warnings),
             "vscode": vscode_config(self.pid, host, port, _root_path(self.pid)),
         }
+
+    def _access(self) -> dict[str, Any] | None:
+        """Who may connect, and when the server stops; None when safeattach does not control it."""
+        gate = self.info.get("gate")
+        if not isinstance(gate, dict):
+            return None
+        return {"allowed_uids": list(gate.get("allowed") or []), "idle_timeout": gate.get("idle"),
+                "open_to_network": bool(gate.get("open"))}
 
     def message(self) -> str:
         info = self.info

@@ -36,7 +36,15 @@ class TargetLock:
         deadline = time.monotonic() + timeout
         announced = False
         while True:
-            fd = self._open_lock_file()
+            try:
+                fd = self._open_lock_file()
+            except FileNotFoundError:  # another client removed the (then empty) base dir: take a new one
+                os.close(self._base_fd)
+                self._base_fd = -1
+                if time.monotonic() >= deadline:
+                    raise SafeAttachError(FailureKind.BUSY, "the private base directory keeps disappearing") from None
+                self._base_fd = open_base_dir(self.root, base_dir_name(self.uid), self.uid, self.gid)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -72,6 +80,8 @@ class TargetLock:
         try:
             fd = os.open(self.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
                          | os.O_CLOEXEC, 0o600, dir_fd=self._base_fd)
+        except FileNotFoundError:
+            raise  # the base directory went away meanwhile: the caller opens a new one
         except OSError as exc:
             self.release()
             raise SafeAttachError(FailureKind.BUSY, f"the lock file {self.name} cannot be opened: {exc.strerror}",
@@ -82,6 +92,11 @@ class TargetLock:
             raise SafeAttachError(FailureKind.BUSY, f"the lock file {self.name} is not a regular file",
                                   _PLANTED_HINT)
         return fd
+
+    @property
+    def base_fd(self) -> int:
+        """The base directory the lock lives in (valid while the lock is held)."""
+        return self._base_fd
 
     def release(self) -> None:
         if self._fd >= 0:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
+
 from core.debugpy_dist import debugpy_min_python
 from core.payload import PayloadSpec
 from core.payloads.sources import payload_source
 
+DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client before it stops
+
 
 def debugpy_payload(
-    *, host: str, port: int, wait_for_client: bool, debugpy_dir: str, bridge_socket: str | None
+    *, host: str, port: int, wait_for_client: bool, debugpy_dir: str, bridge_socket: str | None,
+    allowed_uids: Iterable[int] | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> PayloadSpec:
     """Start debugpy in the target, listening on (host, port) of the target's network namespace.
 
@@ -19,6 +25,11 @@ def debugpy_payload(
     `port` (the real one), `debugpy_version`, `pid`, and when relevant `adapter_python`,
     `waiting_for_client` and `bridge_socket`. A target older than debugpy supports (3.10 for 1.8.22) gets
     a RuntimeError saying so, before anything is imported.
+
+    `allowed_uids` (None: no gate) puts debugpy's adapter behind the peer-uid gate of
+    core/payloads/in_target_adapter_gate.py: only connections from those uids are accepted (from anyone
+    when `host` is not loopback, an explicit opt-in), and the adapter exits `idle_timeout` seconds after its
+    last client left (or after it started, when nobody connects).
     """
     if not 0 <= port < 65536:
         raise ValueError(f"invalid port {port}")
@@ -31,5 +42,22 @@ def debugpy_payload(
         "debugpy_dir": debugpy_dir,
         "bridge_socket": bridge_socket,
         "min_python": list(debugpy_min_python()),
+        "gate": None,
     }
-    return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params)
+    files: dict[str, bytes] = {}
+    if allowed_uids is not None:
+        if not idle_timeout > 0:
+            raise ValueError(f"invalid idle timeout {idle_timeout}")
+        params["gate"] = {"allowed": sorted(set(allowed_uids)), "idle": float(idle_timeout),
+                          "open": not is_loopback(host)}
+        files["adapter_gate.py"] = payload_source("in_target_adapter_gate").encode("utf-8")
+    return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params, files=files)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

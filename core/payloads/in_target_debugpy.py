@@ -2,19 +2,36 @@
 
 Imports nothing from safeattach and stays valid on every CPython the engine can inject into (3.9+).
 `run(params, ctx)` returns a JSON-able dict; errors are raised (the loader reports them).
+
+It never blocks the thread it interrupted for long and never prints: the loopback it will listen on is
+probed first (a target in a network namespace whose loopback is down would otherwise make debugpy wait for
+an adapter that cannot connect, and the adapter print into the target), and on 3.12+ `debugpy.listen()`
+runs in a daemon thread this thread waits for only until the request's deadline. When it cannot finish, it raises
+`PayloadGaveUp` with the reason, and the program goes on as before.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
+KEEP_NAMESPACE = True  # the relay threads started here keep using this module's globals
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
+_GATE_ATTR = "_safeattach_gate"  # the peer gate that listener's adapter runs behind
 _SERVICE_THREAD = "safeattach-debugpy"
 _PROC = "/proc"
+_PROBE_TIMEOUT = 1.0  # seconds: a loopback connect is instant when the loopback works
+_LISTEN_MIN, _LISTEN_MAX = 2.0, 15.0  # seconds debugpy.listen() may take, within the request's deadline
+
+
+class PayloadGaveUp(RuntimeError):
+    """The payload stopped without changing the program; the message says what happened in the target."""
 
 
 def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
@@ -31,12 +48,16 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         debugpy = sys.modules["debugpy"]
         result: dict[str, Any] = {"reused": True, "host": existing[0], "port": existing[1]}
     else:
+        _probe_loopback(host)
         debugpy = _import_debugpy(str(params["debugpy_dir"]))
         adapter_python = _configure_adapter_python(debugpy)
-        bound = debugpy.listen((host, port))
+        gate = params.get("gate")
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx) if gate else None)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
+        setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
         result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
+    result["gate"] = getattr(debugpy, _GATE_ATTR, None)  # None: not started by safeattach, or ungated
     result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
     result["pid"] = os.getpid()
     if params.get("wait_for_client"):
@@ -58,6 +79,12 @@ def _existing_listener() -> tuple[str, int] | None:
         return None
     known = getattr(sys.modules.get("debugpy"), _STATE_ATTR, None)
     if known is not None:
+        if int(known[1]) not in _listening_anywhere():
+            raise PayloadGaveUp(
+                f"the debug server safeattach started in this process (port {known[1]}) has stopped, after its "
+                "idle timeout or because it was killed; debugpy can listen only once per process, so restart "
+                "the program to debug it again"
+            )
         return str(known[0]), int(known[1])
     found = _discover_listener()
     if found is None:
@@ -65,6 +92,22 @@ def _existing_listener() -> tuple[str, int] | None:
             "debugpy.listen() was already called in this process, but its client address could not be found"
         )
     return found
+
+
+def _listening_anywhere() -> set[int]:
+    """TCP ports in LISTEN state in this process's network namespace (whoever holds them)."""
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{_PROC}/self/net/{table}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 3 and cols[3] == "0A":
+                ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _discover_listener() -> tuple[str, int] | None:
@@ -153,6 +196,96 @@ def _listening_ports(pid: int) -> list[int]:
 # -- fresh start -------------------------------------------------------------------------------------------
 
 
+def _budget(ctx: dict[str, Any]) -> float:
+    deadline = ctx.get("deadline")
+    left = float(deadline) - time.time() if isinstance(deadline, (int, float)) else _LISTEN_MAX
+    return min(_LISTEN_MAX, max(_LISTEN_MIN, left))
+
+
+def _probe_loopback(host: str) -> None:
+    """Connect to a throwaway listener on the address debugpy will use; raise PayloadGaveUp if that fails."""
+    probe_host = _local_address(host)
+    family = socket.AF_INET6 if ":" in probe_host else socket.AF_INET
+    try:
+        server = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise PayloadGaveUp(f"cannot create a socket in the target: {exc}") from None
+    client = None
+    try:
+        server.bind((probe_host, 0))
+        server.listen(1)
+        server.settimeout(_PROBE_TIMEOUT)
+        client = socket.socket(family, socket.SOCK_STREAM)
+        client.settimeout(_PROBE_TIMEOUT)
+        client.connect(server.getsockname()[:2])
+        conn, _ = server.accept()
+        conn.close()
+    except OSError as exc:
+        raise PayloadGaveUp(_network_reason(probe_host, exc)) from None
+    finally:
+        server.close()
+        if client is not None:
+            client.close()
+
+
+def _network_reason(host: str, exc: OSError) -> str:
+    if exc.errno == errno.ENETUNREACH:
+        what = "network unreachable in the target's namespace (is its loopback down?)"
+    elif exc.errno == errno.EADDRNOTAVAIL:
+        what = "address not available in the target's namespace"
+    elif isinstance(exc, socket.timeout):
+        what = "no answer in time in the target's namespace"
+    else:
+        what = "the target cannot connect to its own listener"
+    return f"{what}: a test connection to {host} failed: {exc}"
+
+
+def _local_address(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
+def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None) -> tuple[str, int]:
+    """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
+    gate is placed before and removed after listen() by that thread, so a late adapter still finds it."""
+    done: dict[str, Any] = {}
+
+    def listen() -> None:
+        try:
+            if gate is not None:
+                gate.place(debugpy)
+            try:
+                done["bound"] = debugpy.listen((host, port))
+                if gate is not None:
+                    gate.verify(debugpy)
+            finally:
+                if gate is not None:
+                    gate.remove(debugpy)
+        except BaseException as exc:  # reported to the waiting thread, never printed
+            done["error"] = exc
+
+    if sys.version_info < (3, 12):
+        # pydevd traces with sys.settrace before 3.12: listen() must run on a thread that runs the program's
+        # code (pure-Python pydevd cannot set the trace function of other threads). The loopback probe
+        # already ruled out the namespace that made it hang, and debugpy bounds its own waits (30 s).
+        listen()
+    else:  # sys.monitoring is process-wide: listen() may run in a thread of its own
+        thread = _service_thread(listen, "listen")
+        thread.start()
+        thread.join(budget)
+    if "bound" not in done and "error" not in done:
+        raise PayloadGaveUp(
+            f"debugpy.listen() did not finish within {budget:.1f}s in the target; it was left to finish or "
+            "fail in a daemon thread, and the program goes on"
+        )
+    if "error" in done:
+        exc = done["error"]
+        if isinstance(exc, PayloadGaveUp):
+            raise exc
+        raise PayloadGaveUp(f"debugpy.listen() failed in the target: {type(exc).__name__}: {exc}")
+    bound = done["bound"]
+    return str(bound[0]), int(bound[1])
+
+
 def _import_debugpy(debugpy_dir: str) -> Any:
     """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards."""
     if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
@@ -184,6 +317,78 @@ def _import_debugpy(debugpy_dir: str) -> Any:
             else:
                 os.environ[k] = old
     return debugpy
+
+
+class _Gate:
+    """debugpy's adapter behind a peer-uid gate: `adapter_gate.py` (core/payloads/in_target_adapter_gate.py)
+    becomes the adapter's sitecustomize through the environment debugpy spawns it with."""
+
+    def __init__(self, config: dict[str, Any], ctx: dict[str, Any]) -> None:
+        self.config = config
+        self.source = os.path.join(str(ctx["private_dir"]), "adapter_gate.py")
+        self.dir = os.path.join(str(ctx["private_dir"]), "gate")
+        self.marker = os.path.join(self.dir, "installed")
+
+    def place(self, debugpy: Any) -> None:
+        if not any(os.path.exists(f"{_PROC}/self/net/{t}") for t in ("tcp", "tcp6")):
+            raise PayloadGaveUp(f"{_PROC} is not mounted in the target's view: the debug server could not tell "
+                                "who connects, so it was not started")
+        with open(self.source, "rb") as f:
+            code = f.read()
+        os.mkdir(self.dir, 0o700)
+        fd = os.open(os.path.join(self.dir, "sitecustomize.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            os.write(fd, code)
+        finally:
+            os.close(fd)
+        old = os.environ.get("PYTHONPATH", "")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = self.dir + (os.pathsep + old if old else "")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["SAFEATTACH_ADAPTER_GATE"] = json.dumps({
+            "allowed": list(self.config["allowed"]), "open": bool(self.config["open"]),
+            "idle": float(self.config["idle"]), "marker": self.marker, "pythonpath": old,
+        })
+        try:
+            debugpy.configure(pythonEnv=env)
+        except ValueError as exc:  # a debugpy the program imported itself, too old for this
+            raise PayloadGaveUp(f"this debugpy cannot start its adapter behind safeattach's gate: {exc}") from None
+
+    def verify(self, debugpy: Any) -> None:
+        """Fail closed: an adapter that runs without the gate is stopped."""
+        if os.path.exists(self.marker):
+            return
+        found = _discover_listener_pid()
+        if found is not None:
+            try:
+                os.kill(found, 9)
+            except OSError:
+                pass
+        raise PayloadGaveUp("debugpy's adapter started without safeattach's peer gate; it was stopped")
+
+    def remove(self, debugpy: Any) -> None:
+        try:
+            debugpy.configure(pythonEnv={})
+        except ValueError:
+            pass
+        for name in ("sitecustomize.py", "installed"):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except OSError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
+
+
+def _discover_listener_pid() -> int | None:
+    pydevd = sys.modules.get("pydevd")
+    py_db = pydevd.get_global_debugger() if pydevd is not None else None
+    token = getattr(getattr(py_db, "authentication", None), "access_token", None)
+    found = _find_adapter(str(token)) if token else None
+    return found[0] if found is not None else None
 
 
 def _speedups_match(debugpy_dir: str) -> bool:

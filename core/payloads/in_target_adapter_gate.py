@@ -1,0 +1,145 @@
+"""Runs INSIDE debugpy's adapter process as its `sitecustomize` (placed by the debugpy payload): a peer-uid gate
+on every TCP connection the adapter accepts, and an idle timeout.
+
+debugpy's adapter accepts DAP clients on a loopback TCP port, and whoever connects can run code as the
+target's user. The gate is installed before the adapter opens any port: `socket.socket.accept` only returns
+connections whose peer socket belongs to an allowed uid (the uid column of the peer's row in
+/proc/net/tcp*, found by its address and port), and closes the others before reading a byte. A peer with no
+row (a remote host) is admitted only when the user explicitly listened on a non-loopback address. The
+adapter exits once no client has been connected for `idle` seconds; the debuggee goes on running.
+
+Configuration comes from the environment variable SAFEATTACH_ADAPTER_GATE (JSON); any failure to install
+the gate ends the process before the adapter starts (fail closed). Self-contained, valid on CPython 3.9+;
+`peer_uid` is also imported by the client's own bridge (core.dap_bridge) for the same check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+ENV = "SAFEATTACH_ADAPTER_GATE"
+_ESTABLISHED, _LISTEN = "01", "0A"
+_ROW_RETRIES = 5  # the peer's row is there once accept() returns; retry briefly in case /proc lags
+
+
+def _addr(hex_addr: str) -> tuple[Any, int]:
+    """(ip address, port) from a /proc/net/tcp* column like `0100007F:1F90` (words in host byte order)."""
+    host, port = hex_addr.split(":")
+    raw = bytes.fromhex(host)
+    words = b"".join(raw[i:i + 4][::-1] if sys.byteorder == "little" else raw[i:i + 4] for i in range(0, len(raw), 4))
+    ip = ipaddress.ip_address(words)
+    return _plain(ip), int(port, 16)
+
+
+def _plain(ip: Any) -> Any:
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return mapped if mapped is not None else ip
+
+
+def _rows(proc: str) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"{proc}/net/{table}") as f:
+                rows += [line.split() for line in f.read().splitlines()[1:]]
+        except OSError:
+            continue
+    return rows
+
+
+def peer_uid(conn: socket.socket, proc: str = "/proc/self") -> int | None:
+    """The uid owning the local socket at the other end of the TCP connection `conn`, or None when no local
+    socket is (a remote peer, or one that is already gone)."""
+    try:
+        peer = conn.getpeername()
+        me = conn.getsockname()
+    except OSError:
+        return None
+    want_local = (_plain(ipaddress.ip_address(peer[0].split("%")[0])), int(peer[1]))
+    want_remote = (_plain(ipaddress.ip_address(me[0].split("%")[0])), int(me[1]))
+    for attempt in range(_ROW_RETRIES):
+        for cols in _rows(proc):
+            if len(cols) > 7 and cols[3] != _LISTEN and _addr(cols[1]) == want_local and _addr(cols[2]) == want_remote:
+                return int(cols[7])
+        if attempt + 1 < _ROW_RETRIES:
+            time.sleep(0.01)
+    return None
+
+
+def admitted(conn: socket.socket, allowed: frozenset[int], open_to_network: bool) -> bool:
+    if conn.family not in (socket.AF_INET, socket.AF_INET6):
+        return True  # the gate guards TCP ports only
+    uid = peer_uid(conn)
+    return open_to_network if uid is None else uid in allowed
+
+
+def install(allowed: frozenset[int], open_to_network: bool, idle: float) -> None:
+    """Gate socket.socket.accept; start the idle watchdog once the first port (debugpy's client port) listens."""
+    accept, listen = socket.socket.accept, socket.socket.listen
+    watching: list[int] = []
+    clients: set[tuple[Any, int]] = set()  # admitted peers of the client port: only they keep the server up
+
+    def gated_accept(self: socket.socket) -> tuple[socket.socket, Any]:
+        while True:
+            conn, address = accept(self)
+            if admitted(conn, allowed, open_to_network):
+                if watching and int(self.getsockname()[1]) == watching[0]:
+                    clients.add((_plain(ipaddress.ip_address(address[0].split("%")[0])), int(address[1])))
+                return conn, address
+            try:
+                conn.close()  # before reading anything: the peer gets no DAP byte
+            except OSError:
+                pass
+
+    def watched_listen(self: socket.socket, *args: Any) -> None:
+        listen(self, *args)
+        if not watching and self.family in (socket.AF_INET, socket.AF_INET6):
+            watching.append(int(self.getsockname()[1]))
+            thread = threading.Thread(target=_watchdog, args=(watching[0], idle, clients), name="safeattach-idle",
+                                      daemon=True)
+            thread.start()
+
+    socket.socket.accept = gated_accept  # type: ignore[method-assign]
+    socket.socket.listen = watched_listen  # type: ignore[method-assign,assignment]
+
+
+def _connected(port: int, clients: set[tuple[Any, int]]) -> bool:
+    """An admitted client is still connected to `port` (refused peers, closed at once, never count)."""
+    return any(len(c) > 3 and c[3] == _ESTABLISHED and _addr(c[1])[1] == port and _addr(c[2]) in clients
+               for c in _rows("/proc/self"))
+
+
+def _watchdog(port: int, idle: float, clients: set[tuple[Any, int]]) -> None:
+    last = time.monotonic()
+    while True:
+        time.sleep(min(1.0, idle))
+        if _connected(port, set(clients)):
+            last = time.monotonic()
+        elif time.monotonic() - last >= idle:
+            os._exit(0)  # no client for `idle` seconds: the server stops, the debuggee goes on
+
+
+def _from_environment() -> None:
+    config = json.loads(os.environ.pop(ENV))
+    install(frozenset(int(u) for u in config["allowed"]), bool(config["open"]), float(config["idle"]))
+    previous = config.get("pythonpath")  # later children of the adapter must not load this file again
+    if previous:
+        os.environ["PYTHONPATH"] = previous
+    else:
+        os.environ.pop("PYTHONPATH", None)
+    fd = os.open(config["marker"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
+
+
+if __name__ == "sitecustomize" and ENV in os.environ:
+    try:
+        _from_environment()
+    except BaseException:  # fail closed: no adapter without its gate
+        os._exit(70)

@@ -1,0 +1,98 @@
+"""Collecting what a killed client left in a target's /tmp/safeattach-UID/: only entries that are ours and
+dead are removed (unit level, on a private directory; the live SIGKILL case is in test_orphan_requests.py)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from core.procfs import start_ticks_of
+from core.stale_requests import RequestName, collect_stale, request_name
+
+ME = (os.getpid(), start_ticks_of(os.getpid()) or 0)
+
+
+def _dead_pid() -> tuple[int, int]:
+    proc = subprocess.Popen(["true"])
+    ticks = start_ticks_of(proc.pid) or 1
+    proc.wait(timeout=10)
+    return proc.pid, ticks
+
+
+def _name(deadline: float, client: tuple[int, int], target: tuple[int, int]) -> str:
+    return f"r{int(deadline)}-{client[0]}-{client[1]}-{target[0]}-{target[1]}-{'a' * 16}"
+
+
+def _req(base: Path, name: str, mode: int = 0o700) -> Path:
+    d = base / name
+    d.mkdir()
+    os.chmod(d, mode)
+    (d / "loader.py").write_text("# loader\n")
+    return d
+
+
+def test_request_name_round_trips() -> None:
+    name = request_name(10.0, 123, 456)
+    parsed = RequestName.parse(name)
+    assert parsed is not None
+    assert parsed.client == ME and parsed.target == (123, 456)
+    assert time.time() + 10 < parsed.deadline <= time.time() + 13
+    assert RequestName.parse(name + "ppp") == parsed  # fault-padded ids still parse
+    assert RequestName.parse("0123456789abcdef") is None
+
+
+def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
+    base = tmp_path / "safeattach-0"
+    base.mkdir(mode=0o700)
+    uid = os.getuid()
+    dead = _dead_pid()
+    this_target = ME  # a live target (this process): its running requests must be left alone
+    past, future = time.time() - 5, time.time() + 60
+    stale = _req(base, _name(past, dead, this_target))
+    gone_target = _req(base, _name(past, dead, dead))
+    live_client = _req(base, _name(past, ME, this_target))
+    other_live_target = _req(base, _name(past, dead, (1, start_ticks_of(1) or 0)))
+    orphan = _req(base, _name(future, dead, this_target))
+    running = _req(base, _name(past, dead, this_target).replace("a" * 16, "d" * 16))
+    (running / "claim").touch()  # the loader started, no report yet: it may still be running the script
+    finished = _req(base, _name(past, dead, this_target).replace("a" * 16, "e" * 16))
+    (finished / "claim").touch()
+    (finished / "result.json").write_text("{}")
+    withdrawn = _req(base, _name(past, dead, this_target).replace("a" * 16, "f" * 16))
+    (withdrawn / "claim").write_bytes(b"withdrawn")  # the client withdrew it, then died before cleaning up
+    wrong_mode = _req(base, _name(past, dead, this_target).replace("a" * 16, "b" * 16), 0o755)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    link = base / _name(past, dead, this_target).replace("a" * 16, "c" * 16)
+    link.symlink_to(outside)
+    unheld = base / "attach-1-2.lock"
+    unheld.touch(mode=0o600)
+    held = base / "attach-3-4.lock"
+    held.touch(mode=0o600)
+    fifo = base / "attach-5-6.lock"
+    os.mkfifo(fifo, 0o600)
+    own = base / f"attach-{ME[0]}-{ME[1]}.lock"
+    own.touch(mode=0o600)
+    lines: list[str] = []
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    holder = os.open(held, os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        got = collect_stale(base_fd, uid, this_target, own.name, lines.append)
+    finally:
+        os.close(holder)
+        os.close(base_fd)
+    assert set(got.requests) == {stale.name, gone_target.name, finished.name, withdrawn.name}
+    assert running.exists()
+    assert got.withdrawn == (orphan.name,)
+    assert got.locks == (unheld.name,)
+    assert not stale.exists() and not gone_target.exists() and not unheld.exists()
+    assert live_client.exists() and other_live_target.exists() and wrong_mode.exists()
+    assert (orphan / "claim").exists() and (orphan / "loader.py").exists()  # a no-op now, collected later
+    assert link.is_symlink() and (outside / "keep").exists()  # never followed
+    assert held.exists() and fifo.exists() and own.exists()
+    assert any("collected a stale request" in line for line in lines)
