@@ -585,10 +585,11 @@ class _Attempt:
         try:
             yield from self._run_step("awaitRun", self._await_step)
         except _Stop as stop:
-            if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
-                raise
-            if self.loader_started:  # the payload runs in the target already: injecting again would double it
+            if "legacyFallback" in steps and self.loader_started:
+                # the payload runs in the target already (stillRunning, or it reported late): never inject twice
                 yield from self._skip_fallback(steps, "not used: the target already started our loader")
+                raise
+            if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
                 raise
             failed = stop.error
             yield from self._run_step("legacyFallback", lambda: self._fallback(failed))
