@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="inspect one Python process")
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("stack", help="every thread's Python stack (read-only; works on opted-out targets)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
     p.add_argument("pid", type=int)
     p.add_argument("script")
@@ -200,6 +203,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return cmd_ps(args.json)
     if cmd == "info":
         return cmd_info(args.pid, args.json)
+    if cmd == "stack":
+        from app.cli_stack import cmd_stack
+
+        return cmd_stack(args.pid, args.json)
     if cmd == "exec":
         from app.cli_attach import cmd_exec
 
