@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stack", help="every thread's Python stack (read-only; works on opted-out targets)")
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("doctor", help="what would stop exec/attach on a process, and how to fix it (read-only)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
     p.add_argument("pid", type=int)
     p.add_argument("script")
@@ -207,6 +211,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from app.cli_stack import cmd_stack
 
         return cmd_stack(args.pid, args.json)
+    if cmd == "doctor":
+        from app.cli_doctor import cmd_doctor
+
+        return cmd_doctor(args.pid, args.json, args.injector)
     if cmd == "exec":
         from app.cli_attach import cmd_exec
 
