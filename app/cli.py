@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")
     p.add_argument("--failures", action="store_true")
+    p.add_argument("--stats", action="store_true",
+                   help="success and fallback rates, P50/P95 latency per method and version, failure sites")
     p = sub.add_parser("tui", help="open the attach console")
     p.add_argument("--demo", action="store_true", help="also start sample target processes")
     return parser
@@ -228,7 +230,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if cmd == "log":
         from app.cli_attach import cmd_log
 
-        return cmd_log(args.json, args.failures)
+        return cmd_log(args.json, args.failures, args.stats)
     if cmd == "tui":
         return _tui(demo=args.demo)
     parser.error(f"unknown command {cmd}")
