@@ -6,6 +6,7 @@ module (walks) -> inspect.py (presentation records).
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -47,10 +48,22 @@ class _Bounds:
 
     ranges: list[tuple[int, int]]
 
+    def __post_init__(self) -> None:
+        # adjacent mappings merged, sorted: a bisection per check (stack walks check thousands of pointers)
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(self.ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        self._starts = [start for start, _ in merged]
+        self._merged = merged
+
     def plausible(self, address: int, size: int = 8) -> bool:
         if address <= 0 or (size == 8 and address % 8):
             return False
-        return any(start <= address and address + size <= end for start, end in self.ranges)
+        i = bisect.bisect_right(self._starts, address) - 1
+        return i >= 0 and address + size <= self._merged[i][1]
 
 
 class Target:

@@ -26,6 +26,10 @@ class CodeReader:
     def __init__(self, objects: RemoteObjects) -> None:
         self.objects = objects
         self._cache: dict[int, CodeInfo] = {}
+        self._lines: dict[tuple[int, int], int | None] = {}
+
+    def cached(self, address: int) -> bool:
+        return address in self._cache
 
     def read(self, address: int) -> CodeInfo:
         cached = self._cache.get(address)
@@ -52,6 +56,12 @@ class CodeReader:
 
     def line(self, code: CodeInfo, instr: int) -> int | None:
         """The line being executed, from the frame's instruction field (lasti or an instruction pointer)."""
+        key = (code.address, instr)
+        if key not in self._lines:
+            self._lines[key] = self._line(code, instr)
+        return self._lines[key]
+
+    def _line(self, code: CodeInfo, instr: int) -> int | None:
         lay = self.objects.layout
         if lay.line_kind is LineKind.LNOTAB:
             return lnotab_line(code.linetable, code.first_line, instr) if instr >= -1 else None

@@ -6,6 +6,7 @@ what was read so far and the reason, never an exception other than the process g
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,23 +72,31 @@ class FrameWalker:
             seen.add(frame)
             if lay.instr_kind is InstrKind.LASTI_BYTES and not obj.is_a(frame, "frame"):
                 raise WalkError(f"0x{frame:x} is not a frame object")
-            record = self._record(frame)
+            raw = obj.mem.read(frame, lay.frame_span)
+            record = self._record(frame, raw)
             if record is not None:
                 result.frames.append(record)
-            frame = obj.pointer(frame + lay.frame_previous, "previous frame", nullable=True)
+            frame = _u64(raw, lay.frame_previous)
+            if frame and (not obj.plausible(frame, lay.frame_span) or frame % 8):
+                raise WalkError(f"implausible previous-frame pointer 0x{frame:x}")
 
-    def _record(self, frame: int) -> FrameRecord | None:
+    def _record(self, frame: int, raw: bytes) -> FrameRecord | None:
         obj, lay = self.objects, self.objects.layout
-        if lay.frame_owner is not None and obj.mem.read(frame + lay.frame_owner, 1)[0] == lay.cstack_owner:
+        if lay.frame_owner is not None and raw[lay.frame_owner] == lay.cstack_owner:
             return None  # a shim frame the interpreter pushes when C calls into Python
-        code_addr = obj.mem.read_u64(frame + lay.frame_code) & ~lay.code_tag_mask
-        if lay.instr_kind is InstrKind.POINTER and not obj.is_a(code_addr, "code"):
+        code_addr = _u64(raw, lay.frame_code) & ~lay.code_tag_mask
+        known = self.code.cached(code_addr)  # a code object already read in this snapshot
+        if lay.instr_kind is InstrKind.POINTER and not known and not obj.is_a(code_addr, "code"):
             return None  # 3.13+: entry frames and frames of non-code executables hold None or another object
         code = self.code.read(code_addr)
         if lay.instr_kind is InstrKind.LASTI_BYTES:
-            instr = obj.i32(frame + lay.frame_instr)
+            instr = struct.unpack_from("<i", raw, lay.frame_instr)[0]
         else:
-            instr = obj.mem.read_u64(frame + lay.frame_instr)
+            instr = _u64(raw, lay.frame_instr)
         local_vars = self.locals_reader(frame, code_addr) if self.locals_reader is not None else None
         return FrameRecord(code.name, code.qualname, code.filename, self.code.line(code, instr), code.first_line,
                            local_vars)
+
+
+def _u64(raw: bytes, offset: int) -> int:
+    return int(struct.unpack_from("<Q", raw, offset)[0])

@@ -59,6 +59,11 @@ class FrameLayout:
     tuple_items: int = 24
     strings: StringLayout = StringLayout(32, 16, 48, 72)
 
+    @property
+    def frame_span(self) -> int:
+        """Bytes of a frame the walk uses, read at once (one read per frame, not one per field)."""
+        return max(self.frame_previous, self.frame_code, self.frame_instr, self.frame_owner or 0) + 8
+
 
 # 3.9: PyFrameObject is a heap object (f_back 24, f_code 32, f_lasti 104); PyCodeObject from code.h
 _LAYOUT_3_9 = FrameLayout(
