@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stack", help="every thread's Python stack (read-only; works on opted-out targets)")
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--locals", action="store_true", help="also show each frame's locals (bounded reprs)")
     p = sub.add_parser("doctor", help="what would stop exec/attach on a process, and how to fix it (read-only)")
     p.add_argument("pid", type=int)
     p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
@@ -212,7 +213,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if cmd == "stack":
         from app.cli_stack import cmd_stack
 
-        return cmd_stack(args.pid, args.json)
+        return cmd_stack(args.pid, args.json, args.locals)
     if cmd == "doctor":
         from app.cli_doctor import cmd_doctor
 

@@ -77,11 +77,11 @@ def render_stacks(stacks: ProcessStacks) -> list[str]:
     return lines
 
 
-def cmd_stack(pid: int, json_out: bool) -> int:
+def cmd_stack(pid: int, json_out: bool, with_locals: bool = False) -> int:
     from app.cli import print_error
 
     try:
-        stacks = snapshot(pid)
+        stacks = snapshot(pid, with_locals=with_locals)
     except SafeAttachError as exc:
         return print_error(exc, json_out)
     if json_out:

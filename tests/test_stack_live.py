@@ -124,3 +124,24 @@ def test_process_gone_is_typed() -> None:
     with pytest.raises(SafeAttachError) as info:
         snapshot(999999999)
     assert info.value.kind is FailureKind.NO_SUCH_PROCESS
+
+
+EXPECTED_LOCALS = {
+    "arg": "'argument'", "none": "None", "yes": "True", "no": "False", "small": "42", "negative": "-7",
+    "big": str(2**70), "huge": "int (too large to show)", "ratio": "2.5", "text": "'hello'", "wide": "'grüße ☃'",
+    "raw": "b'\\x00ab'", "items": "list (3 items)", "pair": "tuple (2 items)", "table": "dict (2 items)",
+    "bag": "set (4 items)", "other": "<object>",
+}
+
+
+@pytest.mark.parametrize("name", list(INTERPRETERS))
+def test_locals(targets: TargetPool, name: str) -> None:
+    target = targets.spawn_script(require(name), "locals.py")
+    (thread,) = snapshot(target.pid, with_locals=True).threads
+    frame = thread.frames[0]
+    assert frame.function == "parked" and frame.locals is not None
+    assert {v.name: v.value for v in frame.locals} == EXPECTED_LOCALS
+    out = subprocess.run([*CLI, "stack", str(target.pid), "--locals", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    frames = json.loads(out.stdout)["threads"][0]["frames"]
+    assert {v["name"]: v["value"] for v in frames[0]["locals"]} == EXPECTED_LOCALS

@@ -1,7 +1,8 @@
 """Property tests: the frame and code-object walkers over a synthetic 3.14 image, then mutated.
 
-A good image walks to the expected stack; any mutation of frames, code objects, strings or line tables
-gives a (possibly partial) result or a typed SafeAttachError, never another exception or an endless loop.
+A good image walks to the expected stack; any mutation of frames, code objects, strings, line tables or
+values (for --locals) gives a (possibly partial) result or a typed SafeAttachError, never another
+exception or an endless loop.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.walk.frames import FrameWalker
 from core.walk.layouts import layout_from_offsets
 from core.walk.linetable import lnotab_line, location_line
 from core.walk.objects import RemoteObjects
+from core.walk.values import LocalsReader
 
 BASE, SIZE = 0x20000000, 0x4000
 OFF = parse_debug_offsets((Path(__file__).parent / "data/offsets/3.14.bin").read_bytes())
@@ -142,3 +144,20 @@ def test_line_tables_never_raise(table: bytes, addr: int, first: int) -> None:
     line = location_line(table, first, addr)
     assert line is None or isinstance(line, int)
     assert isinstance(lnotab_line(table, first, addr), int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(BASE - 64, BASE + SIZE + 64), st.binary(min_size=64, max_size=64))
+def test_value_reprs_never_raise_untyped(address: int, noise: bytes) -> None:
+    img, _ = good_image()
+    spot = (address - BASE) % (SIZE - 64)
+    img[spot: spot + 64] = noise
+    reader = LocalsReader(walker(img).objects)
+    try:
+        assert isinstance(reader.repr(address), str)
+    except SafeAttachError:
+        pass
+    try:
+        reader.read(FRAMES, CODE)
+    except SafeAttachError:
+        pass

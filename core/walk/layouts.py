@@ -50,8 +50,12 @@ class FrameLayout:
     code_adaptive: int | None  # co_code_adaptive (3.11+)
     code_localsplusnames: int | None
     code_argcount: int
-    frame_localsplus: int | None
+    frame_localsplus: int | None  # 3.9: f_localsplus after the 20 PyTryBlocks of f_blockstack
     line_kind: LineKind
+    long_tagged: bool = True  # 3.12+: int objects carry lv_tag (ndigits << 3 | sign) instead of a signed ob_size
+    long_digits: int = 24
+    float_value: int = 16
+    set_used: int = 24
     ob_type: int = 8
     tp_name: int = 24
     var_size: int = 16  # ob_size of a PyVarObject (bytes length, code units of a code object)
@@ -70,14 +74,14 @@ _LAYOUT_3_9 = FrameLayout(
     frame_previous=24, frame_code=32, frame_instr=104, instr_kind=InstrKind.LASTI_BYTES, frame_owner=None,
     cstack_owner=None, code_tag_mask=0, code_filename=104, code_name=112, code_qualname=None,
     code_firstlineno=40, code_linetable=120, code_adaptive=None, code_localsplusnames=72, code_argcount=16,
-    frame_localsplus=None, line_kind=LineKind.LNOTAB,
+    frame_localsplus=360, line_kind=LineKind.LNOTAB, long_tagged=False,
 )
 # 3.11: _PyInterpreterFrame (f_code 32, previous 48, prev_instr 56, localsplus 72); co_code_adaptive 184
 _LAYOUT_3_11 = FrameLayout(
     frame_previous=48, frame_code=32, frame_instr=56, instr_kind=InstrKind.POINTER, frame_owner=None,
     cstack_owner=None, code_tag_mask=0, code_filename=112, code_name=120, code_qualname=128,
     code_firstlineno=72, code_linetable=136, code_adaptive=184, code_localsplusnames=96, code_argcount=56,
-    frame_localsplus=72, line_kind=LineKind.LOCATIONS,
+    frame_localsplus=72, line_kind=LineKind.LOCATIONS, long_tagged=False,
 )
 # 3.12 (headers only): f_code 0, previous 8, prev_instr 56, owner 70 (3 = C stack); co_code_adaptive 192;
 # PyASCIIObject lost wstr (40 bytes), compact data after utf8_length/utf8
@@ -113,7 +117,8 @@ def layout_from_offsets(off: DebugOffsets, minor: int) -> FrameLayout:
         frame_localsplus=off["interpreter_frame.localsplus"], line_kind=LineKind.LOCATIONS,
         ob_type=off["pyobject.ob_type"], tp_name=off["type_object.tp_name"],
         var_size=off["bytes_object.ob_size"], bytes_sval=off["bytes_object.ob_sval"],
-        tuple_items=off["tuple_object.ob_item"],
+        tuple_items=off["tuple_object.ob_item"], long_digits=off["long_object.ob_digit"],
+        float_value=off["float_object.ob_fval"], set_used=off.get("set_object.used") or 24,
         strings=StringLayout(off["unicode_object.state"], off["unicode_object.length"], ascii_size, compact,
                              state_shift=6 if off.free_threaded else 0),
     )

@@ -17,6 +17,7 @@ from core.walk.frames import FrameWalker, fatal
 from core.walk.layouts import frame_layout
 from core.walk.model import ProcessStacks, ThreadStack
 from core.walk.objects import RemoteObjects
+from core.walk.values import LocalsReader
 
 
 def thread_name(pid: int, tid: int) -> str | None:
@@ -36,7 +37,7 @@ def _stack(walker: FrameWalker, target: Target, info: ThreadInfo) -> ThreadStack
     )
 
 
-def snapshot_target(target: Target) -> ProcessStacks:
+def snapshot_target(target: Target, with_locals: bool = False) -> ProcessStacks:
     """Stacks of an opened target (its phases have run)."""
     started = time.perf_counter()
     version = target.version
@@ -46,7 +47,8 @@ def snapshot_target(target: Target) -> ProcessStacks:
         raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
                               f"no frame layout for CPython {version} (known: 3.9, 3.11, 3.12, 3.13+)")
     objects = RemoteObjects(target.mem, target.plausible, layout)
-    walker = FrameWalker(objects, target.offsets, target.legacy_layout)
+    locals_reader = LocalsReader(objects).read if with_locals else None
+    walker = FrameWalker(objects, target.offsets, target.legacy_layout, locals_reader)
     problems: list[str] = []
     threads: list[ThreadStack] = []
     interps: list[InterpreterInfo] = []
@@ -78,7 +80,7 @@ def snapshot_target(target: Target) -> ProcessStacks:
                          elapsed_ms=(time.perf_counter() - started) * 1000)
 
 
-def snapshot(pid: int) -> ProcessStacks:
+def snapshot(pid: int, with_locals: bool = False) -> ProcessStacks:
     """Open `pid` read-only and take its stacks; SafeAttachError when it is not a readable Python process."""
     with open_target(pid) as target:
-        return snapshot_target(target)
+        return snapshot_target(target, with_locals)
