@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locals", action="store_true", help="also show each frame's locals (bounded reprs)")
     p = sub.add_parser("doctor", help="what would stop exec/attach on a process, and how to fix it (read-only)")
     p.add_argument("pid", type=int)
+    p.add_argument("--script", help="also check that the target could read this script")
     p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
@@ -217,7 +218,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if cmd == "doctor":
         from app.cli_doctor import cmd_doctor
 
-        return cmd_doctor(args.pid, args.json, args.injector)
+        return cmd_doctor(args.pid, args.json, args.injector, args.script)
     if cmd == "exec":
         from app.cli_attach import cmd_exec
 

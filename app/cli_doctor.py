@@ -29,11 +29,11 @@ def render_diagnosis(d: Diagnosis) -> list[str]:
     return lines
 
 
-def cmd_doctor(pid: int, json_out: bool, injector: str) -> int:
+def cmd_doctor(pid: int, json_out: bool, injector: str, script: str | None = None) -> int:
     from app.cli import print_error
 
     try:
-        diagnosis = diagnose(pid, injector=injector)
+        diagnosis = diagnose(pid, injector=injector, script=script)
     except SafeAttachError as exc:
         return print_error(exc, json_out)
     if json_out:

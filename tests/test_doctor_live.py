@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from live_targets import TargetPool, require
@@ -74,3 +75,17 @@ def test_bad_pids(targets: TargetPool) -> None:
     assert text.returncode == 13 and "Traceback" not in text.stderr + text.stdout
     assert all(len(line) <= 80 for line in text.stdout.splitlines())
     assert "verdict: an attach would fail at read (exit 13)" in text.stdout
+
+
+def test_script_visibility(targets: TargetPool, tmp_path: Path) -> None:
+    target = targets.spawn_script(require("3.14"), "stacks.py")
+    readable = tmp_path / "ok.py"
+    readable.write_text("x = 1\n")
+    tmp_path.chmod(0o755)
+    d = diagnose(target.pid, script=str(readable))
+    (ok,) = [f for f in d.findings if f.check == "script"]
+    assert ok.status is Status.OK and "copied" in ok.message  # the chroot cannot see the host's tmp_path
+    d = diagnose(target.pid, script=str(tmp_path / "missing.py"))
+    (missing,) = [f for f in d.findings if f.check == "script"]
+    assert missing.status is Status.FAIL and missing.kind is FailureKind.SCRIPT_UNREADABLE
+    assert d.exit_code == 23

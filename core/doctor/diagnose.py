@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from core.doctor.access import access_findings, namespace_findings
 from core.doctor.model import Diagnosis, Finding, Status
-from core.doctor.target_checks import policy_findings, thread_findings, version_findings
+from core.doctor.target_checks import policy_findings, script_findings, thread_findings, version_findings
 from core.errors import FailureKind, SafeAttachError
 from core.inject.gdb.health import gdb_health
 from core.inject.gdb.inject import gdb_available
@@ -53,7 +53,7 @@ def _decide(findings: list[Finding], capable: bool) -> tuple[str, list[Finding]]
     return path, out
 
 
-def diagnose(pid: int, injector: str = "ptrace") -> Diagnosis:
+def diagnose(pid: int, injector: str = "ptrace", script: str | None = None) -> Diagnosis:
     """Read-only checks of one process. Raises SafeAttachError only when the PID is no usable process at all
     (missing, zombie); everything else is a finding."""
     ensure_alive(pid)
@@ -77,6 +77,8 @@ def diagnose(pid: int, injector: str = "ptrace") -> Diagnosis:
             if fatal(exc):
                 raise
         findings += thread_findings(target, stacks)
+        if script is not None:
+            findings += script_findings(target, script)
         findings += _injector_findings(injector)
         path, rated = _decide(findings, target.pep768_capable)
         return Diagnosis(pid, str(target.version), path, tuple(rated))

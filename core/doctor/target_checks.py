@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from core.attach.legacy_step import ENV_OPT_OUT, OVERRIDE_FLAG, environ_opt_out
+from core.attach.script import check_script
 from core.doctor.model import Finding, Status
-from core.errors import FailureKind
+from core.errors import FailureKind, SafeAttachError
 from core.legacy_layouts import LEGACY_LAYOUTS
 from core.target import Target, main_interpreter
 from core.walk import ProcessStacks
@@ -99,3 +100,16 @@ def thread_findings(target: Target, stacks: ProcessStacks | None) -> list[Findin
     if stacks.partial:
         out.append(Finding("threads.partial", Status.INFO, "some stacks changed while they were read (partial)"))
     return out
+
+
+def script_findings(target: Target, script: str) -> list[Finding]:
+    """Whether the target (its uids, groups and view) could read SCRIPT the way `exec` checks it."""
+    try:
+        plan = check_script(script, target.pid, target.root, target.uid, target.gid)
+    except SafeAttachError as exc:
+        if exc.kind is not FailureKind.SCRIPT_UNREADABLE:
+            raise
+        return [Finding("script", Status.FAIL, exc.message, (exc.hint,) if exc.hint else (), exc.kind)]
+    how = ("it is copied into the request's private directory in the target's view" if plan.copied
+           else "the target sees the same file")
+    return [Finding("script", Status.OK, f"the target's user may read {plan.caller_path}; {how}")]
