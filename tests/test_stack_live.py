@@ -145,3 +145,18 @@ def test_locals(targets: TargetPool, name: str) -> None:
                          timeout=60)
     frames = json.loads(out.stdout)["threads"][0]["frames"]
     assert {v["name"]: v["value"] for v in frames[0]["locals"]} == EXPECTED_LOCALS
+
+
+@pytest.mark.parametrize("name", ["3.11", "3.14"])
+def test_changing_stacks_never_crash(targets: TargetPool, name: str) -> None:
+    """4 threads spin in Python while they are read: every snapshot completes, threads whose frames changed
+    under the walk are marked partial, and the parked ones are always whole."""
+    target = targets.spawn_script(require(name), "many_threads.py")
+    for _ in range(40):
+        stacks = snapshot(target.pid)
+        assert len(stacks.threads) == 9 and not stacks.problems
+        for t in stacks.threads:
+            assert t.frames or t.partial, t
+            if t.frames and t.frames[0].function == "nap" and t.partial is None:
+                assert [f.function for f in t.frames][-1] == "_bootstrap"
+    assert target.alive()
