@@ -82,6 +82,7 @@ def test_embedded_program(targets: TargetPool) -> None:
     code = "import time\ndef parked():\n    while True:\n        time.sleep(0.5)\n        time.sleep(0.5)\n" \
            "print('ready', flush=True)\nparked()\n"
     target = targets.spawn_embedded(code)
+    # (py-spy 0.4.3 cannot read this one: it looks for libpython3.14.so outside the chroot, ENOENT)
     (thread,) = snapshot(target.pid).threads
     assert [(f.function, f.line) for f in thread.frames][:1] in ([("parked", 4)], [("parked", 5)])
     assert thread.frames[-1].function == "<module>"
@@ -160,3 +161,42 @@ def test_changing_stacks_never_crash(targets: TargetPool, name: str) -> None:
             if t.frames and t.frames[0].function == "nap" and t.partial is None:
                 assert [f.function for f in t.frames][-1] == "_bootstrap"
     assert target.alive()
+
+
+SUBINTERPRETER = """\
+import threading
+import time
+from concurrent import interpreters
+sub = interpreters.create()
+CODE = '''
+import time
+def parked_in_sub():
+    print("ready", flush=True)
+    while True:
+        time.sleep(0.5)
+        time.sleep(0.5)
+parked_in_sub()
+'''
+def run():
+    sub.exec(CODE)
+threading.Thread(target=run, daemon=True).start()
+while True:
+    time.sleep(0.5)
+    time.sleep(0.5)
+"""
+
+
+@pytest.mark.parametrize("name", ["3.14", "3.15"])
+def test_every_interpreter(targets: TargetPool, name: str) -> None:
+    interp = require(name)
+    target = targets.spawn(["chroot", str(interp.root), interp.argv0, "-c", SUBINTERPRETER], interp)
+    stacks = snapshot(target.pid)
+    by_interp: dict[int, list[list[str]]] = {}
+    for t in stacks.threads:
+        by_interp.setdefault(t.interpreter_id, []).append([f.function for f in t.frames])
+    assert set(by_interp) == {0, 1}, by_interp
+    assert by_interp[1] == [["parked_in_sub", "<module>"]]
+    assert ["<module>"] in by_interp[0] and any(frames[:2] == ["exec", "run"] for frames in by_interp[0])
+    # the worker thread has a thread state in each interpreter
+    tids = [t.native_thread_id for t in stacks.threads]
+    assert len(tids) == 3 and len(set(tids)) == 2
