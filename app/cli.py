@@ -147,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="inspect one Python process")
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("stack", help="every thread's Python stack (read-only; works on opted-out targets)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--locals", action="store_true", help="also show each frame's locals (bounded reprs)")
+    p = sub.add_parser("doctor", help="what would stop exec/attach on a process, and how to fix it (read-only)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--script", help="also check that the target could read this script")
+    p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("exec", help="run a script inside a process (safe attach, confirmed)")
     p.add_argument("pid", type=int)
     p.add_argument("script")
@@ -178,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")
     p.add_argument("--failures", action="store_true")
+    p.add_argument("--stats", action="store_true",
+                   help="success and fallback rates, P50/P95 latency per method and version, failure sites")
     p = sub.add_parser("tui", help="open the attach console")
     p.add_argument("--demo", action="store_true", help="also start sample target processes")
     return parser
@@ -208,6 +219,14 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return cmd_ps(args.json)
     if cmd == "info":
         return cmd_info(args.pid, args.json)
+    if cmd == "stack":
+        from app.cli_stack import cmd_stack
+
+        return cmd_stack(args.pid, args.json, args.locals)
+    if cmd == "doctor":
+        from app.cli_doctor import cmd_doctor
+
+        return cmd_doctor(args.pid, args.json, args.injector, args.script)
     if cmd == "exec":
         from app.cli_attach import cmd_exec
 
@@ -225,7 +244,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if cmd == "log":
         from app.cli_attach import cmd_log
 
-        return cmd_log(args.json, args.failures)
+        return cmd_log(args.json, args.failures, args.stats)
     if cmd == "tui":
         return _tui(demo=args.demo)
     parser.error(f"unknown command {cmd}")

@@ -248,8 +248,12 @@ def _serve_bridges(pid: int, err: Console) -> None:
         stop_bridges()
 
 
-def cmd_log(json_out: bool, failures_only: bool) -> int:
+def cmd_log(json_out: bool, failures_only: bool, stats: bool = False) -> int:
     records, corrupt = read_attempts_counted(failures_only)
+    if stats:
+        from app.cli_stats import print_stats
+
+        return print_stats(records, corrupt, json_out)
     if json_out:
         for rec in records:
             print(json.dumps(rec, sort_keys=True))

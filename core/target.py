@@ -6,6 +6,7 @@ module (walks) -> inspect.py (presentation records).
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -47,10 +48,22 @@ class _Bounds:
 
     ranges: list[tuple[int, int]]
 
+    def __post_init__(self) -> None:
+        # adjacent mappings merged, sorted: a bisection per check (stack walks check thousands of pointers)
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(self.ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        self._starts = [start for start, _ in merged]
+        self._merged = merged
+
     def plausible(self, address: int, size: int = 8) -> bool:
         if address <= 0 or (size == 8 and address % 8):
             return False
-        return any(start <= address and address + size <= end for start, end in self.ranges)
+        i = bisect.bisect_right(self._starts, address) - 1
+        return i >= 0 and address + size <= self._merged[i][1]
 
 
 class Target:
@@ -221,28 +234,33 @@ class Target:
 
     def threads(self, interps: Sequence[InterpreterInfo] | None = None) -> list[ThreadInfo]:
         """Every thread state of every interpreter (pass `interps` when already read)."""
-        off, legacy = self.offsets, self._legacy()
         result = []
         for interp in self.interpreters() if interps is None else interps:
-            holder = self._gil_holder(interp.address)
+            holder = self.gil_holder(interp.address)
             for tstate in self.thread_addresses(interp.address):
-                if off is not None:
-                    tid = self.mem.read_u64(tstate + off.tstate_thread_id)
-                    native = self.mem.read_u64(tstate + off.tstate_native_thread_id)
-                else:
-                    assert legacy is not None
-                    tid = self.mem.read_u64(tstate + legacy.tstate_thread_id)
-                    native = self._native_id(tstate, tid, legacy)
-                is_main = tstate == interp.threads_main if interp.threads_main else (
-                    interp.is_main and native == self.pid
-                )
-                state, detail = thread_os_state(self.pid, native) if native else ("?", "")
-                result.append(ThreadInfo(
-                    interpreter_id=interp.id, tstate_address=tstate, thread_id=tid, native_thread_id=native,
-                    is_main=is_main, holds_gil=self._holds_gil(tstate, holder), os_state=state,
-                    os_state_detail=detail, current_function=self.current_function(tstate),
-                ))
+                result.append(self.thread_info(interp, tstate, holder))
         return result
+
+    def thread_info(self, interp: InterpreterInfo, tstate: int, holder: int | None,
+                    with_function: bool = True) -> ThreadInfo:
+        """One thread state's facts; `holder` is the interpreter's `gil_holder` (read once per interpreter)."""
+        off, legacy = self.offsets, self._legacy()
+        if off is not None:
+            tid = self.mem.read_u64(tstate + off.tstate_thread_id)
+            native = self.mem.read_u64(tstate + off.tstate_native_thread_id)
+        else:
+            assert legacy is not None
+            tid = self.mem.read_u64(tstate + legacy.tstate_thread_id)
+            native = self._native_id(tstate, tid, legacy)
+        is_main = tstate == interp.threads_main if interp.threads_main else (
+            interp.is_main and native == self.pid
+        )
+        state, detail = thread_os_state(self.pid, native) if native else ("?", "")
+        return ThreadInfo(
+            interpreter_id=interp.id, tstate_address=tstate, thread_id=tid, native_thread_id=native,
+            is_main=is_main, holds_gil=self._holds_gil(tstate, holder), os_state=state,
+            os_state_detail=detail, current_function=self.current_function(tstate) if with_function else None,
+        )
 
     def _native_id(self, tstate: int, thread_id: int, legacy: LegacyLayout) -> int:
         if legacy.tstate_native_thread_id is not None:
@@ -252,7 +270,7 @@ class Target:
         tid = self.mem.read_i32(thread_id + PTHREAD_TID_OFFSET)
         return tid if tid > 0 and os.path.exists(f"/proc/{self.pid}/task/{tid}") else 0
 
-    def _gil_holder(self, interp: int) -> int | None:
+    def gil_holder(self, interp: int) -> int | None:
         off = self.offsets
         if off is None or off.free_threaded:
             return None
@@ -342,6 +360,11 @@ class Target:
             data = self.mem.read(obj + off["unicode_object.asciiobject_size"], length)
             return data.decode("ascii", "replace")
         return None  # non-ASCII names: not worth the per-kind decoding here
+
+    @property
+    def legacy_layout(self) -> LegacyLayout | None:
+        """The hand-checked layout of a pre-3.13 target (None with _Py_DebugOffsets or an unknown version)."""
+        return self._legacy()
 
     def _legacy(self) -> LegacyLayout | None:
         if self.offsets is not None or self.version is None:

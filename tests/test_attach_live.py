@@ -119,6 +119,11 @@ def test_blocked_target_times_out_cleanly_and_never_runs_it(targets: TargetPool,
     assert outcome.kind is FailureKind.TIMEOUT_RUN
     assert outcome.failed_step == "awaitRun"
     assert f"thread {target.pid} state S" in outcome.message
+    # the outcome carries the stack of the thread it waited on: where it is parked
+    assert "; it is in <module> at <string>:" in outcome.message
+    (waited,) = outcome.result["stacks"]
+    assert waited["native_thread_id"] == target.pid and waited["os_state"] == "S"
+    assert [f["function"] for f in waited["frames"]] == ["<module>"] and waited["frames"][0]["line"] is not None
     await_lines = [e.text for e in events if getattr(e, "step", "") == "awaitRun" and hasattr(e, "text")]
     assert any(f"thread {target.pid} (chosen): state S" in line for line in await_lines)
     assert any("loader withdrawn" in line for line in await_lines)

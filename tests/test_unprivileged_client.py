@@ -67,3 +67,24 @@ def test_unprivileged_client_cannot_touch_roots_process(targets: TargetPool) -> 
     assert out.returncode == 11 and outcome["kind"] == "openProcess", out.stdout
     assert "uid" in outcome["message"]
     assert target.alive()
+
+
+def test_unprivileged_stack_and_doctor(targets: TargetPool, nobody_target: Target) -> None:
+    """As nobody: `stack` and `doctor` work on nobody's own process; on root's, doctor names the uid first."""
+    state = tempfile.mkdtemp(prefix="safeattach-nobody-")
+    os.chmod(state, 0o777)
+    try:
+        own = as_nobody("stack", str(nobody_target.pid), "--json", state_dir=state)
+        assert own.returncode == 0, own.stderr
+        (thread,) = json.loads(own.stdout)["threads"]
+        assert thread["frames"][-1]["function"] == "<module>"
+        ok = as_nobody("doctor", str(nobody_target.pid), "--json", state_dir=state)
+        assert ok.returncode == 0 and json.loads(ok.stdout)["path"] == "safe", ok.stdout
+        roots = targets.spawn_script(require("3.14"), "sleepy.py")
+        denied = as_nobody("doctor", str(roots.pid), "--json", state_dir=state)
+        data = json.loads(denied.stdout)
+        assert denied.returncode == 11 and data["blocking_kind"] == "openProcess", denied.stdout
+        first = next(f for f in data["findings"] if f["status"] == "fail")
+        assert first["check"] == "ptrace.uid" and "sudo -u root" in first["fixes"][0]
+    finally:
+        shutil.rmtree(state, ignore_errors=True)

@@ -46,6 +46,7 @@ from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
+from core.walk import snapshot_target
 
 TITLES = {
     "openProcess": "Open the process",
@@ -414,12 +415,13 @@ class _Attempt:
         where = f"thread {self.touched.tid} is {doing}" if doing else "the loader did not report"
         if exc.kind is FailureKind.CANCELLED:
             raise SafeAttachError(FailureKind.CANCELLED, f"cancelled; {where}; the loader was withdrawn") from None
+        stacks, _ = self._waited_stacks({self.touched.tid})
         raise SafeAttachError(
             FailureKind.TIMEOUT_RUN,
             f"the injected loader did not report within {self.request.timeout:g}s: {where}",
             hint="Nothing more will run: the loader was withdrawn (it does nothing if it starts later) and the "
             "target resumes its own code when the injected call returns. Retry with a longer --timeout.",
-            detail={"pid": self.request.pid, "tid": self.touched.tid, "stub": doing or ""},
+            detail={"pid": self.request.pid, "tid": self.touched.tid, "stub": doing or "", "stacks": stacks},
         ) from None
 
     def _alive(self) -> bool:
@@ -462,13 +464,31 @@ class _Attempt:
             self._say(line)
         return lines
 
+    def _waited_stacks(self, tids: set[int]) -> tuple[list[dict[str, Any]], str]:
+        """The Python stacks of the threads an attempt waited on (read-only), and where the first one is."""
+        try:
+            stacks = snapshot_target(self.target)
+        except SafeAttachError as exc:
+            self._say(f"stacks could not be read: {exc.message}")
+            return [], ""
+        waited = [t for t in stacks.threads if t.native_thread_id in tids]
+        where = ""
+        if waited and waited[0].frames:
+            f = waited[0].frames[0]
+            where = f"; it is in {f.qualname or f.function} at {f.filename}:{f.line or '?'}"
+        for t in waited:
+            for f in t.frames:
+                self._say(f"thread {t.native_thread_id}: {f.qualname or f.function} ({f.filename}:{f.line or '?'})")
+        return [t.to_dict() for t in waited], where
+
     def _timeout_error(self) -> SafeAttachError:
         lines, chosen = self._thread_lines(), self.choice
         who = chosen.describe() if chosen is not None else "the target"
+        stacks, where = self._waited_stacks({chosen.native_thread_id} if chosen is not None else set())
         return SafeAttachError(
             FailureKind.TIMEOUT_RUN,
-            f"{who} did not reach a safe point within {self.request.timeout:g}s; the request was cancelled",
-            detail={"threads": lines},
+            f"{who} did not reach a safe point within {self.request.timeout:g}s{where}; the request was cancelled",
+            detail={"threads": lines, "stacks": stacks},
         )
 
     def _still_running_error(self, why: FailureKind) -> SafeAttachError:

@@ -1,0 +1,92 @@
+"""`log --stats`: rates, nearest-rank P50/P95, legacy-minus-safe delta, failure sites; bad records ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from live_targets import SID, TargetPool, require
+
+from core.attemptstats import attempt_stats, minor_version, percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rec(result: str, ms: object, method: str = "auto", flags: list[str] | None = None,
+        version: object = "0x30e0af0", site: str | None = None, kind: str | None = None) -> dict[str, object]:
+    return {"result": result, "elapsed_ms": ms, "method": method, "flags": flags or [], "target_version": version,
+            "failure_site": site, "failure_kind": kind}
+
+
+def test_percentiles_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50 and percentile(values, 95) == 95
+    assert percentile([7.0], 95) == 7 and percentile([], 50) is None
+
+
+def test_stats_groups_and_delta() -> None:
+    records = [rec("ok", 10), rec("ok", 20), rec("ok", 30),
+               rec("ok", 100, flags=["legacy", "ptrace", "legacy_fallback"]),
+               rec("ok", 200, method="legacy", flags=["legacy", "ptrace"], version="0x30b07f0"),
+               rec("failed", 5000, site="awaitRun", kind="timeoutRun"),
+               rec("failed", 3, site="policy", kind="policyDisabled"),
+               rec("failed", "NaN?", site="policy", kind="policyDisabled"),
+               {"result": "weird"}, {"result": "ok", "elapsed_ms": float("inf"), "flags": "legacy"}]
+    s = attempt_stats(records)
+    assert s.overall.attempts == 9 and s.overall.ok == 6 and s.skipped == 1
+    assert s.overall.fallbacks == 1
+    assert s.by_path["safe"].latency.p50_ms == 20 and s.by_path["safe"].latency.count == 3  # inf ignored
+    assert s.by_path["legacy"].latency.p50_ms == 100 and s.by_path["legacy"].latency.p95_ms == 200
+    assert s.delta_p50_ms == 80 and s.delta_p95_ms == 170
+    assert set(s.by_version) == {"3.14", "3.11", "?"}
+    assert s.failures == {"policy/policyDisabled": 2, "awaitRun/timeoutRun": 1}
+    assert json.dumps(s.to_dict())  # JSON-ready
+
+
+def test_minor_version_forms() -> None:
+    assert minor_version("0x30f02f0") == "3.15" and minor_version(0x3090200) == "3.9"
+    assert minor_version("3.13.1") == "3.13" and minor_version(None) == "?" and minor_version("0xzz") == "?"
+
+
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.sampled_from(["ok", "failed", "legacy",
+                   "0x30e0af0", "3.14"]), st.lists(st.sampled_from(["legacy", "legacy_fallback", "x"]), max_size=3))
+KEYS = st.sampled_from(["result", "elapsed_ms", "flags", "method", "target_version", "failure_site", "failure_kind"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(KEYS, VALUES, max_size=7), max_size=12))
+def test_any_records_never_raise(records: list[dict[str, object]]) -> None:
+    attempt_stats(records).to_dict()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=env)
+
+
+@pytest.mark.live
+def test_stats_after_real_attempts(targets: TargetPool) -> None:
+    safe = targets.spawn_script(require("3.14"), "busy_heartbeat.py")
+    legacy = targets.spawn_script(require("3.13"), "busy_heartbeat.py")
+    script = SID / "tmp" / f"stats-{os.getpid()}.py"
+    script.write_text("x = 1\n")
+    try:
+        for pid in (safe.pid, legacy.pid):
+            out = _cli("exec", str(pid), str(script), "--json")
+            assert out.returncode == 0, out.stdout + out.stderr
+    finally:
+        script.unlink()
+    data = json.loads(_cli("log", "--stats", "--json").stdout)
+    assert data["overall"]["attempts"] == 2 and data["overall"]["success_rate"] == 1.0
+    assert set(data["by_path"]) == {"safe", "legacy"} and set(data["by_version"]) == {"3.13", "3.14"}
+    assert data["legacy_minus_safe"]["p50_ms"] is not None
+    text = _cli("log", "--stats")
+    assert text.returncode == 0 and "legacy minus safe attach: P50" in text.stdout
+    assert all(len(line) <= 80 for line in text.stdout.splitlines())
