@@ -5,7 +5,7 @@ Steps: openProcess → offsetsResolve → parse → policy → threadState → w
 writeBreaker → [legacyInject] → awaitRun [→ legacyFallback → legacyAwait]. Any failure after the first write
 rolls the writes back, and a request that is not confirmed in time is cancelled (pending cleared, bit
 cleared, loader withdrawn). The legacy strategy (core/inject: ptrace by default, gdb on request), its consent
-rules and the automatic fallback after a safe-attach timeout live in legacy_step.py. After every injection the
+rules (policy.py) and the automatic fallback after a safe-attach timeout (legacy_step.py). After every injection the
 target is checked (alive, not stopped, the thread used back where it was) before anything claims it survived.
 """
 
@@ -24,13 +24,13 @@ from core.attach.legacy_step import (
     FALLBACK_STEPS,
     LEGACY_EXPIRY_FACTOR,
     Touched,
-    check_consent,
     inject_loader,
     may_fall_back,
     still_in_stub,
     withdraw_injection,
 )
 from core.attach.legacy_step import TITLES as LEGACY_TITLES
+from core.attach.policy import check_consent
 from core.attach.script import check_script, exec_spec
 from core.attach.threads import ThreadChoice, select_thread
 from core.attach.writes import RequestWriter

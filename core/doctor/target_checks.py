@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.attach.legacy_step import ENV_OPT_OUT, OVERRIDE_FLAG, environ_opt_out
+from core.attach.policy import ENV_OPT_OUT, OVERRIDE_FLAG, environ_opt_out
 from core.attach.script import check_script
 from core.doctor.model import Finding, Status
 from core.errors import FailureKind, SafeAttachError
