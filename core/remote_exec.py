@@ -5,7 +5,9 @@ messages for the same conditions, same writes, and it returns as soon as the req
 target opens the path itself (its uid, mount namespace and cwd), runs it in a fresh namespace and reports
 exceptions through its own `sys.unraisablehook`. Differences: the client may be any Python version, the
 target may be 3.14 or 3.15 regardless of the client's version, and when `threads.main` is empty (embedders,
-finished `__main__`) a live thread state is chosen instead of failing.
+finished `__main__`) a live thread state is chosen instead of failing, and the request is written under the
+attach chain's per-target lock (waiting up to LOCK_WAIT seconds for another safeattach attach to finish), so
+neither can undo the other's writes.
 
 `exec_and_wait(pid, script, timeout=...)` runs the script through the full attach chain (private loader,
 confirmation, cancellation on timeout) and returns an `ExecResult`.
@@ -19,13 +21,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.attach.guard import TargetLock
 from core.attach.threads import select_thread
 from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog
 from core.errors import FailureKind, SafeAttachError
 from core.events import Outcome
+from core.privdir import base_dir_name, remove_base_if_empty
 from core.requests import AttachRequest, CancelToken, Method
 
+LOCK_WAIT = 5.0  # seconds to wait for another safeattach attach to the same process to finish
 _LOOKUP = "PyRuntime address lookup failed during debug offsets initialization"
 
 
@@ -92,14 +97,22 @@ def remote_exec(pid: int, script: str | bytes | os.PathLike[str] | os.PathLike[b
                 raise RuntimeError("Can't find the main thread in the remote process") from None
             if len(path) >= off.debugger_script_path_size:
                 raise ValueError("Debugger script path is too long")
-            writer = RequestWriter(target.mem, off, choice.tstate, please_stop_mask(version))
+            # the same per-target lock as the attach chain: a concurrent chain's rollback must not overwrite
+            # this request, nor this one land in the middle of that chain's
+            lock = TargetLock(target.root, target.uid, target.gid, pid, target.start_ticks)
+            lock.acquire(LOCK_WAIT, None, lambda _line: None)
             try:
-                writer.write_script(path)
-                writer.write_pending()
-                writer.write_breaker()
-            except SafeAttachError:
-                writer.rollback()
-                raise
+                writer = RequestWriter(target.mem, off, choice.tstate, please_stop_mask(version))
+                try:
+                    writer.write_script(path)
+                    writer.write_pending()
+                    writer.write_breaker()
+                except SafeAttachError:
+                    writer.rollback()
+                    raise
+            finally:
+                lock.release()
+                remove_base_if_empty(target.root, base_dir_name(target.uid))
         except SafeAttachError as exc:
             raise _translate(exc) from None
 

@@ -186,3 +186,33 @@ def test_exec_and_wait_timeout(targets: TargetPool, marker: Marker) -> None:
     assert not res.ok and not res.ran
     assert res.kind is FailureKind.TIMEOUT_RUN
     assert request_state(target.pid).pending == 0
+
+
+def test_waits_for_the_attach_lock_and_never_arms_under_a_running_chain(
+    targets: TargetPool, marker: Marker, twin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """remote_exec takes the attach chain's per-target lock: while another attach holds it, nothing is
+    written (a busy error after the wait); once it is free, the request is armed as usual."""
+    import core.remote_exec as api
+    from core.attach.guard import TargetLock
+    from core.procfs import start_ticks_of
+
+    interp = require("3.14")
+    target = targets.spawn(chroot_command(interp.root, [interp.argv0, "-c", SLEEP_THEN_RUN, "3"]), interp)
+    wait_parked(target.pid)
+    before = request_state(target.pid)
+    ticks = start_ticks_of(target.pid)
+    assert ticks is not None
+    held = TargetLock(str(interp.root), 0, 0, target.pid, ticks)
+    held.acquire(5.0, None, lambda _line: None)
+    monkeypatch.setattr(api, "LOCK_WAIT", 0.3)
+    try:
+        with pytest.raises(RuntimeError, match="in progress"):
+            remote_exec(target.pid, str(twin))
+        assert request_state(target.pid) == before  # nothing armed
+    finally:
+        held.release()
+    assert remote_exec(target.pid, str(twin)) is None
+    assert request_state(target.pid).pending == 1
+    assert target.wait_for("woke", 15) == "woke"
+    assert _wait_file(marker.host_file) == f"MainThread {target.pid}"
