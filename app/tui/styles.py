@@ -1,17 +1,17 @@
-"""Where the per-screen .tcss files live: the repository's styles/ folder, or, for a non-editable install,
-the copy installed as data files under <prefix>/share/safeattach/styles."""
+"""Where the per-screen .tcss files live: inside the installed package (app/tui/tcss, copied there from the
+repository's styles/ folder when the wheel is built), or the repository's styles/ folder itself (a checkout or
+an editable install). No path outside the package is needed, so --user, pipx and --target installs work."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
 def _find() -> Path:
-    in_repo = Path(__file__).resolve().parents[2] / "styles"
-    if in_repo.is_dir():
-        return in_repo
-    return Path(sys.prefix) / "share" / "safeattach" / "styles"
+    packaged = Path(__file__).resolve().parent / "tcss"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "styles"
 
 
 STYLES_DIR = _find()
