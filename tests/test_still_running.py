@@ -111,7 +111,7 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
     target = targets.spawn_script(require("3.14"), "busy.py")
     marker = SID / "tmp" / f"sa-still-{os.getpid()}-{time.monotonic_ns()}"
     script = shared / "slow.py"
-    script.write_text(f"import time\ntime.sleep(2.5)\nopen({'/tmp/' + marker.name!r}, 'w').write('done')\n")
+    script.write_text(f"import time\ntime.sleep(5)\nopen({'/tmp/' + marker.name!r}, 'w').write('done')\n")
     script.chmod(0o644)
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "app", "exec", str(target.pid), str(script), "--timeout", "1",
@@ -122,8 +122,8 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
     assert out.returncode == EXIT_CODES[FailureKind.STILL_RUNNING] == 32
     assert "still running after 1s" in outcome["message"] and "safe point" not in outcome["message"]
     assert outcome["result"]["still_running"] is True and outcome["result"]["native_thread_id"] == target.pid
-    print(f"stillRunning reported after {elapsed:.2f}s (timeout 1s, script 2.5s)")
-    assert elapsed < 2.4, elapsed  # reported at the timeout, before the script is done
+    print(f"stillRunning reported after {elapsed:.2f}s (timeout 1s, script 5s)")
+    assert not marker.exists()  # reported while the script still ran (no timing bound: machines differ in load)
     private = SID / outcome["result"]["private_dir"].lstrip("/")
     assert private.is_dir()  # not removed from under the running script
     deadline = time.monotonic() + 20
