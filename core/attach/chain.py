@@ -515,6 +515,7 @@ class _Attempt:
         message = f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})"
         detail: dict[str, Any] = {}
         if self.touched is not None:
+            withdraw_injection(self.touched)  # the call was taken: blank its string slot
             seen = self._verify_after("after the loader ran", tid=self.touched.tid)
             message += f"; {seen}"
             detail["survival"] = seen

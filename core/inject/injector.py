@@ -42,7 +42,12 @@ from core.procfs import access_reason, gone_or_exiting, read_stat, thread_ids
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 8192
-_STRING_ROOM = 512  # the legacy loader's guarded one-liner needs about 200 bytes
+# After the stub: a use counter, then string slots for pending calls, used in turn. A slot is blanked once its
+# call was taken or given up, so a call still queued reads an empty statement; rotating keeps the next write
+# away from a slot whose call may be running right then.
+_SLOT = 384  # the legacy loader's guarded one-liner needs about 250 bytes
+_SLOTS = 4
+_STRING_ROOM = 16 + _SLOTS * _SLOT
 _STOP_BUDGET = 1.0  # seconds for one thread to reach its interrupt stop
 _PARKED_TRIES = 6  # a parked thread may wake (e.g. to wait for the GIL) before it stops: choose again, then
 # fall back to a pending call
@@ -62,7 +67,7 @@ class Injection:
     stub_address: int
     frame_address: int
     nonce: int
-    string_address: int  # pending mode: the code string after the stub (disarm blanks it)
+    string_address: int  # pending mode: the code string's slot after the stub (disarm blanks it)
     stop_ms: float
     total_ms: float
     api: str  # the binary whose C API is called
@@ -238,18 +243,31 @@ def _inject(pid: int, code: str, timeout: float, cancel: CancelToken | None,
         hint="Nothing was changed in the target. Retry.", detail={"pid": pid})
 
 
+def _fill_slot(placer: StubPlacer, stub: int, data: bytes) -> int:
+    """Write `data` into the next string slot, its first byte last: a reader sees "" or the whole string."""
+    counter_at = (stub + len(STUB_IMAGE) + 15) & ~15
+    used = int.from_bytes(placer.read(counter_at, 8).ljust(8, b"\0"), "little")
+    slot = counter_at + 16 + (used % _SLOTS) * _SLOT
+    placer.write(counter_at, (used + 1).to_bytes(8, "little"))
+    placer.write(slot, b"\0")
+    placer.write(slot + 1, data[1:] + b"\0")
+    placer.write(slot, data[:1])
+    return slot
+
+
 def _try_once(pid: int, api: CApi, data: bytes, placer: StubPlacer, mem: ProcessMemory, deadline: float,
               say: Callable[[str], None], parked: ParkedThread | None) -> tuple[float, Injection] | None:
     """One try on one thread: the parked one given, or (None) a pending call. None: try again."""
     string_in_cave = parked is None
-    # room for a pending call's string is asked for either way, so parked and pending use one stub copy
-    extra = max(len(data) + 32, _STRING_ROOM) if string_in_cave else _STRING_ROOM
-    stub = placer.place(STUB_IMAGE, extra, api.binary)
+    if string_in_cave and len(data) >= _SLOT:
+        raise SafeAttachError(FailureKind.INJECT_FAILED,
+                              f"Nothing injected: a pending call's code must be under {_SLOT} bytes; inject a loader")
+    # room for the pending calls' strings is asked for either way, so parked and pending use one stub copy
+    stub = placer.place(STUB_IMAGE, _STRING_ROOM, api.binary)
     string_address = 0
     if string_in_cave:
-        string_address = (stub + len(STUB_IMAGE) + 15) & ~15
         try:
-            placer.write(string_address, data + b"\0")
+            string_address = _fill_slot(placer, stub, data)
         except OSError as exc:
             raise _denied(pid, exc) from None
     tid = parked.tid if parked else _pending_thread(pid)
@@ -309,7 +327,8 @@ def stub_stage(injection: Injection) -> int | None:
 
 
 def disarm(injection: Injection) -> bool:
-    """Pending mode: blank the code string, so a pending call still queued runs an empty statement."""
+    """Pending mode: blank the code string's slot once its call was taken or given up, so a call still queued
+    runs an empty statement."""
     if not injection.string_address:
         return False
     try:
