@@ -22,6 +22,7 @@ from core.offsets import parse_debug_offsets
 from core.walk.asyncio_offsets import TABLE_SIZE, AsyncioOffsets, parse_asyncio_offsets
 from core.walk.layouts import layout_from_offsets
 from core.walk.objects import RemoteObjects
+from core.walk.pages import PagedMemory
 from core.walk.tasks import TaskRecord, TaskWalker, ThreadTasks, _list, cycles_of
 
 DATA = json.loads((Path(__file__).parent / "data/tasks/3.14.json").read_text())
@@ -192,3 +193,24 @@ def test_table_noise_gives_typed_errors(raw: bytes) -> None:
         parse_asyncio_offsets(raw)
     except SafeAttachError as exc:
         assert exc.kind is FailureKind.PARSE
+
+
+PAGED_POINTS = st.builds(lambda p, d: max(1, p + d), st.sampled_from(POINTERS), st.integers(-8192, 8192))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(PAGED_POINTS, st.integers(0, 3 * 4096)), min_size=1, max_size=20))
+def test_paged_reads_match_exact_reads(reads: list[tuple[int, int]]) -> None:
+    """The walk's page cache returns exactly what the exact reads return, and fails where they fail."""
+    inner = ImageMemory(copy())
+    paged = PagedMemory(inner)
+    for address, size in reads:
+        try:
+            want: bytes | None = inner.read(address, size)
+        except SafeAttachError:
+            want = None
+        try:
+            got: bytes | None = paged.read(address, size)
+        except SafeAttachError:
+            got = None
+        assert got == want

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
@@ -78,22 +79,36 @@ def parse_asyncio_offsets(raw: bytes) -> AsyncioOffsets:
     return off
 
 
-def _section(pid: int, group: list[MapEntry]) -> tuple[int, bool, int] | None:
-    """(section vaddr, pie_or_shared, first PT_LOAD vaddr) of the file behind `group`, None without one."""
+_Section = tuple[int, bool, int] | None
+_section_cache: dict[tuple[int, int, int, int], _Section] = {}
+_cache_lock = threading.Lock()
+
+
+def _section(pid: int, group: list[MapEntry]) -> _Section:
+    """(section vaddr, pie_or_shared, first PT_LOAD vaddr) of the file behind `group`, None without one.
+    Cached per file (device, inode, size, mtime): the console asks again on every refresh."""
     try:
         stream, _ = _open_mapped(pid, group[0])
     except OSError:
         return None
     with stream:
+        st = os.fstat(stream.fileno())
+        key = (st.st_dev, st.st_ino, st.st_size, int(st.st_mtime_ns))
+        with _cache_lock:
+            if key in _section_cache:
+                return _section_cache[key]
+        found: _Section = None
         try:
             elf = ELFFile(stream)
             section = elf.get_section_by_name(SECTION)
-            if section is None:
-                return None
-            loads = [seg["p_vaddr"] for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
-            return int(section["sh_addr"]), elf["e_type"] == "ET_DYN", min(loads, default=0)
+            if section is not None:
+                loads = [seg["p_vaddr"] for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
+                found = int(section["sh_addr"]), elf["e_type"] == "ET_DYN", min(loads, default=0)
         except (ELFError, ValueError, OSError, KeyError, struct.error):
-            return None
+            found = None
+        with _cache_lock:
+            _section_cache[key] = found
+        return found
 
 
 def candidate_groups(maps: list[MapEntry], runtime_binary: str | None) -> list[list[MapEntry]]:

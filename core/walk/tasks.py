@@ -25,6 +25,7 @@ from core.walk.frames import fatal
 from core.walk.layouts import layout_from_offsets
 from core.walk.model import FrameRecord
 from core.walk.objects import RemoteObjects, WalkError
+from core.walk.pages import PagedMemory
 from core.walk.snapshot import thread_name
 from core.walk.values import LocalsReader
 
@@ -293,7 +294,8 @@ def read_tasks_target(target: Target) -> ProcessTasks:
                                  target.location.binary if target.location else None)
     if table is None:
         raise no_asyncio(target)
-    objects = RemoteObjects(target.mem, target.plausible, layout_from_offsets(offsets, version.minor))
+    paged = PagedMemory(target.mem)  # one read per page for this snapshot (core/walk/pages.py)
+    objects = RemoteObjects(paged, target.plausible, layout_from_offsets(offsets, version.minor))
     walker = TaskWalker(objects, offsets, table.offsets, version.minor)
     problems: list[str] = []
     threads: list[ThreadTasks] = []
@@ -323,7 +325,7 @@ def read_tasks_target(target: Target) -> ProcessTasks:
 
 
 def _thread(target: Target, walker: TaskWalker, interp_id: int, tstate: int) -> ThreadTasks:
-    aio, mem = walker.aio, target.mem
+    aio, mem = walker.aio, walker.objects.mem
     try:
         native = mem.read_u64(tstate + target.offsets.tstate_native_thread_id) if target.offsets else 0
         loop = mem.read_u64(tstate + aio.tstate_running_loop) & ~3
