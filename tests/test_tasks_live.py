@@ -165,3 +165,24 @@ def test_unsupported_targets_exit_cleanly(targets: TargetPool, name: str) -> Non
         out = subprocess.run([*CLI, "tasks", *extra, str(target.pid)], capture_output=True, text=True, timeout=60)
         assert out.returncode == exit_code_for(FailureKind.UNSUPPORTED_VERSION)
         assert "Traceback" not in out.stderr and "unsupportedVersion" in out.stdout + out.stderr
+
+
+def test_changing_tasks_give_results_or_typed_errors(targets: TargetPool) -> None:
+    """Tasks created and finished while they are read: every read is a (possibly partial) result or a typed
+    error of the parse kind, never another exception; most reads see tasks, with their own names (the
+    target is not paused: a task freed between two reads can rarely be shown from reused memory)."""
+    target = targets.spawn_script(require("3.14"), "asyncio_churn.py")
+    seen, names, odd = 0, 0, []
+    for _ in range(40):
+        try:
+            result = read_tasks(target.pid)
+        except SafeAttachError as exc:
+            assert exc.kind is FailureKind.PARSE, exc
+            continue
+        tasks = result.all_tasks().values()
+        seen += bool(tasks)
+        names += len(tasks)
+        odd += [t.name for t in tasks if not t.name.startswith(("short-", "Task-", "<task"))]
+    assert seen >= 10
+    assert len(odd) <= max(2, names // 50), odd
+    assert target.alive()

@@ -105,6 +105,7 @@ class TaskWalker:
         self.stackpointer = offsets["interpreter_frame.stackpointer"]
         self.set_used, self.set_table = offsets["set_object.used"], offsets["set_object.table"]
         self.set_mask = offsets["set_object.mask"]
+        self.node_next, self.node_prev = offsets["llist_node.next"], offsets["llist_node.prev"]
         self.yield_from = YIELD_FROM_STATE.get(minor, YIELD_FROM_STATE[15])
         self.awaited_slot = AWAITED_SLOT.get(minor, AWAITED_SLOT[15])
 
@@ -115,7 +116,7 @@ class TaskWalker:
         out: list[int] = []
         seen = {head}
         try:
-            node = mem.read_u64(head)
+            node, previous = mem.read_u64(head + self.node_next), head
             while node != head:
                 if node in seen:
                     return out, f"the task list loops back to 0x{node:x}"
@@ -124,9 +125,13 @@ class TaskWalker:
                 task = node - node_off
                 if not node or node % 8 or not self.objects.plausible(task, self.aio.task_size):
                     return out, f"implausible task-list node 0x{node:x}"
+                if mem.read_u64(node + self.node_prev) != previous:
+                    # the list is doubly linked: a node that does not point back was unlinked (its task
+                    # finished) or reused since the previous node was read
+                    return out, "the task list changed while it was read (a task started or finished)"
                 seen.add(node)
                 out.append(task)
-                node = mem.read_u64(node)
+                node, previous = mem.read_u64(node + self.node_next), node
         except SafeAttachError as exc:
             if fatal(exc):
                 raise
