@@ -186,3 +186,18 @@ def test_changing_tasks_give_results_or_typed_errors(targets: TargetPool) -> Non
     assert seen >= 10
     assert len(odd) <= max(2, names // 50), odd
     assert target.alive()
+
+
+@pytest.mark.parametrize("name", ["3.14", "3.15"])
+def test_tasks_of_exited_threads(targets: TargetPool, name: str) -> None:
+    """A task whose thread exited sits on the interpreter's list: shown, as CPython shows it (thread id 0)."""
+    interp = require(name)
+    target = targets.spawn_script(interp, "asyncio_orphan.py")
+    ours = stable_read(target.pid)
+    (thread,) = ours.threads
+    assert thread.native_thread_id == 0 and thread.running_loop == 0
+    (task,) = thread.tasks
+    assert task.name == "orphan"
+    assert [f.qualname for f in task.coroutine_stack] == ["sleep", "body.<locals>.forever"]
+    theirs = cpython_table(interp, target.pid)
+    assert [(r[0], int(r[1], 16), r[2]) for r in theirs["rows"]] == [(0, task.address, "orphan")]
