@@ -9,34 +9,53 @@ from __future__ import annotations
 
 import json
 
-from app.cli_stack import FRAME_INDENT, WIDTH, _clip_left, _frame_lines
+from app.cli_stack import FRAME_INDENT, WIDTH, _clip_left
 from core.errors import SafeAttachError
 from core.text import visible
 from core.walk.tasks import ProcessTasks, TaskRecord, read_tasks
+
+STACK_INDENT = FRAME_INDENT + "  "  # frames under their task's "awaited by" line
 
 
 def _cut(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
 
 
+def _frame_lines(function: str, where: str) -> list[str]:
+    """One line when it fits; else the function, then where it is (the end of the path kept), both cut."""
+    one = f"{STACK_INDENT}{function} ({where})"
+    if len(one) <= WIDTH:
+        return [one]
+    return [_cut(STACK_INDENT + function), STACK_INDENT + "  " + _clip_left(where, WIDTH - len(STACK_INDENT) - 2)]
+
+
+NAME_WIDTH = 40  # a longer task name is cut so that its id stays on the line
+
+
+def _name(task: TaskRecord | None) -> str:
+    if task is None:
+        return "?"
+    name = visible(task.name)
+    return name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+
+
 def _label(task: TaskRecord | None, address: int) -> str:
-    return f"{visible(task.name) if task else '?'} 0x{address:x}"
+    return f"{_name(task)} 0x{address:x}"
 
 
 def _task_lines(task: TaskRecord, tasks: dict[int, TaskRecord]) -> list[str]:
-    head = f"  {visible(task.name)}  0x{task.address:x}" + ("  running" if task.running else "")
+    head = f"  {_name(task)}  0x{task.address:x}" + ("  running" if task.running else "")
     lines = [_cut(head)]
     if task.awaited_by:
         by = ", ".join(_label(tasks.get(a), a) for a in task.awaited_by)
         lines.append(_cut(f"{FRAME_INDENT}awaited by {by}"))
     for f in task.coroutine_stack:
         line = "?" if f.line is None else str(f.line)
-        lines.extend(FRAME_INDENT + x for x in _frame_lines(visible(f.qualname or f.function),
-                                                             f"{visible(f.filename)}:{line}"))
+        lines.extend(_frame_lines(visible(f.qualname or f.function), f"{visible(f.filename)}:{line}"))
     if not task.coroutine_stack and not task.partial:
-        lines.append(f"{FRAME_INDENT}  (no coroutine frames)")
+        lines.append(f"{STACK_INDENT}(no coroutine frames)")
     if task.partial:
-        lines.append(_cut(f"{FRAME_INDENT}  ! partial: {visible(task.partial)}"))
+        lines.append(_cut(f"{STACK_INDENT}! partial: {visible(task.partial)}"))
     return lines
 
 
@@ -82,7 +101,7 @@ def render_tasks(result: ProcessTasks) -> list[str]:
         lines.append(_clip_left(f"! {visible(problem)}", WIDTH))
     tasks = result.all_tasks()
     for cycle in result.cycles:
-        names = (visible(tasks[a].name) if a in tasks else f"0x{a:x}" for a in cycle)
+        names = (_name(tasks[a]) if a in tasks else f"0x{a:x}" for a in cycle)
         lines.append(_cut("! await cycle: " + " -> ".join(names)))
     if not count and not result.partial:
         lines.append("no asyncio tasks")
