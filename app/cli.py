@@ -151,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pid", type=int)
     p.add_argument("--json", action="store_true")
     p.add_argument("--locals", action="store_true", help="also show each frame's locals (bounded reprs)")
+    p = sub.add_parser("tasks", help="asyncio tasks of a 3.14+ process: stacks, who awaits whom, await cycles "
+                       "(read-only)")
+    p.add_argument("pid", type=int)
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("doctor", help="what would stop exec/attach on a process, and how to fix it (read-only)")
     p.add_argument("pid", type=int)
     p.add_argument("--script", help="also check that the target could read this script")
@@ -223,6 +227,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from app.cli_stack import cmd_stack
 
         return cmd_stack(args.pid, args.json, args.locals)
+    if cmd == "tasks":
+        from app.cli_tasks import cmd_tasks
+
+        return cmd_tasks(args.pid, args.json)
     if cmd == "doctor":
         from app.cli_doctor import cmd_doctor
 
