@@ -15,9 +15,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.attach.debug_session import DebugSession
 from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
@@ -45,6 +44,9 @@ from core.privdir import target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.target import Phase, main_interpreter
+
+if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from core.attach.debug_session import DebugSession
 
 TITLES = {
     "openProcess": "Open the process",
@@ -117,6 +119,8 @@ class _Attempt:
             pid=self.request.pid, method=self.request.method.value, payload=self.request.payload.value
         )
         if self.request.payload is Payload.DEBUGPY:
+            from core.attach.debug_session import DebugSession
+
             self.session = DebugSession(self.request)
 
     # -- step plumbing ----------------------------------------------------------------------------------
