@@ -1,4 +1,7 @@
-"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py."""
+"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py.
+
+rich and the view model are imported only for human output: `--json` prints event lines straight from the
+engine, and the engine is imported only by the commands that run it."""
 
 from __future__ import annotations
 
@@ -8,25 +11,18 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
-
-from app.outcome_render import connect_address, vscode_block
-from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
-from app.viewmodel import AttemptView, reduce
-from core.attach import run_attach
-from core.attach.debug_session import active_bridges, stop_bridges
-from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
-from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 from core.text import visible, visible_block
+
+if TYPE_CHECKING:
+    from rich.console import Console, Group
+
+    from app.viewmodel import AttemptView
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
@@ -35,6 +31,9 @@ CANCEL_GRACE = 15.0  # after Ctrl-C the engine still needs to withdraw the reque
 
 def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | None]:
     """Run the engine in a worker thread so Ctrl-C can cancel it while the main thread renders."""
+    from core.attach import run_attach
+    from core.attemptlog import AttemptLog
+
     q: queue.Queue[Event | None] = queue.Queue()
 
     def work() -> None:
@@ -71,6 +70,10 @@ def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> 
 
 
 def render_view(view: AttemptView) -> Group:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table.grid(padding=(0, 1))
     table.add_column(width=1)
     table.add_column()
@@ -119,6 +122,11 @@ def _run_outcome(request: AttachRequest, json_out: bool) -> Outcome | None:
 
         outcome = _drain(q, cancel, emit)
     else:
+        from rich.console import Console
+        from rich.live import Live
+
+        from app.viewmodel import AttemptView, reduce
+
         view = AttemptView()
         console = Console(highlight=False)
         with Live(render_view(view), console=console, refresh_per_second=20, transient=False) as live:
@@ -144,6 +152,11 @@ def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
     json_out: bool, *, injector: str = "ptrace",
 ) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from core.attach.debug_session import active_bridges
+
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
@@ -166,6 +179,8 @@ def cmd_attach(
 
 
 def _print_connect(outcome: Outcome) -> None:
+    from app.outcome_render import connect_address, vscode_block
+
     if not sys.stdout.isatty():  # rich's live view ends without a newline when not on a terminal
         print()
     r = outcome.result
@@ -183,6 +198,11 @@ def _print_connect(outcome: Outcome) -> None:
 
 def _serve_bridges(pid: int, err: Console) -> None:
     """Keep the local DAP bridge(s) up until Ctrl-C, SIGTERM or the target's exit."""
+    from rich.text import Text
+
+    from core.attach.debug_session import stop_bridges
+    from core.procfs import start_ticks_of
+
     err.print(Text("The target is in another network namespace: this command relays the port above into it. "
                    "Keep it running while you debug; Ctrl-C stops the relay (the debugpy server in the target "
                    "keeps running; attach again to reconnect).", style="cyan"))
@@ -203,11 +223,19 @@ def _serve_bridges(pid: int, err: Console) -> None:
 
 
 def cmd_log(json_out: bool, failures_only: bool) -> int:
+    from core.attemptlog import read_attempts_counted
+
     records, corrupt = read_attempts_counted(failures_only)
     if json_out:
         for rec in records:
             print(json.dumps(rec, sort_keys=True))
         return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
+
     console = Console(highlight=False)
     table = Table(title=f"{len(records)} attempt(s)" + (" (failures)" if failures_only else ""))
     for col in ("time", "PID", "version", "method", "thread", "result", "failed at", "kind", "ms"):
