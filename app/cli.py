@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from core.requests import MAX_TIMEOUT
+from core.limits import MAX_TIMEOUT
 
 if TYPE_CHECKING:
     from core.errors import SafeAttachError
@@ -25,6 +24,8 @@ def print_error(exc: SafeAttachError, json_out: bool) -> int:
     from core.errors import exit_code_for
 
     if json_out:
+        import json
+
         print(json.dumps({"error": exc.to_dict()}))
     else:
         from app.cli_human import print_error_human
@@ -121,10 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from core.errors import SafeAttachError
-
     parser = build_parser()
     args = parser.parse_args(argv)
+    from core.errors import SafeAttachError
+
     try:
         return _dispatch(parser, args)
     except KeyboardInterrupt:
