@@ -8,11 +8,9 @@ are read from the binary again), never trusted. Entries are written atomically (
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
-import tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,9 @@ def cache_dir() -> Path:
     return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache") / "elf-facts"
 
 
-def _entry_path(key: StatKey, build_id: str | None) -> Path:
-    digest = hashlib.sha256(repr((key, build_id)).encode()).hexdigest()[:32]
-    return cache_dir() / f"{digest}.json"
+def _entry_path(key: StatKey) -> Path:
+    """One entry per file (device and inode); what it holds is checked against the whole key on load."""
+    return cache_dir() / f"{key[0]:x}-{key[1]:x}.json"
 
 
 def _u64(value: object, nullable: bool) -> bool:
@@ -70,7 +68,7 @@ def _facts_from(raw: object) -> ElfFacts | None:
 def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
     """The cached facts of the file with this key and build-id, or None (missing, stale or not valid)."""
     try:
-        fd = os.open(_entry_path(key, build_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(_entry_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -96,11 +94,12 @@ def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
 
 def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
     """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
-    path = _entry_path(key, build_id)
+    path = _entry_path(key)
     body = json.dumps({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
+    tmp = path.with_name(f".tmp-{os.getpid()}-{os.urandom(4).hex()}")  # tempfile would import random, hashlib
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return
     try:

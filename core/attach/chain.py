@@ -11,7 +11,7 @@ target is checked (alive, not stopped, the thread used back where it was) before
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -260,7 +260,7 @@ class _Attempt:
 
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
-        rid = secrets.token_hex(8) + "p" * self.faults.pad_script_path
+        rid = os.urandom(8).hex() + "p" * self.faults.pad_script_path  # = secrets.token_hex(8)
         private_dir = target_dir(target.uid, rid)
         path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
         if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
