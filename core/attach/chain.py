@@ -36,7 +36,6 @@ from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog, AttemptRecord
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
-from core.inject.survival import check_alive, check_survival, died
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
@@ -325,6 +324,8 @@ class _Attempt:
     def _verify_after(self, when: str, tid: int | None) -> str:
         """Prove the target survived what we did: alive and not stopped (and the thread we used back in its
         wait or making progress, when `tid` is given). A dead target ends the attempt as targetDied."""
+        from core.inject.survival import check_alive, check_survival, died  # after injections only
+
         touched = self.touched
         if tid is None or touched is None:
             seen = check_alive(self.request.pid, self.target.start_ticks)
@@ -376,6 +377,8 @@ class _Attempt:
         raise (or return the report, if it arrived meanwhile)."""
         assert self.staged is not None and self.touched is not None
         if exc.kind is FailureKind.PROCESS_EXITED:
+            from core.inject.survival import died
+
             self.record.flags.append("target_died")
             raise died(self.request.pid, "after the injection, before the loader reported") from None
         if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
