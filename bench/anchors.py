@@ -12,6 +12,7 @@ tests/provision.sh sets up (the raw client runs inside the same chroot, against 
 - `safeattach exec PID S --json`    vs `python3.X -c 'import sys; sys.remote_exec(PID, S)'` (confirmed
                                        vs fire-and-forget; the next round waits until the script ran)
 - `safeattach info PID --json`      vs the same raw `sys.remote_exec`
+- `python -c pass` (this venv)      vs `python3.X -c pass` (the floor under each side of the two pairs above)
 - `safeattach stack`                vs `py-spy dump`: skipped while safeattach has no `stack` command
 - `safeattach attach PID --json`    vs `python3.X -m debugpy --listen 127.0.0.1:P --pid PID`, fresh target
                                        per round, to the DAP `initialize` answer and to the first breakpoint
@@ -123,6 +124,14 @@ def bench_cli_startup(rounds: int) -> Pair:
                       Pair("CLI start-up", "`safeattach --help`", "`python -c pass`"))
 
 
+def bench_interpreter_floor(rounds: int, interp: Interpreter) -> Pair:
+    """What each side pays before its first line: our venv's interpreter and site against the raw client's."""
+    raw = chroot_command(interp.root, [interp.argv0, "-c", "pass"])
+    return interleave(rounds, lambda: timed([sys.executable, "-c", "pass"]), lambda: timed(raw),
+                      Pair(f"interpreter start, {interp.name}", "`python -c pass` (this venv)",
+                           f"`python{interp.name} -c pass`"))
+
+
 def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
     pool = TargetPool()
     runs = ScriptRuns(interp)
@@ -232,6 +241,7 @@ def main() -> int:
     for interp in interps:
         bench_exec_and_info(1, interp)
         pairs += bench_exec_and_info(args.rounds, interp)
+        pairs.append(bench_interpreter_floor(args.rounds, interp))
     if not args.no_attach:
         for interp in interps:
             pairs += bench_attach(args.attach_rounds, interp)
