@@ -1,11 +1,12 @@
 """Whole-process CLI times of this tree against another revision, side by side (interleaved rounds).
 
-Run from the repo root: .venv/bin/python bench/cli_startup.py [--baseline REV] [--rounds N]
+Run from the repo root: .venv/bin/python bench/cli_startup.py [--baseline REV] [--rounds N] [--no-compile]
 
 REV's app/ and core/ (default: the merge base with main) are extracted into a temporary directory and run
-with this venv's interpreter and dependencies; both trees are byte-compiled first, as an install has them.
-Commands: `--help`, `ps --json`, and `info PID --json` / `exec PID S --json` on a fresh 3.14 target (sid
-chroot). Also prints each side's peak RSS for `exec --json` (ru_maxrss of a child that ran only it).
+with this venv's interpreter and dependencies; both trees are byte-compiled first, as an install has them
+(`--no-compile`: neither has bytecode). Commands: `--help`, `ps --json`, and `info PID --json` /
+`exec PID S --json` on one 3.14 target (sid chroot). Also prints each side's peak RSS for `exec --json`
+(ru_maxrss of a child that ran only it).
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--no-compile", action="store_true",
+                        help="remove app/ and core/ bytecode first and run with PYTHONDONTWRITEBYTECODE=1: every "
+                        "run compiles every module it imports (an editable install where .pyc files are off)")
     args = parser.parse_args()
+    if args.no_compile:
+        os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     rev = args.baseline or subprocess.run(["git", "-C", str(REPO), "merge-base", "main", "HEAD"],
                                           capture_output=True, text=True, check=True).stdout.strip()
     base = Path(tempfile.mkdtemp(prefix="sa-baseline-"))
@@ -59,7 +65,11 @@ def main() -> int:
         trees = {"before": base, "after": REPO}
         for tree in trees.values():
             for package in ("app", "core"):
-                compileall.compile_dir(tree / package, quiet=1)
+                if args.no_compile:
+                    for cache in (tree / package).rglob("__pycache__"):
+                        shutil.rmtree(cache)
+                else:
+                    compileall.compile_dir(tree / package, quiet=1)
         target = pool.spawn_script(interp, "sleepy.py")
         pid = str(target.pid)
         commands = {
@@ -82,7 +92,8 @@ def main() -> int:
                         runs.wait_past(before)
                     if i:
                         times.setdefault((label, side), []).append(ms)
-        print(f"baseline {rev[:12]} vs this tree, {args.rounds} interleaved rounds, 3.14 target, "
+        bytecode = "no .pyc (compiled on every run)" if args.no_compile else "byte-compiled first"
+        print(f"baseline {rev[:12]} vs this tree, {args.rounds} interleaved rounds, 3.14 target, {bytecode}, "
               f"load average now {os.getloadavg()[0]:.2f}\n")
         print("| command | before median ms | before p95 | after median ms | after p95 | after / before |")
         print("|---|---:|---:|---:|---:|---:|")
