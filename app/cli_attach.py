@@ -152,17 +152,16 @@ def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
     json_out: bool, *, injector: str = "ptrace",
 ) -> int:
-    from rich.console import Console
-    from rich.text import Text
-
     from core.attach.debug_session import active_bridges
 
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        from rich.console import Console
+        from rich.text import Text
+
         Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
         return 2
     host = host.strip("[]")  # [::1]:PORT
-    err = Console(stderr=True, highlight=False)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
@@ -171,7 +170,15 @@ def cmd_attach(
         return _exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
-    for warning in outcome.result.get("warnings") or []:
+    warnings = outcome.result.get("warnings") or []
+    if not warnings and not active_bridges():
+        return 0  # the usual case, and with --json one without rich
+    from rich.text import Text
+
+    from app.cli_human import err_console
+
+    err = err_console()
+    for warning in warnings:
         err.print(Text(visible(f"warning: {warning}"), style="yellow"))
     if active_bridges():
         _serve_bridges(pid, err)

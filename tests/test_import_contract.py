@@ -96,13 +96,13 @@ def _no_such_pid() -> int:
     return pid
 
 
-@pytest.mark.parametrize("command", ["exec", "info", "ps", "log"])
+@pytest.mark.parametrize("command", ["exec", "attach", "info", "ps", "log"])
 def test_json_commands_import_no_ui(tmp_path: Path, command: str) -> None:
     """Also on the error paths: a missing process is reported as JSON without rich."""
     script = tmp_path / "noop.py"
     script.write_text("pass\n")
-    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "info": ("info", str(_no_such_pid())),
-            "ps": ("ps",), "log": ("log",)}[command]
+    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "attach": ("attach", str(_no_such_pid())),
+            "info": ("info", str(_no_such_pid())), "ps": ("ps",), "log": ("log",)}[command]
     _code, new = cli_imports(tmp_path, *args, "--json")
     assert not roots(new) & set(UI), new
 
