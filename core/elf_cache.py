@@ -1,9 +1,11 @@
 """An on-disk cache of the ELF facts of each CPython binary, so a fresh CLI process skips pyelftools.
 
 An entry is keyed by the file's (dev, inode, size, mtime) and its GNU build-id, and used only when the open
-file still matches all of them. The cache directory is the user's own, but a cache file is still input: one
-that is unreadable, oversized, a link, or has a field of the wrong type or range is ignored (and the facts
-are read from the binary again), never trusted. Entries are written atomically (temporary file + rename).
+file still matches all of them (core.runtime also re-reads the load segment and `.PyRuntime` from the file's
+headers and compares). The cache directory is the user's own, but a cache file is still input: one that is
+not ours, writable by others, unreadable, oversized, a link, or has a field of the wrong type or range is
+ignored (and the facts are read from the binary again), never trusted. Entries are written atomically
+(temporary file + rename).
 """
 
 from __future__ import annotations
@@ -72,8 +74,9 @@ def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None  # only a file we wrote ourselves, and that nobody else may rewrite
         data = os.read(fd, _MAX_FILE + 1)
     except OSError:
         return None

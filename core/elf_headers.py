@@ -1,5 +1,6 @@
 """Just the ELF headers a hot path needs, read with `struct` (importing and opening a file with pyelftools
-costs tens of milliseconds before the first lookup): section names, and the GNU build-id note.
+costs tens of milliseconds before the first lookup): sections by name, the first load segment, and the GNU
+build-id note.
 
 Every read is bounded and every count checked, since the file may be anything; a malformed file gives None.
 """
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from typing import IO
 
 _ELF64_LE = b"\x7fELF\x02\x01"
-_PT_NOTE = 4
+_PT_LOAD, _PT_NOTE = 1, 4
+_ET_DYN = 3
 _NT_GNU_BUILD_ID = 3
 _MAX_HEADERS = 0xFFFF
 _MAX_NAMES = 1 << 20  # bytes of .shstrtab worth reading
@@ -50,8 +52,9 @@ def _table(stream: IO[bytes], offset: int, entsize: int, count: int, minimum: in
     return data if len(data) == entsize * count else None
 
 
-def section_names(stream: IO[bytes]) -> set[str] | None:
-    """The names of every section, or None when the file is not a readable 64-bit ELF file."""
+def sections(stream: IO[bytes]) -> dict[str, tuple[int, int]] | None:
+    """Every section's (sh_addr, sh_size) by name (the first of a repeated name), or None when the file is not
+    a readable 64-bit ELF file."""
     try:
         head = read_header(stream)
         if head is None:
@@ -62,13 +65,40 @@ def section_names(stream: IO[bytes]) -> set[str] | None:
         str_off, str_size = struct.unpack_from("<QQ", table, head.shstrndx * head.shentsize + 24)
         stream.seek(str_off)
         names = stream.read(min(str_size, _MAX_NAMES))
-        out = set()
+        out: dict[str, tuple[int, int]] = {}
         for i in range(head.shnum):
             at = struct.unpack_from("<I", table, i * head.shentsize)[0]
             if at < len(names):
                 end = names.find(b"\0", at)
-                out.add(names[at : end if end >= 0 else len(names)].decode("latin-1"))
+                name = names[at : end if end >= 0 else len(names)].decode("latin-1")
+                addr, _offset, size = struct.unpack_from("<QQQ", table, i * head.shentsize + 16)
+                out.setdefault(name, (addr, size))
         return out
+    except (OSError, struct.error, ValueError, OverflowError):
+        return None
+
+
+def section_names(stream: IO[bytes]) -> set[str] | None:
+    """The names of every section, or None when the file is not a readable 64-bit ELF file."""
+    found = sections(stream)
+    return None if found is None else set(found)
+
+
+def first_load(stream: IO[bytes]) -> tuple[int, bool] | None:
+    """(p_vaddr of the first PT_LOAD aligned down to its p_align, ET_DYN), as core.elf derives them."""
+    try:
+        head = read_header(stream)
+        if head is None:
+            return None
+        table = _table(stream, head.phoff, head.phentsize, head.phnum, 56)
+        if table is None:
+            return None
+        for i in range(head.phnum):
+            p_type, _flags, _off, p_vaddr, _paddr, _filesz, _memsz, p_align = struct.unpack_from(
+                "<IIQQQQQQ", table, i * head.phentsize)
+            if p_type == _PT_LOAD:
+                return p_vaddr & ~(max(p_align, 1) - 1), head.e_type == _ET_DYN
+        return 0, head.e_type == _ET_DYN
     except (OSError, struct.error, ValueError, OverflowError):
         return None
 

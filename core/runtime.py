@@ -10,7 +10,7 @@ from typing import IO
 
 from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
-from core.elf_headers import build_id, section_names
+from core.elf_headers import build_id, first_load, section_names, sections
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry, exe_path, read_maps
@@ -69,12 +69,26 @@ def elf_facts_for(pid: int, entry: MapEntry) -> tuple[ElfFacts, str]:
             return cached, how
         ident = build_id(stream)
         facts = elf_cache.load(key, ident)
+        if facts is not None and not _agrees_with_file(facts, stream):
+            facts = None  # an entry that disagrees with the file's own headers is never used
         if facts is None:
             facts = read_elf_facts(stream)
             elf_cache.store(key, ident, facts)
         with _cache_lock:
             _facts_cache[key] = facts
         return facts, how
+
+
+def _agrees_with_file(facts: ElfFacts, stream: IO[bytes]) -> bool:
+    """The facts that place the runtime in memory (load bias, `.PyRuntime`) re-read from the file's headers:
+    a cached entry must match them before it is used (the rest comes from tables too costly to re-read)."""
+    load = first_load(stream)
+    found = sections(stream)
+    if load is None or found is None:
+        return False
+    runtime = found.get(".PyRuntime")
+    return (load == (facts.first_load_vaddr, facts.pie_or_shared)
+            and (facts.pyruntime_vaddr, facts.pyruntime_size) == (runtime if runtime else (None, None)))
 
 
 _probe_cache: dict[tuple[int, int, int, int], bool] = {}

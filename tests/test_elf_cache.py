@@ -15,7 +15,7 @@ from live_targets import INTERPRETERS
 
 from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
-from core.elf_headers import build_id, section_names
+from core.elf_headers import build_id, first_load, section_names, sections
 from core.procfs import read_maps
 from core.runtime import _facts_cache, elf_facts_for
 
@@ -40,6 +40,22 @@ def test_section_names_match_pyelftools(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", BINARIES, ids=str)
+def test_sections_and_first_load_match_pyelftools(path: Path) -> None:
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        found = sections(f)
+        assert found is not None
+        for sec in elf.iter_sections():
+            if sec.name and elf.get_section_by_name(sec.name) is sec:
+                assert found[sec.name] == (sec["sh_addr"], sec["sh_size"]), sec.name
+        load = next(s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD")
+        assert first_load(f) == (load["p_vaddr"] & ~(max(load["p_align"], 1) - 1), elf["e_type"] == "ET_DYN")
+        with open(path, "rb") as g:
+            facts = read_elf_facts(g)
+        assert (facts.first_load_vaddr, facts.pie_or_shared) == first_load(f)
+
+
+@pytest.mark.parametrize("path", BINARIES, ids=str)
 def test_build_id_matches_the_note_section(path: Path) -> None:
     with open(path, "rb") as f:
         note = ELFFile(f).get_section_by_name(".note.gnu.build-id")
@@ -55,6 +71,7 @@ def test_build_id_matches_the_note_section(path: Path) -> None:
 def test_malformed_headers_give_none(data: bytes) -> None:
     assert section_names(io.BytesIO(data)) is None
     assert build_id(io.BytesIO(data)) is None
+    assert sections(io.BytesIO(data)) is None
 
 
 def test_round_trip() -> None:
@@ -122,6 +139,18 @@ def test_links_and_fifos_are_not_followed(cache_home: Path, tmp_path: Path) -> N
     assert elf_cache.load(KEY, "ab12") is None  # and does not block
 
 
+def test_entries_others_wrote_or_may_rewrite_are_ignored(cache_home: Path) -> None:
+    elf_cache.store(KEY, "ab12", FACTS)
+    path = _entry(cache_home)
+    path.chmod(0o620)
+    assert elf_cache.load(KEY, "ab12") is None
+    path.chmod(0o600)
+    assert elf_cache.load(KEY, "ab12") == FACTS
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+        assert elf_cache.load(KEY, "ab12") is None
+
+
 def test_store_is_atomic_and_leaves_no_temporaries(cache_home: Path) -> None:
     elf_cache.store(KEY, "ab12", FACTS)
     elf_cache.store(KEY, "ab12", replace(FACTS, debug_build=True))
@@ -139,7 +168,8 @@ def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_facts_for_a_live_process_come_back_the_same_from_disk(cache_home: Path) -> None:
     """This test process: the first look reads the binary and stores; after forgetting the in-memory copy,
-    the second comes from disk and equals what pyelftools reads; a tampered entry is re-read and replaced."""
+    the second comes from disk and equals what pyelftools reads; a tampered entry is re-read and replaced,
+    also one whose types are right but whose placement facts disagree with the binary's headers."""
     exe = os.path.realpath(f"/proc/{os.getpid()}/exe")
     entry = next(e for e in read_maps(os.getpid()) if e.path == exe and e.offset == 0)
     _facts_cache.clear()
@@ -149,7 +179,9 @@ def test_facts_for_a_live_process_come_back_the_same_from_disk(cache_home: Path)
     assert len(list(cache_home.iterdir())) == 1
     _facts_cache.clear()
     assert elf_facts_for(os.getpid(), entry)[0] == first
-    _tamper(cache_home, first_load_vaddr="hostile")
-    _facts_cache.clear()
-    assert elf_facts_for(os.getpid(), entry)[0] == first
-    assert json.loads(_entry(cache_home).read_text())["facts"] == json.loads(json.dumps(asdict(first)))
+    for hostile in ({"first_load_vaddr": "hostile"}, {"first_load_vaddr": first.first_load_vaddr + 0x1000},
+                    {"pie_or_shared": not first.pie_or_shared}, {"pyruntime_vaddr": 0x1000, "pyruntime_size": 8}):
+        _tamper(cache_home, **hostile)  # wrong types, or well-typed but disagreeing with the file's headers
+        _facts_cache.clear()
+        assert elf_facts_for(os.getpid(), entry)[0] == first
+        assert json.loads(_entry(cache_home).read_text())["facts"] == json.loads(json.dumps(asdict(first)))
