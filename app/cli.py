@@ -1,116 +1,49 @@
 """The `safeattach` command line."""
 
+# Start-up is part of the product: this module imports only the standard library and core's vocabulary,
+# parses the arguments, then imports what the one command needs (rich only for human output, the engine only
+# for the commands that run it). tests/test_import_contract.py guards that by counting modules.
+
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
+from core.limits import MAX_TIMEOUT
 
-from app.render import policy_label, report_to_dict, summary_to_dict, yes_no
-from core.errors import SafeAttachError, exit_code_for
-from core.requests import MAX_TIMEOUT
-from core.text import visible
+if TYPE_CHECKING:
+    from core.errors import SafeAttachError
 
 EXIT_USAGE = 2
 
 
-def _err_console() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
 def print_error(exc: SafeAttachError, json_out: bool) -> int:
+    from core.errors import exit_code_for
+
     if json_out:
+        import json
+
         print(json.dumps({"error": exc.to_dict()}))
     else:
-        con = _err_console()
-        con.print(Text.assemble(("error", "bold red"), f" [{exc.kind.value}]: ", visible(exc.message)))
-        if exc.hint:
-            con.print(Text.assemble(("hint", "bold yellow"), ": ", visible(exc.hint)))
+        from app.cli_human import print_error_human
+
+        print_error_human(exc)
     return exit_code_for(exc.kind)
 
 
 def cmd_ps(json_out: bool) -> int:
-    from core.inspect import list_python_processes
+    from app.cli_read import cmd_ps as run
 
-    rows = list_python_processes()
-    if json_out:
-        print(json.dumps([summary_to_dict(r) for r in rows], indent=2))
-        return 0
-    table = Table(title=f"{len(rows)} Python process(es)", expand=False)
-    for col in ("PID", "user", "version", "build", "PEP 768", "policy", "container", "command line"):
-        table.add_column(col, overflow="fold" if col == "command line" else "ellipsis")
-    for r in rows:
-        if r.error:
-            table.add_row(str(r.pid), Text(visible(r.user)), "?", "", "", "", yes_no(r.container),
-                          Text.assemble(visible(r.cmdline), (visible(f"  ({r.error_kind}: {r.error})"), "red")))
-            continue
-        table.add_row(
-            str(r.pid), Text(visible(r.user)), str(r.version), r.build.describe() if r.build else "?",
-            yes_no(r.pep768_capable), policy_label(r), yes_no(r.container), Text(visible(r.cmdline)),
-        )
-    Console(highlight=False).print(table)
-    return 0
+    return run(json_out)
 
 
 def cmd_info(pid: int, json_out: bool) -> int:
-    from core.inspect import inspect_process
+    from app.cli_read import cmd_info as run
 
-    try:
-        report = inspect_process(pid)
-    except SafeAttachError as exc:
-        return print_error(exc, json_out)
-    if json_out:
-        print(json.dumps(report_to_dict(report), indent=2))
-        return 0
-    con = Console(highlight=False)
-    s = report.summary
-    ver = s.version
-    head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
-    head.add_row("PID", str(s.pid))
-    head.add_row("command", Text(visible(s.cmdline)))
-    head.add_row("user", Text(visible(f"{s.user} (uid {s.uid})")))
-    head.add_row("version", f"{ver} (0x{ver.hexversion:08x}, from {ver.source})" if ver else "?")
-    head.add_row("build", s.build.describe() if s.build else "?")
-    head.add_row("runtime", f"0x{report.runtime_address:x} via {report.runtime_source}")
-    head.add_row("binary", Text(visible(f"{report.binary} (opened through {report.binary_access})")))
-    head.add_row("PEP 768", yes_no(s.pep768_capable))
-    head.add_row("policy", policy_label(s))
-    head.add_row("container", yes_no(s.container))
-    for note in report.notes:
-        head.add_row("note", Text(visible(note)))
-    con.print(head)
-    if report.offsets is not None:
-        tree = Tree(f"_Py_DebugOffsets {report.offsets.layout} ({report.offsets.size} bytes)")
-        for section in report.offsets.sections:
-            branch = tree.add(f"{section.name} @ {section.offset}")
-            for f in section.fields:
-                label = Text(f"{f.name} @ {f.offset} = {f.value} (0x{f.value:x})")
-                if f.problem:
-                    label.append(visible(f"  ! {f.problem}"), style="red")
-                branch.add(label)
-        for problem in report.offsets.problems:
-            tree.add(Text(visible(f"! {problem}"), style="red"))
-        con.print(tree)
-    threads = Table(title=f"{len(report.threads)} thread state(s)")
-    for col in ("interp", "native TID", "thread id", "main", "GIL", "OS state", "function"):
-        threads.add_column(col)
-    for t in report.threads:
-        threads.add_row(
-            str(t.interpreter_id), str(t.native_thread_id), f"0x{t.thread_id:x}", yes_no(t.is_main),
-            yes_no(t.holds_gil), visible(f"{t.os_state} {t.os_state_detail}".strip()),
-            Text(visible(t.current_function or "?")),
-        )
-    con.print(threads)
-    return 0
+    return run(pid, json_out)
 
 
 def _version() -> str:
@@ -120,6 +53,19 @@ def _version() -> str:
         return version("safeattach")
     except PackageNotFoundError:
         return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, looked up only when asked for (importlib.metadata costs more than parsing everything)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(f"safeattach {_version()}")
+        parser.exit()
 
 
 INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, needs no gdb) or gdb (only after "
@@ -140,7 +86,7 @@ TIMEOUT_HELP = ("seconds to wait for the target (a finite number > 0, at most {m
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"safeattach {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("ps", help="list Python processes")
     p.add_argument("--json", action="store_true")
@@ -201,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from core.errors import SafeAttachError
+
     try:
         return _dispatch(parser, args)
     except KeyboardInterrupt:

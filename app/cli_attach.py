@@ -1,4 +1,7 @@
-"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py."""
+"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py.
+
+rich and the view model are imported only for human output: `--json` prints event lines straight from the
+engine, and the engine is imported only by the commands that run it."""
 
 from __future__ import annotations
 
@@ -10,26 +13,19 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
-
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
-from app.outcome_render import access_line, connect_address, ssh_forward_line, vscode_block
-from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
-from app.viewmodel import AttemptView, reduce
-from core.attach import run_attach
-from core.attach.debug_session import active_bridges, stop_bridges
-from core.attemptlog import AttemptLog, read_attempts_counted
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.events import StepStatus as S
-from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 from core.text import visible, visible_block
+
+if TYPE_CHECKING:
+    from rich.console import Console, Group
+
+    from app.viewmodel import AttemptView
 
 ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
          S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
@@ -38,6 +34,9 @@ CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still n
 
 
 def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | None]:
+    from core.attach import run_attach
+    from core.attemptlog import AttemptLog
+
     """Run the engine in a worker thread so Ctrl-C can cancel it while the main thread renders."""
     q: queue.Queue[Event | None] = queue.Queue()
 
@@ -84,6 +83,10 @@ def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> 
 
 
 def render_view(view: AttemptView) -> Group:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table.grid(padding=(0, 1))
     table.add_column(width=1)
     table.add_column()
@@ -136,6 +139,11 @@ def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool, t
             print(json.dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
 
         return _drain(q, cancel, emit)
+    from rich.console import Console
+    from rich.live import Live
+
+    from app.viewmodel import AttemptView, reduce
+
     view = AttemptView()
     live = Live(render_view(view), console=Console(highlight=False, stderr=to_stderr), refresh_per_second=20,
                 transient=False)
@@ -179,14 +187,11 @@ def cmd_attach(
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        Console(stderr=True).print(Text(f"error: --listen must be HOST:PORT, got {listen!r}", style="red"))
-        return 2
+        return _usage(f"--listen must be HOST:PORT, got {listen!r}")
     host = host.strip("[]")  # [::1]:PORT
     bad_idle = idle_timeout_error(idle_timeout)
     if bad_idle is not None:
-        Console(stderr=True).print(Text(f"error: {bad_idle}", style="red"))
-        return 2
-    err = Console(stderr=True, highlight=False)
+        return _usage(bad_idle)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             idle_timeout=idle_timeout,
@@ -196,14 +201,34 @@ def cmd_attach(
         return exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
-    for warning in outcome.result.get("warnings") or []:
+    from core.attach.debug_session import active_bridges
+
+    warnings = outcome.result.get("warnings") or []
+    if not warnings and not active_bridges():
+        return 0  # the usual case, and with --json one without rich
+    from rich.text import Text
+
+    from app.cli_human import err_console
+
+    err = err_console()
+    for warning in warnings:
         err.print(Text(visible(f"warning: {warning}"), style="yellow"))
     if active_bridges():
         _serve_bridges(pid, err)
     return 0
 
 
+def _usage(message: str) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    Console(stderr=True).print(Text(f"error: {message}", style="red"))
+    return 2
+
+
 def _print_connect(outcome: Outcome) -> None:
+    from app.outcome_render import access_line, connect_address, ssh_forward_line, vscode_block
+
     if not sys.stdout.isatty():  # rich's live view ends without a newline when not on a terminal
         print()
     r = outcome.result
@@ -228,6 +253,11 @@ def _print_connect(outcome: Outcome) -> None:
 
 def _serve_bridges(pid: int, err: Console) -> None:
     """Keep the local DAP bridge(s) up until Ctrl-C, SIGTERM or the target's exit."""
+    from rich.text import Text
+
+    from core.attach.debug_session import stop_bridges
+    from core.procfs import start_ticks_of
+
     err.print(Text("The target is in another network namespace: this command relays the port above into it. "
                    "Keep it running while you debug; Ctrl-C stops the relay (the debugpy server in the target "
                    "keeps running; attach again to reconnect).", style="cyan"))
@@ -249,6 +279,8 @@ def _serve_bridges(pid: int, err: Console) -> None:
 
 
 def cmd_log(json_out: bool, failures_only: bool, stats: bool = False) -> int:
+    from core.attemptlog import read_attempts_counted
+
     records, corrupt = read_attempts_counted(failures_only)
     if stats:
         from app.cli_stats import print_stats
@@ -258,6 +290,12 @@ def cmd_log(json_out: bool, failures_only: bool, stats: bool = False) -> int:
         for rec in records:
             print(json.dumps(rec, sort_keys=True))
         return 0
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
+
     console = Console(highlight=False)
     table = Table(title=f"{len(records)} attempt(s)" + (" (failures)" if failures_only else ""))
     for col in ("time", "PID", "version", "method", "thread", "result", "failed at", "kind", "ms"):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 VSCODE_HEADING = "VS Code launch.json configuration:"
 
@@ -23,6 +24,8 @@ def vscode_block(result: Mapping[str, Any]) -> Text | None:
     """The heading and the launch.json entry, when the outcome's result carries one."""
     if "vscode" not in result:
         return None
+    from rich.text import Text
+
     return Text.assemble((VSCODE_HEADING + "\n", "bold"), json.dumps(result["vscode"], indent=2))
 
 

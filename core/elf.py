@@ -1,18 +1,19 @@
-"""What the CPython binary (executable or libpython) tells about the runtime, read with pyelftools."""
+"""What the CPython binary (executable or libpython) tells about the runtime, read with pyelftools.
+
+pyelftools is imported on first use: a CLI run whose facts are in the on-disk cache (core/elf_cache.py)
+never needs it."""
 
 from __future__ import annotations
 
 import re
 import struct
 from dataclasses import dataclass
-from typing import IO
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.hash import GNUHashSection
-from elftools.elf.sections import SymbolTableSection
+from typing import IO, TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 # Present only in builds that can run remote debugger scripts (ceval_gil.c under Py_REMOTE_DEBUG).
 _REMOTE_DEBUG_MARKERS = (b"Can't open debugger script", b"Error executing debugger script")
@@ -59,6 +60,9 @@ def _lookup_symbols(elf: ELFFile, names: tuple[str, ...]) -> dict[str, int]:
     """Exported symbols through the .gnu.hash table (O(1) each; building pyelftools' name map of a
     10k-symbol .dynsym costs ~100 ms), falling back to the full tables only when the runtime symbol
     is not exported (old or static builds)."""
+    from elftools.elf.hash import GNUHashSection
+    from elftools.elf.sections import SymbolTableSection
+
     found: dict[str, int] = {}
     gnu_hash = elf.get_section_by_name(".gnu.hash")
     if isinstance(gnu_hash, GNUHashSection):
@@ -80,6 +84,9 @@ def _lookup_symbols(elf: ELFFile, names: tuple[str, ...]) -> dict[str, int]:
 
 
 def read_elf_facts(stream: IO[bytes]) -> ElfFacts:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(stream)
         if elf.elfclass != 64 or elf["e_machine"] != "EM_X86_64":

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 
-import psutil
-
 from core.errors import FailureKind, SafeAttachError
 from core.model import InterpreterInfo, ProcessReport, ProcessSummary
-from core.procfs import MapEntry, cmdline, exe_path, read_maps, same_namespace, user_name
+from core.procfs import MapEntry, cmdline, exe_path, read_maps, same_namespace, start_time_of, user_name
 from core.runtime import cheap_probe, file_mappings
 from core.target import Target, main_interpreter, open_target
 
@@ -26,10 +24,7 @@ def _summary(target: Target, user: str, start_time: float, cmd: str,
 
 
 def _start_time(pid: int) -> float:
-    try:
-        return float(psutil.Process(pid).create_time())
-    except (psutil.Error, OSError):
-        return 0.0
+    return start_time_of(pid)  # what psutil's create_time() gives (ps uses psutil), without importing it
 
 
 def inspect_process(pid: int) -> ProcessReport:
@@ -76,6 +71,8 @@ def _looks_like_python(pid: int, maps: list[MapEntry]) -> bool:
 
 def list_python_processes(pids: Iterable[int] | None = None) -> list[ProcessSummary]:
     """Every Python process visible to us; ones we cannot read appear with the reason."""
+    import psutil  # only `ps` walks every process; `info` needs none of it
+
     own = os.getpid()
     rows: list[ProcessSummary] = []
     for proc in psutil.process_iter(["pid", "username", "uids", "cmdline", "create_time", "name"]):

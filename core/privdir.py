@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shlex
 import stat
 from dataclasses import dataclass, field
@@ -327,7 +326,7 @@ def remove_dir_at(parent_fd: int, name: str) -> None:
 
 def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = None) -> PrivateDir:
     """Create `<root>/tmp/safeattach-<uid>/<request-id>/` owned by uid:gid with mode 0700."""
-    rid = request_id or secrets.token_hex(8)
+    rid = request_id or os.urandom(8).hex()  # what secrets.token_hex does, without importing hashlib
     base_name = base_dir_name(uid)
     for attempt in range(_BASE_RETRIES):
         base_fd = open_base_dir(root, base_name, uid, gid)

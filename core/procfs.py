@@ -121,6 +121,24 @@ def start_ticks_of(pid: int) -> int | None:
     return None if st.state in ("Z", "X") else st.start_ticks
 
 
+def boot_time() -> float:
+    """Seconds since the epoch at boot (`btime` in /proc/stat), as psutil reads it."""
+    with open("/proc/stat", "rb") as f:
+        for line in f:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    raise OSError("no btime in /proc/stat")
+
+
+def start_time_of(pid: int) -> float:
+    """When the process started, in seconds since the epoch: psutil's `create_time()`, without psutil
+    (boot time + start ticks / clock ticks per second); 0.0 when unknown."""
+    try:
+        return read_stat(pid).start_ticks / os.sysconf("SC_CLK_TCK") + boot_time()
+    except (SafeAttachError, OSError, ValueError):
+        return 0.0
+
+
 def read_maps(pid: int) -> list[MapEntry]:
     try:
         text = Path(f"/proc/{pid}/maps").read_text(errors="surrogateescape")

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from enum import Enum
 
-MAX_TIMEOUT = 3600.0  # seconds; documented in README and `--help`
+from core.limits import MAX_TIMEOUT as MAX_TIMEOUT  # re-exported: callers know it from here
 
 
 class InvalidRequest(ValueError):

@@ -8,10 +8,9 @@ import threading
 from dataclasses import dataclass
 from typing import IO
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
+from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
+from core.elf_headers import build_id, first_load, section_names, sections
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry, exe_path, read_maps
@@ -59,6 +58,8 @@ def _open_mapped(pid: int, entry: MapEntry) -> tuple[IO[bytes], str]:
 
 
 def elf_facts_for(pid: int, entry: MapEntry) -> tuple[ElfFacts, str]:
+    """The facts of the file behind `entry`: from memory, else from the on-disk cache when the open file
+    still has the entry's identity and build-id, else read from the file (and cached both ways)."""
     stream, how = _open_mapped(pid, entry)
     with stream:
         key = _stat_key(os.fstat(stream.fileno()))
@@ -66,10 +67,28 @@ def elf_facts_for(pid: int, entry: MapEntry) -> tuple[ElfFacts, str]:
             cached = _facts_cache.get(key)
         if cached is not None:
             return cached, how
-        facts = read_elf_facts(stream)
+        ident = build_id(stream)
+        facts = elf_cache.load(key, ident)
+        if facts is not None and not _agrees_with_file(facts, stream):
+            facts = None  # an entry that disagrees with the file's own headers is never used
+        if facts is None:
+            facts = read_elf_facts(stream)
+            elf_cache.store(key, ident, facts)
         with _cache_lock:
             _facts_cache[key] = facts
         return facts, how
+
+
+def _agrees_with_file(facts: ElfFacts, stream: IO[bytes]) -> bool:
+    """The facts that place the runtime in memory (load bias, `.PyRuntime`) re-read from the file's headers:
+    a cached entry must match them before it is used (the rest comes from tables too costly to re-read)."""
+    load = first_load(stream)
+    found = sections(stream)
+    if load is None or found is None:
+        return False
+    runtime = found.get(".PyRuntime")
+    return (load == (facts.first_load_vaddr, facts.pie_or_shared)
+            and (facts.pyruntime_vaddr, facts.pyruntime_size) == (runtime if runtime else (None, None)))
 
 
 _probe_cache: dict[tuple[int, int, int, int], bool] = {}
@@ -94,10 +113,8 @@ def cheap_probe(pid: int, entry: MapEntry) -> bool:
             cached = _probe_cache.get(key)
         if cached is not None:
             return cached
-        try:
-            found = ELFFile(stream).get_section_by_name(".PyRuntime") is not None
-        except (ELFError, ValueError, OSError, KeyError):
-            found = False
+        names = section_names(stream)
+        found = names is not None and ".PyRuntime" in names
         with _cache_lock:
             _probe_cache[key] = found
         return found

@@ -27,7 +27,8 @@ from dap_session import program_text, run_full_session
 from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 
 from core.debugpy_dist import debugpy_dir_for_target, install_into_root, local_debugpy, shares_root
-from core.payloads import debugpy_payload, exec_payload
+from core.payloads.debugpy_payload import debugpy_payload
+from core.payloads.exec_payload import exec_payload
 
 pytestmark = pytest.mark.live
 

@@ -1,12 +1,16 @@
-"""core/ must never import textual, rich or app (the engine/UI split), and the import-linter contracts in
-pyproject.toml (each with its reason) hold."""
+"""core/ must never import textual, rich or app (the engine/UI split), the import-linter contracts in
+pyproject.toml (each with its reason) hold, and the CLI imports only what a command needs."""
 
 from __future__ import annotations
 
+import json
+import os
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import core
 
@@ -33,3 +37,96 @@ def test_import_linter_contract() -> None:
     out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "4 kept, 0 broken" in out.stdout
+
+
+# --- start-up weight: what each CLI command imports, counted (never timed) ----------------------------------
+
+PROBE = """
+import sys
+before = set(sys.modules)
+from app.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+sys.stdout.flush()
+import json
+import os
+with open(os.environ["SA_PROBE_OUT"], "w") as out:
+    json.dump({"code": code, "new": sorted(set(sys.modules) - before)}, out)
+"""
+UI = ("rich", "textual")
+HELP_BUDGET = 40  # modules `--help` may add to a bare interpreter's start-up (21 when this was written)
+
+
+def cli_imports(tmp_path: Path, *args: str) -> tuple[object, list[str]]:
+    """(exit code, modules imported beyond the interpreter's own start-up) of one CLI run in a fresh process."""
+    out = tmp_path / "probe.json"
+    env = {**os.environ, "SA_PROBE_OUT": str(out), "SAFEATTACH_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120, env=env)
+    assert out.exists(), done.stderr
+    data = json.loads(out.read_text())
+    return data["code"], data["new"]
+
+
+def roots(modules: list[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_help_is_light(tmp_path: Path) -> None:
+    code, new = cli_imports(tmp_path, "--help")
+    assert code == 0
+    assert not roots(new) & {*UI, "elftools", "construct", "psutil"}, new
+    assert len(new) <= HELP_BUDGET, f"--help imports {len(new)} modules (budget {HELP_BUDGET}): {new}"
+    assert not [m for m in new if m.startswith("core.") and m not in ("core.limits",)], new
+
+
+@pytest.mark.parametrize("args", [("exec", "--help"), ("attach", "--help"), ("--version",)])
+def test_subcommand_help_and_version_import_no_engine(tmp_path: Path, args: tuple[str, ...]) -> None:
+    code, new = cli_imports(tmp_path, *args)
+    assert code == 0
+    assert not roots(new) & {*UI, "elftools", "construct", "psutil"}, new
+    assert not [m for m in new if m.startswith("core.") and m != "core.limits"], new
+
+
+def _no_such_pid() -> int:
+    pid = 4_000_000
+    while Path(f"/proc/{pid}").exists():
+        pid += 1
+    return pid
+
+
+@pytest.mark.parametrize("command", ["exec", "attach", "info", "ps", "log"])
+def test_json_commands_import_no_ui(tmp_path: Path, command: str) -> None:
+    """Also on the error paths: a missing process is reported as JSON without rich."""
+    script = tmp_path / "noop.py"
+    script.write_text("pass\n")
+    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "attach": ("attach", str(_no_such_pid())),
+            "info": ("info", str(_no_such_pid())), "ps": ("ps",), "log": ("log",)}[command]
+    _code, new = cli_imports(tmp_path, *args, "--json")
+    assert not roots(new) & set(UI), new
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("command", ["exec", "info"])
+def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command: str) -> None:
+    """On a real 3.14 target: no rich, no textual, ever; and once the binary's ELF facts are cached, neither
+    pyelftools nor construct (nor psutil, which only `ps` needs)."""
+    from live_targets import SID, TargetPool, require
+
+    interp = require("3.14")
+    pool = TargetPool()
+    script = SID / "tmp" / f"sa-import-probe-{os.getpid()}.py"
+    script.write_text("pass\n")
+    try:
+        target = pool.spawn_script(interp, "busy.py")
+        args = ("exec", str(target.pid), str(script)) if command == "exec" else ("info", str(target.pid))
+        cold_code, cold = cli_imports(tmp_path, *args, "--json")
+        warm_code, warm = cli_imports(tmp_path, *args, "--json")
+    finally:
+        pool.close()
+        script.unlink(missing_ok=True)
+    assert (cold_code, warm_code) == (0, 0)
+    assert not roots(cold) & set(UI), cold
+    assert not roots(warm) & {*UI, "elftools", "construct", "psutil"}, warm

@@ -352,6 +352,20 @@ def test_build_round_trips(name: str) -> None:
     assert rebuilt == blob(name)
 
 
+@pytest.mark.parametrize("name", BLOBS)
+def test_struct_decoder_agrees_with_the_construct_declaration(name: str) -> None:
+    """The hot path decodes with one precompiled struct; the construct Struct (built lazily) reads the same."""
+    layout = layout_named(parsed(name).layout)
+    data = blob(name)[: layout.size]
+    cookie, values = layout.decode(data)
+    tree = layout.struct.parse(data)
+    assert cookie == tree.cookie
+    assert values == {
+        "version": tree.version, "free_threaded": tree.free_threaded,
+        **{f"{s.name}.{f}": tree[s.name][f] for s in layout.sections for f in s.fields},
+    }
+
+
 def test_build_rejects_missing_and_unknown_fields() -> None:
     values = dict(parsed("3.14").values)
     del values["thread_state.size"]

@@ -15,9 +15,8 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.attach.debug_session import DebugSession
 from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
@@ -37,7 +36,6 @@ from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog, AttemptRecord
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
-from core.inject.survival import check_alive, check_survival, died
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
@@ -47,6 +45,9 @@ from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
 from core.walk import snapshot_target
+
+if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from core.attach.debug_session import DebugSession
 
 TITLES = {
     "openProcess": "Open the process",
@@ -119,6 +120,8 @@ class _Attempt:
             pid=self.request.pid, method=self.request.method.value, payload=self.request.payload.value
         )
         if self.request.payload is Payload.DEBUGPY:
+            from core.attach.debug_session import DebugSession
+
             self.session = DebugSession(self.request)
 
     # -- step plumbing ----------------------------------------------------------------------------------
@@ -341,6 +344,8 @@ class _Attempt:
     def _verify_after(self, when: str, tid: int | None) -> str:
         """Prove the target survived what we did: alive and not stopped (and the thread we used back in its
         wait or making progress, when `tid` is given). A dead target ends the attempt as targetDied."""
+        from core.inject.survival import check_alive, check_survival, died  # after injections only
+
         touched = self.touched
         if tid is None or touched is None:
             seen = check_alive(self.request.pid, self.target.start_ticks)
@@ -396,6 +401,8 @@ class _Attempt:
         raise (or return the report, if it arrived meanwhile)."""
         assert self.staged is not None and self.touched is not None
         if exc.kind is FailureKind.PROCESS_EXITED:
+            from core.inject.survival import died
+
             self.record.flags.append("target_died")
             raise died(self.request.pid, "after the injection, before the loader reported") from None
         if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):

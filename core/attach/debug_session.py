@@ -153,7 +153,7 @@ class DebugSession:
     # -- the payload -------------------------------------------------------------------------------------
     def payload_spec(self, target: Any, say: Any) -> PayloadSpec:
         from core.debugpy_dist import debugpy_dir_for_target
-        from core.payloads import debugpy_payload
+        from core.payloads.debugpy_payload import debugpy_payload
 
         req = self.request
         host, port = req.listen_host, req.listen_port

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
-from core.inject.injector import STAGES, Injection, disarm, guarded, inject, stub_stage
-from core.inject.safe_point import parked_threads
 from core.requests import CancelToken, Injector, Method
+
+if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs
+    from core.inject.injector import Injection
 
 FALLBACK_STEPS = ("legacyFallback", "legacyAwait")
 FALLBACK_KINDS = frozenset({FailureKind.TIMEOUT_RUN})  # safe attach failures injection can overcome
@@ -58,6 +59,8 @@ def inject_loader(
     """Have `pid` run the staged loader; the step's detail and what was touched. Every failure is a
     SafeAttachError of the taxonomy (ptraceDenied, symbolNotFound, injectFailed, timeoutRun, noSuchProcess,
     processExited, cancelled; with gdb also gdbMissing, gdbUnhealthy) with a hint."""
+    from core.inject.injector import guarded, inject
+
     try:
         if injector is Injector.GDB:
             return _through_gdb(pid, script_path, timeout=timeout, cancel=cancel, say=say, gdb=gdb)
@@ -79,6 +82,7 @@ def inject_loader(
 def _through_gdb(pid: int, script_path: str, *, timeout: float, cancel: CancelToken, say: Callable[[str], None],
                  gdb: str | None) -> tuple[dict[str, Any], Touched]:
     from core.inject.gdb import inject_python
+    from core.inject.safe_point import parked_threads
 
     before = parked_threads(pid)
     done = inject_python(pid, legacy_code(script_path), timeout=timeout, cancel=cancel, gdb=gdb, progress=say)
@@ -97,10 +101,16 @@ def still_in_stub(touched: Touched) -> str | None:
     """What the ptrace stub is doing right now, if it has not returned yet."""
     if touched.injection is None:
         return None
+    from core.inject.injector import STAGES, stub_stage
+
     stage = stub_stage(touched.injection)
     return STAGES.get(stage) if stage is not None and stage < 4 else None
 
 
 def withdraw_injection(touched: Touched) -> bool:
     """A pending call that was never taken: blank its code, so it runs nothing when the eval loop gets to it."""
-    return touched.injection is not None and disarm(touched.injection)
+    if touched.injection is None:
+        return False
+    from core.inject.injector import disarm
+
+    return disarm(touched.injection)

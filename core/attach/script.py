@@ -257,7 +257,7 @@ def check_script(script: str, pid: int, root: str, uid: int, gid: int) -> Script
 
 
 def exec_spec(plan: ScriptPlan, private_dir_in_target: str) -> PayloadSpec:
-    from core.payloads import exec_payload
+    from core.payloads.exec_payload import exec_payload
 
     if not plan.copied:
         return exec_payload(plan.caller_path)

@@ -9,7 +9,6 @@ detached by the kernel and resumes with the registers it was last given, which t
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import signal
@@ -46,7 +45,9 @@ class UserRegs(ctypes.Structure):
         return value - (1 << 64) if value >= 1 << 63 else value
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+# The C library already loaded in this process (as core.memory does): ctypes.util.find_library would run
+# ldconfig in a subprocess on every CLI start.
+_libc = ctypes.CDLL(None, use_errno=True)
 _ptrace = _libc.ptrace
 _ptrace.restype = ctypes.c_long
 _ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]

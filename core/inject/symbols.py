@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.hash import GNUHashSection
-from elftools.elf.sections import SymbolTableSection
+from typing import TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, exe_path, read_maps
 from core.runtime import _load_bias, _open_mapped, _stat_key, candidate_files, elf_facts_for
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 NEEDED = ("PyGILState_Ensure", "PyGILState_Release", "Py_AddPendingCall")
 RUNNERS = ("PyRun_SimpleString", "PyRun_SimpleStringFlags")  # the first is a real export since 3.x for the ABI
@@ -29,6 +28,9 @@ class CApi:
 
 
 def _exported(elf: ELFFile, names: tuple[str, ...]) -> dict[str, int]:
+    from elftools.elf.hash import GNUHashSection
+    from elftools.elf.sections import SymbolTableSection
+
     found: dict[str, int] = {}
     gnu_hash = elf.get_section_by_name(".gnu.hash")
     if isinstance(gnu_hash, GNUHashSection):
@@ -59,6 +61,9 @@ def _lookup(pid: int, group: list[MapEntry]) -> dict[str, int] | None:
         key = _stat_key(os.fstat(stream.fileno()))
         found = _symbols_cache.get(key)
         if found is None:
+            from elftools.common.exceptions import ELFError
+            from elftools.elf.elffile import ELFFile
+
             try:
                 found = _exported(ELFFile(stream), (*NEEDED, *RUNNERS))
             except (ELFError, ValueError, OSError):

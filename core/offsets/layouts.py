@@ -1,4 +1,4 @@
-"""The `_Py_DebugOffsets` table of each supported CPython minor version, declared once with construct.
+"""The `_Py_DebugOffsets` table of each supported CPython minor version, declared once as named u64 fields.
 
 Field i sits at byte 8*i: a char[8] cookie, then little-endian u64s grouped into inlined sub-structs
 (pep768-spec.md §2). The layout is only stable within a minor version, so the table is picked by the
@@ -8,20 +8,23 @@ the flag and the values differ (see `FreeThreadedExpectations`).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
-
-from construct import Const, Int64ul, Struct
 
 COOKIE = b"xdebugpy"
 HEADER_SIZE = 24  # cookie + version + free_threaded: enough to pick the layout
 
 
-def _u64s(*names: str) -> Any:
+Sections = tuple[tuple[str, tuple[str, ...]], ...]  # (sub-struct name, its u64 field names), in table order
+
+
+def _u64s(*names: str) -> tuple[str, ...]:
     """A sub-struct made only of little-endian u64 fields, in declaration order."""
-    return Struct(*(name / Int64ul for name in names))
+    return names
 
 
 _RUNTIME_STATE = _u64s("size", "finalizing", "interpreters_head")
@@ -103,95 +106,88 @@ _FRAME_313 = ("size", "previous", "executable", "instr_ptr", "localsplus", "owne
 _TYPE_313 = ("size", "tp_name", "tp_repr", "tp_flags")
 _UNICODE_313 = ("size", "state", "length", "asciiobject_size")
 
-TABLE_3_13 = Struct(
-    "cookie" / Const(COOKIE),
-    "version" / Int64ul,
-    "free_threaded" / Int64ul,
-    "runtime_state" / _RUNTIME_STATE,
-    "interpreter_state" / _u64s(*_INTERP_313),
-    "thread_state" / _u64s(*_TSTATE_313),
-    "interpreter_frame" / _u64s(*_FRAME_313),
-    "code_object" / _u64s(*_CODE_OBJECT_313),
-    "pyobject" / _PYOBJECT,
-    "type_object" / _u64s(*_TYPE_313),
-    "tuple_object" / _TUPLE,
-    "list_object" / _LIST,
-    "dict_object" / _DICT,
-    "float_object" / _FLOAT,
-    "long_object" / _LONG,
-    "bytes_object" / _BYTES,
-    "unicode_object" / _u64s(*_UNICODE_313),
-    "gc" / _u64s("size", "collecting"),
+TABLE_3_13: Sections = (
+    ("runtime_state", _RUNTIME_STATE),
+    ("interpreter_state", _u64s(*_INTERP_313)),
+    ("thread_state", _u64s(*_TSTATE_313)),
+    ("interpreter_frame", _u64s(*_FRAME_313)),
+    ("code_object", _u64s(*_CODE_OBJECT_313)),
+    ("pyobject", _PYOBJECT),
+    ("type_object", _u64s(*_TYPE_313)),
+    ("tuple_object", _TUPLE),
+    ("list_object", _LIST),
+    ("dict_object", _DICT),
+    ("float_object", _FLOAT),
+    ("long_object", _LONG),
+    ("bytes_object", _BYTES),
+    ("unicode_object", _u64s(*_UNICODE_313)),
+    ("gc", _u64s("size", "collecting")),
 )
 
-TABLE_3_14 = Struct(
-    "cookie" / Const(COOKIE),
-    "version" / Int64ul,
-    "free_threaded" / Int64ul,
-    "runtime_state" / _RUNTIME_STATE,
-    "interpreter_state" / _u64s(*_INTERP_314),
-    "thread_state" / _u64s(*_TSTATE_313),
-    "interpreter_frame" / _u64s(*_FRAME_313, "stackpointer", "tlbc_index"),
-    "code_object" / _u64s(*_CODE_OBJECT_313, "co_tlbc"),
-    "pyobject" / _PYOBJECT,
-    "type_object" / _u64s(*_TYPE_313),
-    "tuple_object" / _TUPLE,
-    "list_object" / _LIST,
-    "set_object" / _SET,
-    "dict_object" / _DICT,
-    "float_object" / _FLOAT,
-    "long_object" / _LONG,
-    "bytes_object" / _BYTES,
-    "unicode_object" / _u64s(*_UNICODE_313),
-    "gc" / _u64s("size", "collecting"),
-    "gen_object" / _GEN,
-    "llist_node" / _LLIST_NODE,
-    "debugger_support" / _DEBUGGER_SUPPORT,
+TABLE_3_14: Sections = (
+    ("runtime_state", _RUNTIME_STATE),
+    ("interpreter_state", _u64s(*_INTERP_314)),
+    ("thread_state", _u64s(*_TSTATE_313)),
+    ("interpreter_frame", _u64s(*_FRAME_313, "stackpointer", "tlbc_index")),
+    ("code_object", _u64s(*_CODE_OBJECT_313, "co_tlbc")),
+    ("pyobject", _PYOBJECT),
+    ("type_object", _u64s(*_TYPE_313)),
+    ("tuple_object", _TUPLE),
+    ("list_object", _LIST),
+    ("set_object", _SET),
+    ("dict_object", _DICT),
+    ("float_object", _FLOAT),
+    ("long_object", _LONG),
+    ("bytes_object", _BYTES),
+    ("unicode_object", _u64s(*_UNICODE_313)),
+    ("gc", _u64s("size", "collecting")),
+    ("gen_object", _GEN),
+    ("llist_node", _LLIST_NODE),
+    ("debugger_support", _DEBUGGER_SUPPORT),
 )
 
-TABLE_3_15 = Struct(
-    "cookie" / Const(COOKIE),
-    "version" / Int64ul,
-    "free_threaded" / Int64ul,
-    "runtime_state" / _RUNTIME_STATE,
-    "interpreter_state" / _u64s(*_INTERP_314),
-    "thread_state"
-    / _u64s(
-        "size",
-        "prev",
-        "next",
-        "interp",
-        "current_frame",
-        "base_frame",
-        "last_profiled_frame",
-        "last_profiled_frame_seq",
-        "thread_id",
-        "native_thread_id",
-        "datastack_chunk",
-        "status",
-        "holds_gil",
-        "gil_requested",
-        "current_exception",
-        "exc_state",
+TABLE_3_15: Sections = (
+    ("runtime_state", _RUNTIME_STATE),
+    ("interpreter_state", _u64s(*_INTERP_314)),
+    (
+        "thread_state",
+        _u64s(
+            "size",
+            "prev",
+            "next",
+            "interp",
+            "current_frame",
+            "base_frame",
+            "last_profiled_frame",
+            "last_profiled_frame_seq",
+            "thread_id",
+            "native_thread_id",
+            "datastack_chunk",
+            "status",
+            "holds_gil",
+            "gil_requested",
+            "current_exception",
+            "exc_state",
+            ),
     ),
-    "err_stackitem" / _u64s("exc_value"),
-    "interpreter_frame" / _u64s(*_FRAME_313, "stackpointer", "tlbc_index"),
-    "code_object" / _u64s(*_CODE_OBJECT_313, "co_tlbc"),
-    "pyobject" / _PYOBJECT,
-    "type_object" / _u64s(*_TYPE_313, "tp_basicsize", "tp_dictoffset"),
-    "heap_type_object" / _u64s("size", "ht_cached_keys"),
-    "tuple_object" / _TUPLE,
-    "list_object" / _LIST,
-    "set_object" / _SET,
-    "dict_object" / _DICT,
-    "float_object" / _FLOAT,
-    "long_object" / _LONG,
-    "bytes_object" / _BYTES,
-    "unicode_object" / _u64s(*_UNICODE_313, "compactunicodeobject_size"),
-    "gc" / _u64s("size", "collecting", "frame", "generation_stats_size", "generation_stats"),
-    "gen_object" / _GEN,
-    "llist_node" / _LLIST_NODE,
-    "debugger_support" / _DEBUGGER_SUPPORT,
+    ("err_stackitem", _u64s("exc_value")),
+    ("interpreter_frame", _u64s(*_FRAME_313, "stackpointer", "tlbc_index")),
+    ("code_object", _u64s(*_CODE_OBJECT_313, "co_tlbc")),
+    ("pyobject", _PYOBJECT),
+    ("type_object", _u64s(*_TYPE_313, "tp_basicsize", "tp_dictoffset")),
+    ("heap_type_object", _u64s("size", "ht_cached_keys")),
+    ("tuple_object", _TUPLE),
+    ("list_object", _LIST),
+    ("set_object", _SET),
+    ("dict_object", _DICT),
+    ("float_object", _FLOAT),
+    ("long_object", _LONG),
+    ("bytes_object", _BYTES),
+    ("unicode_object", _u64s(*_UNICODE_313, "compactunicodeobject_size")),
+    ("gc", _u64s("size", "collecting", "frame", "generation_stats_size", "generation_stats")),
+    ("gen_object", _GEN),
+    ("llist_node", _LLIST_NODE),
+    ("debugger_support", _DEBUGGER_SUPPORT),
 )
 
 
@@ -221,12 +217,15 @@ class SectionLayout:
 
 @dataclass(frozen=True)
 class Layout:
-    """One minor version's table: its construct Struct plus the section/field positions derived from it."""
+    """One minor version's table: the section/field positions, and the codecs derived from them on first use.
+
+    Decoding uses one precompiled `struct.Struct`; the construct Struct (kept for building tables, where it
+    cross-checks the decoder) is built only when asked for, since importing construct and building the
+    three tables costs more than a whole CLI run's own work."""
 
     name: str  # "3.14"
     major: int
     minor: int
-    struct: Any  # construct.Struct
     size: int
     sections: tuple[
         SectionLayout, ...
@@ -254,17 +253,33 @@ class Layout:
     def has(self, dotted: str) -> bool:
         return dotted in self.field_offsets()
 
+    @cached_property
+    def _codec(self) -> struct.Struct:
+        return struct.Struct(f"<8s{(self.size - 8) // 8}Q")
 
-def _derive(name: str, struct: Any, ft: FreeThreadedExpectations) -> Layout:
+    def decode(self, data: bytes) -> tuple[bytes, dict[str, int]]:
+        """(cookie, every u64 by dotted name, header fields included) of exactly `size` bytes."""
+        cookie, *numbers = self._codec.unpack(data)
+        names = ("version", "free_threaded", *self.field_names)
+        return cookie, dict(zip(names, numbers, strict=True))
+
+    @cached_property
+    def struct(self) -> Any:
+        """The construct Struct of this table (cookie, version, free_threaded, then one sub-struct per section)."""
+        from construct import Const, Int64ul, Struct
+
+        subs = [s.name / Struct(*(f / Int64ul for f in s.fields)) for s in self.sections]
+        return Struct("cookie" / Const(COOKIE), "version" / Int64ul, "free_threaded" / Int64ul, *subs)
+
+
+def _derive(name: str, table: Sections, ft: FreeThreadedExpectations) -> Layout:
     major, minor = (int(part) for part in name.split("."))
     sections: list[SectionLayout] = []
-    offset = 0
-    for sub in struct.subcons:
-        size = int(sub.sizeof())
-        if hasattr(sub.subcon, "subcons"):
-            sections.append(SectionLayout(sub.name, offset, tuple(s.name for s in sub.subcon.subcons)))
-        offset += size
-    return Layout(name, major, minor, struct, int(struct.sizeof()), tuple(sections), ft)
+    offset = HEADER_SIZE
+    for section_name, field_names in table:
+        sections.append(SectionLayout(section_name, offset, field_names))
+        offset += 8 * len(field_names)
+    return Layout(name, major, minor, offset, tuple(sections), ft)
 
 
 LAYOUTS: Mapping[str, Layout] = MappingProxyType(

@@ -6,8 +6,6 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any
 
-from construct import ConstructError
-
 from core.errors import FailureKind, SafeAttachError
 from core.model import PythonVersion
 
@@ -94,16 +92,7 @@ def parse_debug_offsets(raw: bytes) -> DebugOffsets:
             length=len(data),
             expected=layout.size,
         )
-    try:
-        parsed = layout.struct.parse(data[: layout.size])
-    except ConstructError as exc:  # pragma: no cover - header and length were checked above
-        raise _parse_error(f"_Py_DebugOffsets {layout.name} does not decode: {exc}") from exc
-
-    values: dict[str, int] = {"version": version, "free_threaded": free_threaded}
-    for section in layout.sections:
-        sub = parsed[section.name]
-        for name in section.fields:
-            values[f"{section.name}.{name}"] = int(sub[name])
+    _cookie, values = layout.decode(data[: layout.size])  # cookie, header and length were checked above
 
     fatal, warnings = validate(layout, values)
     name = layout.name + ("t" if free_threaded else "")

@@ -1,6 +1,4 @@
-"""Payloads the loader runs inside the target (see core.payload for the contract)."""
+"""Payloads the loader runs inside the target (see core.payload for the contract).
 
-from core.payloads.debugpy_payload import debugpy_payload
-from core.payloads.exec_payload import exec_payload
-
-__all__ = ["debugpy_payload", "exec_payload"]
+Import the one you need (`core.payloads.exec_payload`, `core.payloads.debugpy_payload`): the debugpy one
+pulls in the distribution lookup, which an `exec` never needs."""

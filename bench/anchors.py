@@ -1,0 +1,260 @@
+"""safeattach against the public tools it is measured by, side by side in one run (issue 13's anchors).
+
+Run from the repo root: .venv/bin/python bench/anchors.py [--rounds N] [--interp 3.14 3.15] [--no-attach]
+
+Every pair is measured in interleaved rounds (A then B, then B then A, ...), so drift and load from other
+processes hit both sides alike; the table gives medians, p95 and the ratio of the medians (A / B). Times are
+whole processes from `time.perf_counter()` before the start to the exit (or, for the debugger, to the first
+DAP answer), measured by this script. The targets are started here, in the sid chroot that
+tests/provision.sh sets up (the raw client runs inside the same chroot, against the same PID):
+
+- `safeattach --help`               vs `python -c pass` (this venv's interpreter: start-up alone)
+- `safeattach exec PID S --json`    vs `python3.X -c 'import sys; sys.remote_exec(PID, S)'` (confirmed
+                                       vs fire-and-forget; the next round waits until the script ran)
+- `safeattach info PID --json`      vs the same raw `sys.remote_exec`
+- `python -c pass` (this venv)      vs `python3.X -c pass` (the floor under each side of the two pairs above)
+- `safeattach stack`                vs `py-spy dump`: skipped while safeattach has no `stack` command
+- `safeattach attach PID --json`    vs `python3.X -m debugpy --listen 127.0.0.1:P --pid PID`, fresh target
+                                       per round, to the DAP `initialize` answer and to the first breakpoint
+                                       stop (bench/dap_attach.py's session)
+
+Our own modules are byte-compiled first (`compileall`), as a wheel install has them; `--no-compile` measures
+the source tree as it is (with PYTHONDONTWRITEBYTECODE=1 every run then compiles every module again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "bench"), str(REPO)]
+
+from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
+
+SAFEATTACH = [sys.executable, "-m", "app.cli"]  # the console script's entry point, without a PATH lookup
+RAW_EXEC = "import sys; sys.remote_exec({pid}, {path!r})"
+MARK = "with open({path!r}, 'ab') as f: f.write(b'.')\n"  # the script: one byte per run, proof that it ran
+RUN_TIMEOUT = 60.0
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+@dataclass
+class Pair:
+    what: str
+    a_label: str
+    b_label: str
+    a: list[float] = field(default_factory=list)
+    b: list[float] = field(default_factory=list)
+
+    def row(self) -> str:
+        ma, mb = statistics.median(self.a), statistics.median(self.b)
+        return (f"| {self.what} | {self.a_label} | {ma:.1f} | {p95(self.a):.1f} | {self.b_label} | {mb:.1f} | "
+                f"{p95(self.b):.1f} | {ma / mb:.2f}x | {len(self.a)} |")
+
+
+def timed(argv: Sequence[str], *, env: dict[str, str] | None = None, ok: Callable[[bytes], bool] | None = None,
+          ) -> float:
+    """Milliseconds for one whole process; it must exit 0 (and satisfy `ok` on its stdout)."""
+    start = time.perf_counter()
+    done = subprocess.run(list(argv), capture_output=True, timeout=RUN_TIMEOUT, cwd=REPO, env=env)
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != 0 or (ok is not None and not ok(done.stdout)):
+        raise RuntimeError(f"{argv[:4]} failed ({done.returncode}): {done.stdout[-300:]!r} {done.stderr[-500:]!r}")
+    return elapsed
+
+
+def interleave(rounds: int, a: Callable[[], float], b: Callable[[], float], pair: Pair) -> Pair:
+    for i in range(rounds):
+        if i % 2 == 0:
+            pair.a.append(a())
+            pair.b.append(b())
+        else:
+            pair.b.append(b())
+            pair.a.append(a())
+    return pair
+
+
+class ScriptRuns:
+    """The marker script inside the chroot, and a wait (outside every timing) until a run has happened."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sa-anchors-", dir=interp.root / "tmp"))
+        os.chmod(self.dir, 0o755)
+        self.marks = self.dir / "marks"
+        self.marks.write_bytes(b"")
+        os.chmod(self.marks, 0o666)
+        self.script_host = self.dir / "mark.py"
+        self.script_target = "/" + str(self.script_host.relative_to(interp.root))
+        self.script_host.write_text(MARK.format(path="/" + str(self.marks.relative_to(interp.root))))
+        os.chmod(self.script_host, 0o644)
+
+    def count(self) -> int:
+        return self.marks.stat().st_size
+
+    def wait_past(self, before: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count() <= before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the target did not run the script")
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bench_cli_startup(rounds: int) -> Pair:
+    return interleave(rounds, lambda: timed([*SAFEATTACH, "--help"]), lambda: timed([sys.executable, "-c", "pass"]),
+                      Pair("CLI start-up", "`safeattach --help`", "`python -c pass`"))
+
+
+def bench_interpreter_floor(rounds: int, interp: Interpreter) -> Pair:
+    """What each side pays before its first line: our venv's interpreter and site against the raw client's."""
+    raw = chroot_command(interp.root, [interp.argv0, "-c", "pass"])
+    return interleave(rounds, lambda: timed([sys.executable, "-c", "pass"]), lambda: timed(raw),
+                      Pair(f"interpreter start, {interp.name}", "`python -c pass` (this venv)",
+                           f"`python{interp.name} -c pass`"))
+
+
+def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
+    pool = TargetPool()
+    runs = ScriptRuns(interp)
+    try:
+        target = pool.spawn_script(interp, "sleepy.py")
+        pid = str(target.pid)
+        raw = chroot_command(interp.root, [interp.argv0, "-c", RAW_EXEC.format(pid=target.pid,
+                                                                              path=runs.script_target)])
+
+        def ours_exec() -> float:
+            before = runs.count()
+            ms = timed([*SAFEATTACH, "exec", pid, str(runs.script_host), "--json"],
+                       ok=lambda out: b'"ok": true' in out.splitlines()[-1])
+            runs.wait_past(before)
+            return ms
+
+        def raw_exec() -> float:
+            before = runs.count()
+            ms = timed(raw)
+            runs.wait_past(before)  # so the next request finds no armed one (it would be refused as busy)
+            return ms
+
+        name = interp.name
+        pairs = [interleave(rounds, ours_exec, raw_exec,
+                            Pair(f"exec, {name}", "`safeattach exec --json` (confirmed)",
+                                 f"`python{name} -c sys.remote_exec` (unconfirmed)"))]
+        pairs.append(interleave(rounds, lambda: timed([*SAFEATTACH, "info", pid, "--json"]), raw_exec,
+                                Pair(f"info, {name}", "`safeattach info --json`",
+                                     f"`python{name} -c sys.remote_exec`")))
+        return pairs
+    finally:
+        pool.close()
+        runs.close()
+
+
+def bench_attach(rounds: int, interp: Interpreter) -> list[Pair]:
+    from dap_attach import PROGRAM, _adapters_of, _reap, run_debugpy, run_safeattach
+
+    from core.debugpy_dist import install_into_root
+
+    workdir = Path(tempfile.mkdtemp(prefix="sa-anchors-", dir=interp.root / "tmp"))
+    os.chmod(workdir, 0o755)
+    (workdir / "prog.py").write_text(PROGRAM)
+    program = "/" + str((workdir / "prog.py").relative_to(interp.root))
+    debugpy_dir = install_into_root(interp.root)
+    init = Pair(f"debugger ready, {interp.name}", "`safeattach attach`", "`debugpy --pid`")
+    stop = Pair(f"first breakpoint, {interp.name}", "`safeattach attach`", "`debugpy --pid`")
+
+    def one(run: Callable[[Target, str], tuple[float, float]]) -> tuple[float, float]:
+        pool = TargetPool()
+        adapters: list[tuple[int, int]] = []
+        try:
+            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30)
+            try:
+                return run(target, program)
+            finally:
+                adapters = _adapters_of(target.pid)
+        finally:
+            pool.close()
+            _reap(adapters)
+
+    try:
+        for i in range(rounds):
+            sides = [("a", lambda: one(run_safeattach)),
+                     ("b", lambda: one(lambda t, p: run_debugpy(t, p, debugpy_dir, interp)))]
+            for side, run in sides if i % 2 == 0 else sides[::-1]:
+                t_init, t_stop = run()
+                getattr(init, side).append(t_init)
+                getattr(stop, side).append(t_stop)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return [init, stop]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{model}, {os.cpu_count()} cores, Linux {platform.release()}, client Python "
+            f"{platform.python_version()}; load average at the end {load}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--attach-rounds", type=int, default=5)
+    parser.add_argument("--interp", nargs="+", default=["3.14", "3.15"])
+    parser.add_argument("--no-attach", action="store_true", help="skip the debugger-ready pair (slow)")
+    parser.add_argument("--no-compile", action="store_true", help="do not byte-compile app/ and core/ first")
+    args = parser.parse_args()
+    os.environ.setdefault("SAFEATTACH_STATE_DIR", tempfile.mkdtemp(prefix="sa-anchors-state-"))
+    if not args.no_compile:
+        for package in ("app", "core"):
+            compileall.compile_dir(REPO / package, quiet=1)
+    interps = [INTERPRETERS[name] for name in args.interp]
+    missing = [i.name for i in interps if not i.available()]
+    if missing:
+        print(f"not provisioned: {', '.join(missing)} (run tests/provision.sh)")
+        return 1
+    # one untimed round of each pair first: the ELF facts cache and the OS page cache start warm
+    bench_cli_startup(1)
+    pairs = [bench_cli_startup(args.rounds)]
+    for interp in interps:
+        bench_exec_and_info(1, interp)
+        pairs += bench_exec_and_info(args.rounds, interp)
+        pairs.append(bench_interpreter_floor(args.rounds, interp))
+    if not args.no_attach:
+        for interp in interps:
+            pairs += bench_attach(args.attach_rounds, interp)
+    print(f"\nmachine: {machine()}")
+    print(f"bytecode of app/ and core/: {'as installed (compiled first)' if not args.no_compile else 'as found'}; "
+          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}\n")
+    print("| what | A | A median ms | A p95 ms | B | B median ms | B p95 ms | A / B | rounds |")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+    for pair in pairs:
+        print(pair.row())
+    print("| stack | `safeattach stack` | — | — | `py-spy dump` | — | — | skipped: no `stack` command yet | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""An on-disk cache of the ELF facts of each CPython binary, so a fresh CLI process skips pyelftools.
+
+An entry is keyed by the file's (dev, inode, size, mtime) and its GNU build-id, and used only when the open
+file still matches all of them (core.runtime also re-reads the load segment and `.PyRuntime` from the file's
+headers and compares). The cache directory is the user's own, but a cache file is still input: one that is
+not ours, writable by others, unreadable, oversized, a link, or has a field of the wrong type or range is
+ignored (and the facts are read from the binary again), never trusted. Entries are written atomically
+(temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from core.elf import ElfFacts
+from core.paths import xdg_dir
+
+FORMAT = 1
+_MAX_FILE = 1 << 14
+_U64 = (1 << 64) - 1
+_MAX_TEXT = 4096
+
+StatKey = tuple[int, int, int, int]  # dev, inode, size, mtime_ns
+
+
+def cache_dir() -> Path:
+    return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache") / "elf-facts"
+
+
+def _entry_path(key: StatKey) -> Path:
+    """One entry per file (device and inode); what it holds is checked against the whole key on load."""
+    return cache_dir() / f"{key[0]:x}-{key[1]:x}.json"
+
+
+def _u64(value: object, nullable: bool) -> bool:
+    if value is None:
+        return nullable
+    return type(value) is int and 0 <= value <= _U64
+
+
+def _facts_from(raw: object) -> ElfFacts | None:
+    """ElfFacts from a decoded entry, or None unless every field has its type and range."""
+    if not isinstance(raw, dict) or set(raw) != {f.name for f in fields(ElfFacts)}:
+        return None
+    flags = ("pie_or_shared", "remote_debug_compiled", "debug_build", "free_threaded_symbol")
+    if not all(type(raw[name]) is bool for name in flags):
+        return None
+    if not _u64(raw["first_load_vaddr"], nullable=False):
+        return None
+    if not all(_u64(raw[name], nullable=True) for name in ("pyruntime_vaddr", "pyruntime_size",
+                                                          "pyruntime_symbol", "py_version")):
+        return None
+    soname = raw["soname"]
+    if soname is not None and not (isinstance(soname, str) and len(soname) <= _MAX_TEXT):
+        return None
+    version: Any = raw["version_string"]
+    if version is not None:
+        if not (isinstance(version, list) and len(version) == 4 and isinstance(version[3], str)
+                and len(version[3]) <= 32 and all(type(v) is int and 0 <= v < 1000 for v in version[:3])):
+            return None
+        version = tuple(version)
+    return ElfFacts(**{**raw, "version_string": version})
+
+
+def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
+    """The cached facts of the file with this key and build-id, or None (missing, stale or not valid)."""
+    try:
+        fd = os.open(_entry_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None  # only a file we wrote ourselves, and that nobody else may rewrite
+        data = os.read(fd, _MAX_FILE + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_FILE:
+        return None
+    try:
+        entry = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        return None
+    if entry.get("key") != list(key) or entry.get("build_id") != build_id:
+        return None  # a hash collision or an edited file: not this binary's entry
+    return _facts_from(entry.get("facts"))
+
+
+def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
+    """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
+    path = _entry_path(key)
+    body = json.dumps({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
+    tmp = path.with_name(f".tmp-{os.getpid()}-{os.urandom(4).hex()}")  # tempfile would import random, hashlib
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(body)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
