@@ -96,7 +96,7 @@ print("ready", flush=True)
 while time.monotonic() < deadline:
     try:
         names = os.listdir(base)
-    except FileNotFoundError:
+    except OSError:  # not there yet, or still root's for a moment before it is handed to her uid
         continue
     for name in names:
         if not name.endswith(".lock"):
