@@ -9,11 +9,13 @@ from rich.table import Table
 from rich.text import Text
 
 from app import render as plain
+from app.cli_stack import _runs
 from app.outcome_render import access_line, connect_address, vscode_block
 from app.viewmodel import AttemptView
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
+from core.walk.model import ThreadStack
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -184,3 +186,43 @@ def version_cell(value: object) -> Text:
 def cell(value: object) -> Text:
     """Any value for a table cell, control characters made visible (it may come from a target)."""
     return Text("" if value is None else visible(value))
+
+
+def thread_header(t: ThreadStack) -> Text:
+    """One thread's line on the Stacks screen: TID, name, main, interpreter, GIL, OS state and syscall."""
+    text = Text()
+    text.append(f"Thread {t.native_thread_id or '?'}", style="bold")
+    if t.name:
+        text.append(f' "{visible(t.name)}"', style="bold cyan")
+    if t.is_main:
+        text.append("  main", style="bold")
+    text.append(f"  interp {t.interpreter_id}", style="dim")
+    if t.holds_gil is not None:
+        text.append("  GIL ")
+        text.append_text(yes_no(t.holds_gil))
+    text.append(f"  {visible(t.os_state)}", style="green" if t.os_state == "R" else "")
+    if t.syscall:
+        text.append(f" {visible(t.syscall)}", style="dim")
+    return text
+
+
+def stacks_text(threads: Sequence[ThreadStack]) -> Text:
+    """Every thread with its whole stack, innermost first; target-controlled names are shown as escapes."""
+    out = Text()
+    for i, t in enumerate(threads):
+        if i:
+            out.append("\n\n")
+        out.append_text(thread_header(t))
+        if not t.frames and not t.partial:
+            out.append("\n    (no Python frames)", style="dim")
+        for f, repeats in _runs(t.frames):
+            out.append("\n    ")
+            out.append(visible(f.qualname or f.function), style="cyan")
+            line = "?" if f.line is None else str(f.line)
+            out.append(f" ({visible(f.filename)}:{line})", style="dim")
+            if repeats > 1:
+                out.append(f"\n      (the frame above {repeats - 1} more time(s))", style="dim")
+        if t.partial:
+            out.append(f"\n    ! partial: {visible(t.partial)}", style="yellow")
+    return out
+
