@@ -12,6 +12,7 @@ from app import render as plain
 from app.cli_stack import _runs
 from app.outcome_render import access_line, connect_address, vscode_block
 from app.viewmodel import AttemptView
+from core.doctor.model import Diagnosis, Status
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
@@ -225,4 +226,34 @@ def stacks_text(threads: Sequence[ThreadStack]) -> Text:
         if t.partial:
             out.append(f"\n    ! partial: {visible(t.partial)}", style="yellow")
     return out
+
+
+DOCTOR_MARK = {Status.FAIL: ("FAIL", "bold red"), Status.WARN: ("warn", "bold yellow")}
+
+
+def doctor_text(d: Diagnosis) -> Text:
+    """The doctor's findings, compact: the verdict and path, then only what would stop or slow an attach
+    (blocking ones first, in red), each with its fixes, least privilege first."""
+    first = d.blocking
+    counted = {st: sum(1 for f in d.findings if f.status is st) for st in (Status.OK, Status.INFO)}
+    text = Text()
+    text.append("doctor: ", style="bold")
+    if first is None:
+        text.append("an attach should work", style="bold green")
+    else:
+        text.append(f"an attach would fail at {visible(first.check)} (exit {d.exit_code})", style="bold red")
+    text.append(f"  path: {visible(d.path)}")
+    text.append(f"  {counted[Status.OK]} ok, {counted[Status.INFO]} info", style="dim")
+    shown = [f for f in d.findings if f.status is Status.FAIL] + [f for f in d.findings if f.status is Status.WARN]
+    for f in shown:
+        mark, style = DOCTOR_MARK[f.status]
+        text.append(f"\n{mark} ", style=style)
+        text.append(visible(f.check), style="bold")
+        text.append(f": {visible(f.message)}", style="red" if f.status is Status.FAIL else "")
+        if f.kind is not None:
+            text.append(f" [{f.kind.value}]", style="dim")
+        for i, fix in enumerate(f.fixes):
+            text.append(f"\n  fix {i + 1}: ", style="bold cyan")
+            text.append(visible(fix))
+    return text
 
