@@ -10,8 +10,10 @@ from rich.text import Text
 
 from app import render as plain
 from app.cli_stack import _runs
+from app.cli_stats import _ms, _pct
 from app.outcome_render import access_line, connect_address, vscode_block
 from app.viewmodel import AttemptView
+from core.attemptstats import AttemptStats
 from core.doctor.model import Diagnosis, Status
 from core.events import StepStatus
 from core.model import ProcessSummary
@@ -257,3 +259,43 @@ def doctor_text(d: Diagnosis) -> Text:
             text.append(visible(fix))
     return text
 
+
+def stats_summary(stats: AttemptStats) -> Text:
+    o = stats.overall
+    text = Text()
+    text.append(f"{o.attempts} attempt(s)", style="bold")
+    text.append(f": {_pct(o.success_rate)} succeeded, {_pct(o.fallback_rate)} fell back to legacy")
+    text.append(f"\nlatency of successful attempts: P50 {_ms(o.latency.p50_ms)} ms, P95 {_ms(o.latency.p95_ms)} ms")
+    if stats.delta_p50_ms is not None and stats.delta_p95_ms is not None:
+        text.append(f"\nlegacy minus safe attach: P50 {stats.delta_p50_ms:+.0f} ms, P95 {stats.delta_p95_ms:+.0f} ms")
+    else:
+        text.append("\nlegacy minus safe attach: needs successful attempts on both paths", style="dim")
+    if stats.skipped:
+        text.append(f"\n{stats.skipped} record(s) without a result skipped", style="dim")
+    return text
+
+
+def stats_table(stats: AttemptStats) -> Table:
+    """Attempts, success and fallback rates, P50/P95 per path taken, per --method and per target version."""
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    table.add_column("group")
+    for col in ("attempts", "ok", "fallback", "P50 ms", "P95 ms"):
+        table.add_column(col, justify="right")
+    for title, groups in (("path", stats.by_path), ("method", stats.by_method), ("version", stats.by_version)):
+        for i, (name, g) in enumerate(groups.items()):
+            label = Text(f"{title} " if i == 0 else " " * (len(title) + 1), style="bold")
+            label.append(visible(name), style="cyan")
+            table.add_row(label, str(g.attempts), _pct(g.success_rate), _pct(g.fallback_rate),
+                          _ms(g.latency.p50_ms), _ms(g.latency.p95_ms))
+    return table
+
+
+def failures_table(stats: AttemptStats) -> Table | Text:
+    if not stats.failures:
+        return Text("no failures", style="green")
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    table.add_column("failure site/kind")
+    table.add_column("count", justify="right")
+    for key, count in stats.failures.items():
+        table.add_row(Text(visible(key), style="red"), str(count))
+    return table
