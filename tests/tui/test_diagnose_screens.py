@@ -302,3 +302,16 @@ async def test_log_statistics_panel() -> None:
         assert "policy/policyDisabled" in failures and "awaitRun/timeoutRun" in failures
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, LogScreen)
+
+
+async def test_stacks_scroll_with_the_keyboard_at_80x24() -> None:
+    async with make_app(stacks_interval=0).run_test(size=(80, 24)) as pilot:
+        screen = await open_stacks(pilot)
+        view = screen.query_one("#stacks-view")
+        assert screen.focused is view and view.max_scroll_y > 0  # 3 threads do not fit in 24 rows
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.scroll_y == view.max_scroll_y
+        await pilot.press("home", "down")
+        await pilot.pause()
+        assert view.scroll_y == 1

@@ -71,6 +71,7 @@ class StacksScreen(ReportScreen):
         self.loads = 0  # snapshots shown
         self._inflight = False
         self._manual = False  # the snapshot in flight was asked for with r: shown even when paused
+        self._shown_key: tuple[tuple[ThreadStack, ...], bool] | None = None
 
     @property
     def pid(self) -> int:
@@ -152,6 +153,11 @@ class StacksScreen(ReportScreen):
         body = self.query_one("#stacks-body", Static)
         if self.stacks is not None:
             shown = self.shown_threads()
+            key = (shown, bool(self.stacks.threads))
+            if key == self._shown_key:  # the usual live refresh: same stacks, only the status changes
+                self._show_status()
+                return
+            self._shown_key = key
             if shown:
                 body.update(render.stacks_text(shown))
             elif self.stacks.threads:
