@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from app.tui.app import SafeAttachApp
 from app.tui.base import console
@@ -149,7 +150,7 @@ async def error(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
-SCENARIOS: dict[str, Scenario] = {
+_SCENARIOS: dict[str, Scenario] = {
     "processes": processes,
     "offsets": offsets,
     "offsets-legacy": offsets_legacy,
@@ -167,6 +168,22 @@ SCENARIOS: dict[str, Scenario] = {
     "help": help_screen,
     "error": error,
 }
+
+
+def steady(scenario: Scenario) -> Scenario:
+    """The scenario, then every input's cursor made steady: a blinking cursor is a clock, and which phase a
+    screenshot caught would depend on how long the scenario took."""
+
+    async def run(pilot: Pilot[int]) -> None:
+        await scenario(pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await pilot.pause()
+
+    return run
+
+
+SCENARIOS: dict[str, Scenario] = {name: steady(scenario) for name, scenario in _SCENARIOS.items()}
 
 
 def console_for_screenshots() -> SafeAttachApp:
