@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from core.doctor.model import Diagnosis
 from core.events import Event
 from core.inspect import inspect_process, list_python_processes
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
+from core.walk.model import ProcessStacks
 
 
 class LiveEngine:
@@ -30,3 +32,13 @@ class LiveEngine:
         from core.attemptlog import read_attempts
 
         return read_attempts()
+
+    def stacks(self, pid: int) -> ProcessStacks:
+        from core.walk import snapshot
+
+        return snapshot(pid)
+
+    def diagnose(self, pid: int) -> Diagnosis:
+        from core.doctor import diagnose
+
+        return diagnose(pid)

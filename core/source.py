@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from core.doctor.model import Diagnosis
 from core.events import Event
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
+from core.walk.model import ProcessStacks
 
 
 class EngineSource(Protocol):
@@ -25,4 +27,13 @@ class EngineSource(Protocol):
 
     def attempts(self) -> Sequence[Mapping[str, Any]]:
         """The attempt log, oldest first: one JSON object per attempt."""
+        ...
+
+    def stacks(self, pid: int) -> ProcessStacks:
+        """Every thread's Python stack, read-only (core.walk.snapshot); raises SafeAttachError like inspect."""
+        ...
+
+    def diagnose(self, pid: int) -> Diagnosis:
+        """The doctor's read-only findings for an attach (core.doctor.diagnose); raises SafeAttachError only
+        when the PID is no usable process."""
         ...

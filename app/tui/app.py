@@ -22,6 +22,7 @@ from app.tui.screens.help import HelpScreen, all_sections
 from app.tui.screens.log import LogScreen
 from app.tui.screens.processes import ProcessesScreen
 from app.tui.screens.report import OffsetsScreen, ThreadsScreen
+from app.tui.screens.stacks import StacksScreen
 from app.tui.styles import css
 from core.model import ProcessReport, ProcessSummary
 from core.source import EngineSource
@@ -56,6 +57,7 @@ class SafeAttachApp(App[int]):
         source: EngineSource,
         *,
         refresh_interval: float = 2.0,
+        stacks_interval: float = 0.3,
         spinners: bool = True,
         default_script: str = "",
         notice: str = "",
@@ -63,6 +65,7 @@ class SafeAttachApp(App[int]):
         super().__init__()
         self.source = source
         self.refresh_interval = refresh_interval
+        self.stacks_interval = stacks_interval  # the Stacks screen's live refresh; 0: only on open and on r
         self.spinners = spinners  # False: static spinner glyphs (deterministic snapshots)
         self.default_script = default_script
         self.notice = notice
@@ -90,7 +93,13 @@ class SafeAttachApp(App[int]):
     @on(Inspected)
     def _inspected(self, message: Inspected) -> None:
         self.inspecting = None
-        screen = OffsetsScreen(message.report) if message.view == "offsets" else ThreadsScreen(message.report)
+        screen: Screen[None]
+        if message.view == "offsets":
+            screen = OffsetsScreen(message.report)
+        elif message.view == "stacks":
+            screen = StacksScreen(message.report, self.stacks_interval)
+        else:
+            screen = ThreadsScreen(message.report)
         self.push_screen(screen)
 
     @on(InspectFailed)

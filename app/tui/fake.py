@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from core.attach.chain import TITLES, plan_steps
+from core.doctor.model import Diagnosis, Finding, Status
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
 from core.model import (
@@ -25,6 +27,7 @@ from core.model import (
     ThreadInfo,
 )
 from core.requests import AttachRequest, CancelToken, Method, Payload
+from core.walk.model import FrameRecord, ProcessStacks, ThreadStack
 
 BUSY_PID = 4242
 MARKUP_PID = 4243
@@ -274,6 +277,116 @@ def fake_reports() -> dict[int, ProcessReport]:
     return reports
 
 
+def _frame(qualname: str, filename: str, line: int | None, first_line: int = 1) -> FrameRecord:
+    return FrameRecord(qualname.rsplit(".", 1)[-1], qualname, filename, line, first_line)
+
+
+_THREADING = "/usr/lib/python3.14/threading.py"
+_BOOTSTRAP = (
+    _frame("Thread.run", _THREADING, 1012, 990),
+    _frame("Thread._bootstrap_inner", _THREADING, 1075, 1060),
+    _frame("Thread._bootstrap", _THREADING, 1032, 1020),
+)
+
+# a thread name and a function name chosen by the target: an escape sequence and rich markup
+MARKUP_THREAD_NAME = "\x1b[31mpwn\x07"
+MARKUP_FUNCTION = "[bold red]handler[/bold red]"
+
+
+def _worker(pid: int, i: int, syscall: str = "futex_wait_queue") -> ThreadStack:
+    return ThreadStack(
+        0, pid + i, 0x7F00_0000_0740 + i * 0x800_000, f"worker-{i}", False, False, "S", syscall,
+        (
+            _frame("Condition.wait", _THREADING, 359, 323),
+            _frame("Queue.get", "/usr/lib/python3.14/queue.py", 199, 154),
+            _frame(f"Pool.worker_{i}", "/srv/app/pool.py", 40 + i, 35),
+            *_BOOTSTRAP,
+        ),
+    )
+
+
+def fake_stacks() -> dict[int, ProcessStacks]:
+    """Fixed stacks per PID (the same threads as fake_reports, with full stacks innermost first)."""
+    busy_main = ThreadStack(
+        0, BUSY_PID, 0x7F00_0000_0740, "python3.14", True, True, "R", "running",
+        (
+            _frame("crunch", "/srv/app/busy.py", 12, 10),
+            _frame("Job.run", "/srv/app/jobs.py", 88, 80),
+            _frame("<module>", "/srv/app/busy.py", 6),
+        ),
+    )
+    blocked_main = ThreadStack(
+        0, BLOCKED_PID, 0x7F00_0000_0740, "python3.14", True, False, "S", "clock_nanosleep",
+        (_frame("<module>", "/srv/app/blocked.py", 4),),
+    )
+    markup_main = ThreadStack(
+        0, MARKUP_PID, 0x7F00_0000_0740, MARKUP_THREAD_NAME, True, True, "S", "epoll_wait",
+        (_frame(MARKUP_FUNCTION, "/tmp/\x1b]52;c;bad\x07.py", 3), _frame("<module>", "/tmp/x.py", 9)),
+    )
+    legacy_main = ThreadStack(
+        0, LEGACY_PID, 0x7F00_0000_0740, "python3.9", True, True, "S", "select",
+        (_frame("serve_forever", "/usr/lib/python3.9/socketserver.py", 232, 215),
+         _frame("<module>", "/opt/legacy/app.py", 30)),
+    )
+
+    def stacks(pid: int, version: str, *threads: ThreadStack) -> ProcessStacks:
+        return ProcessStacks(pid, version, threads, elapsed_ms=1.2)
+
+    return {
+        BUSY_PID: stacks(BUSY_PID, "3.14.0", busy_main, _worker(BUSY_PID, 1), _worker(BUSY_PID, 2, "")),
+        DISABLED_PID: stacks(DISABLED_PID, "3.14.0", ThreadStack(
+            0, DISABLED_PID, 0x7F00_0000_0740, "python3.14", True, False, "S", "accept4",
+            (_frame("socket.accept", "/usr/lib/python3.14/socket.py", 295, 285),
+             _frame("<module>", "/srv/service.py", 21)))),
+        BLOCKED_PID: stacks(BLOCKED_PID, "3.14.0", blocked_main),
+        CONTAINER_PID: stacks(CONTAINER_PID, "3.15.0", replace(busy_main, native_thread_id=CONTAINER_PID)),
+        MARKUP_PID: stacks(MARKUP_PID, "3.13.7", markup_main),
+        LEGACY_PID: stacks(LEGACY_PID, "3.9.2", legacy_main, _worker(LEGACY_PID, 1)),
+    }
+
+
+def fake_diagnoses() -> dict[int, Diagnosis]:
+    """Fixed doctor findings per PID: clean, opted out (blocking), parked in a sleep, legacy only."""
+    read = Finding("read", Status.OK, "its memory is readable and its runtime was found")
+    uid = Finding("ptrace.uid", Status.OK, "same uid as the target (1000)")
+    version = Finding("version", Status.OK, "CPython 3.14.0 is supported (safe attach and legacy)")
+    injector = Finding("injector", Status.INFO, "legacy injection uses the built-in ptrace injector (needs "
+                       "ptrace attach, no gdb)", affects="legacy")
+    return {
+        BUSY_PID: Diagnosis(BUSY_PID, "3.14.0", "safe", (read, uid, version, injector)),
+        DISABLED_PID: Diagnosis(DISABLED_PID, "3.14.0", "none", (
+            read, uid, version,
+            Finding("policy", Status.FAIL, "the target opted out of remote debugging "
+                    "(PYTHON_DISABLE_REMOTE_DEBUG in its environment)",
+                    ("restart it without PYTHON_DISABLE_REMOTE_DEBUG",
+                     "or, with its owner's consent: method legacy plus override opt-out"),
+                    FailureKind.POLICY_DISABLED),
+            injector,
+        )),
+        BLOCKED_PID: Diagnosis(BLOCKED_PID, "3.14.0", "safe", (
+            read, uid, version,
+            Finding("threads.blocked", Status.WARN, "the main thread is parked in clock_nanosleep at "
+                    "<module> (/srv/app/blocked.py:4): safe attach runs when it wakes",
+                    ("give a timeout longer than the sleep", "or use method auto: it falls back to legacy"),
+                    FailureKind.TIMEOUT_RUN, affects="safe"),
+            injector,
+        )),
+        LEGACY_PID: Diagnosis(LEGACY_PID, "3.9.2", "legacy", (
+            read, uid,
+            Finding("version", Status.INFO, "CPython 3.9.2: safe attach needs 3.14+, legacy injection is used",
+                    affects="safe"),
+            injector,
+        )),
+        CONTAINER_PID: Diagnosis(CONTAINER_PID, "3.15.0", "safe", (
+            read, uid,
+            Finding("namespaces", Status.INFO, "the target runs in another mount namespace (a container): "
+                    "the script is copied into its view"),
+            injector,
+        )),
+        MARKUP_PID: Diagnosis(MARKUP_PID, "3.13.7", "legacy", (read, uid, injector)),
+    }
+
+
 # the real chain's steps and titles, so screenshots show what the engine shows
 SAFE_STEPS = tuple(StepSpec(name, TITLES[name]) for name in plan_steps(Method.SAFE))
 
@@ -337,6 +450,10 @@ class FakeEngine:
         self.processes: list[ProcessSummary] = list(processes if processes is not None else fake_processes())
         self.reports = fake_reports()
         self.history = fake_history()
+        self.stack_data = fake_stacks()
+        self.diagnoses = fake_diagnoses()
+        self.stack_calls = 0
+        self.diagnose_calls = 0
         self.requests: list[AttachRequest] = []
         self.list_calls = 0
         # set when the blocking step has started, so a test can cancel at a known point
@@ -362,6 +479,27 @@ class FakeEngine:
     def attempts(self) -> Sequence[Mapping[str, Any]]:
         with self._lock:
             return list(self.history)
+
+    def stacks(self, pid: int) -> ProcessStacks:
+        with self._lock:
+            self.stack_calls += 1
+            found = self.stack_data.get(pid)
+        if found is None:
+            self.inspect(pid)  # the same errors as inspect (denied, no such process)
+            raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"no process with PID {pid}")
+        return found
+
+    def diagnose(self, pid: int) -> Diagnosis:
+        with self._lock:
+            self.diagnose_calls += 1
+            found = self.diagnoses.get(pid)
+        if found is None:
+            if pid == DENIED_PID:
+                return Diagnosis(pid, None, "none", (Finding(
+                    "read", Status.FAIL, f"the process cannot be read: cannot read the memory of process {pid}",
+                    ("run as the target's user (root)",), FailureKind.OPEN_PROCESS),))
+            raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"no process with PID {pid}")
+        return found
 
     def attach(self, request: AttachRequest, cancel: CancelToken) -> Iterator[Event]:
         self.requests.append(request)

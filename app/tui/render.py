@@ -9,11 +9,16 @@ from rich.table import Table
 from rich.text import Text
 
 from app import render as plain
+from app.cli_stack import _runs
+from app.cli_stats import _ms, _pct
 from app.outcome_render import access_line, connect_address, vscode_block
 from app.viewmodel import AttemptView
+from core.attemptstats import AttemptStats
+from core.doctor.model import Diagnosis, Status
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
+from core.walk.model import ThreadStack
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -184,3 +189,113 @@ def version_cell(value: object) -> Text:
 def cell(value: object) -> Text:
     """Any value for a table cell, control characters made visible (it may come from a target)."""
     return Text("" if value is None else visible(value))
+
+
+def thread_header(t: ThreadStack) -> Text:
+    """One thread's line on the Stacks screen: TID, name, main, interpreter, GIL, OS state and syscall."""
+    text = Text()
+    text.append(f"Thread {t.native_thread_id or '?'}", style="bold")
+    if t.name:
+        text.append(f' "{visible(t.name)}"', style="bold cyan")
+    if t.is_main:
+        text.append("  main", style="bold")
+    text.append(f"  interp {t.interpreter_id}", style="dim")
+    if t.holds_gil is not None:
+        text.append("  GIL ")
+        text.append_text(yes_no(t.holds_gil))
+    text.append(f"  {visible(t.os_state)}", style="green" if t.os_state == "R" else "")
+    if t.syscall:
+        text.append(f" {visible(t.syscall)}", style="dim")
+    return text
+
+
+def stacks_text(threads: Sequence[ThreadStack]) -> Text:
+    """Every thread with its whole stack, innermost first; target-controlled names are shown as escapes."""
+    out = Text()
+    for i, t in enumerate(threads):
+        if i:
+            out.append("\n\n")
+        out.append_text(thread_header(t))
+        if not t.frames and not t.partial:
+            out.append("\n    (no Python frames)", style="dim")
+        for f, repeats in _runs(t.frames):
+            out.append("\n    ")
+            out.append(visible(f.qualname or f.function), style="cyan")
+            line = "?" if f.line is None else str(f.line)
+            out.append(f" ({visible(f.filename)}:{line})", style="dim")
+            if repeats > 1:
+                out.append(f"\n      (the frame above {repeats - 1} more time(s))", style="dim")
+        if t.partial:
+            out.append(f"\n    ! partial: {visible(t.partial)}", style="yellow")
+    return out
+
+
+DOCTOR_MARK = {Status.FAIL: ("FAIL", "bold red"), Status.WARN: ("warn", "bold yellow")}
+
+
+def doctor_text(d: Diagnosis) -> Text:
+    """The doctor's findings, compact: the verdict and path, then only what would stop or slow an attach
+    (blocking ones first, in red), each with its fixes, least privilege first."""
+    first = d.blocking
+    counted = {st: sum(1 for f in d.findings if f.status is st) for st in (Status.OK, Status.INFO)}
+    text = Text()
+    text.append("doctor: ", style="bold")
+    if first is None:
+        text.append("an attach should work", style="bold green")
+    else:
+        text.append(f"an attach would fail at {visible(first.check)} (exit {d.exit_code})", style="bold red")
+    text.append(f"  path: {visible(d.path)}")
+    text.append(f"  {counted[Status.OK]} ok, {counted[Status.INFO]} info", style="dim")
+    shown = [f for f in d.findings if f.status is Status.FAIL] + [f for f in d.findings if f.status is Status.WARN]
+    for f in shown:
+        mark, style = DOCTOR_MARK[f.status]
+        text.append(f"\n{mark} ", style=style)
+        text.append(visible(f.check), style="bold")
+        text.append(f": {visible(f.message)}", style="red" if f.status is Status.FAIL else "")
+        if f.kind is not None:
+            text.append(f" [{f.kind.value}]", style="dim")
+        for i, fix in enumerate(f.fixes):
+            text.append(f"\n  fix {i + 1}: ", style="bold cyan")
+            text.append(visible(fix))
+    return text
+
+
+def stats_summary(stats: AttemptStats) -> Text:
+    o = stats.overall
+    text = Text()
+    text.append(f"{o.attempts} attempt(s)", style="bold")
+    text.append(f": {_pct(o.success_rate)} succeeded, {_pct(o.fallback_rate)} fell back to legacy")
+    text.append(f"\nlatency of successful attempts: P50 {_ms(o.latency.p50_ms)} ms, P95 {_ms(o.latency.p95_ms)} ms")
+    if stats.delta_p50_ms is not None and stats.delta_p95_ms is not None:
+        text.append(f"\nlegacy minus safe attach: P50 {stats.delta_p50_ms:+.0f} ms, P95 {stats.delta_p95_ms:+.0f} ms")
+    else:
+        text.append("\nlegacy minus safe attach: needs successful attempts on both paths", style="dim")
+    if stats.skipped:
+        text.append(f"\n{stats.skipped} record(s) without a result skipped", style="dim")
+    return text
+
+
+def stats_table(stats: AttemptStats) -> Table:
+    """Attempts, success and fallback rates, P50/P95 per path taken, per --method and per target version."""
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    table.add_column("group")
+    for col in ("attempts", "ok", "fallback", "P50 ms", "P95 ms"):
+        table.add_column(col, justify="right")
+    for title, groups in (("path", stats.by_path), ("method", stats.by_method), ("version", stats.by_version)):
+        for i, (name, g) in enumerate(groups.items()):
+            label = Text(f"{title} " if i == 0 else " " * (len(title) + 1), style="bold")
+            label.append(visible(name), style="cyan")
+            table.add_row(label, str(g.attempts), _pct(g.success_rate), _pct(g.fallback_rate),
+                          _ms(g.latency.p50_ms), _ms(g.latency.p95_ms))
+    return table
+
+
+def failures_table(stats: AttemptStats) -> Table | Text:
+    if not stats.failures:
+        return Text("no failures", style="green")
+    table = Table(box=None, padding=(0, 1), header_style="bold", expand=False)
+    table.add_column("failure site/kind")
+    table.add_column("count", justify="right")
+    for key, count in stats.failures.items():
+        table.add_row(Text(visible(key), style="red"), str(count))
+    return table

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from app.tui.app import SafeAttachApp
 from app.tui.base import console
@@ -58,8 +59,28 @@ async def threads(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+async def stacks(pilot: Pilot[int]) -> None:
+    await select_pid(pilot, BUSY_PID)
+    await pilot.press("k")
+    await settle(pilot)
+
+
+async def stacks_filtered(pilot: Pilot[int]) -> None:
+    """Filtered by a function of one worker thread, then paused."""
+    await stacks(pilot)
+    await pilot.press("slash", *"worker_2", "enter", "p")
+    await settle(pilot)
+
+
 async def attach_form(pilot: Pilot[int]) -> None:
     await select_pid(pilot, BUSY_PID)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+async def attach_doctor(pilot: Pilot[int]) -> None:
+    """The doctor's blocking finding (the target opted out) and its fixes, before Run."""
+    await select_pid(pilot, DISABLED_PID)
     await pilot.press("a")
     await settle(pilot)
 
@@ -111,6 +132,12 @@ async def log_detail(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
+async def log_stats(pilot: Pilot[int]) -> None:
+    await log(pilot)
+    await pilot.press("s")
+    await settle(pilot)
+
+
 async def help_screen(pilot: Pilot[int]) -> None:
     await settle(pilot)
     await pilot.press("question_mark")
@@ -123,24 +150,45 @@ async def error(pilot: Pilot[int]) -> None:
     await settle(pilot)
 
 
-SCENARIOS: dict[str, Scenario] = {
+_SCENARIOS: dict[str, Scenario] = {
     "processes": processes,
     "offsets": offsets,
     "offsets-legacy": offsets_legacy,
     "threads": threads,
+    "stacks": stacks,
+    "stacks-filtered": stacks_filtered,
     "attach": attach_form,
+    "attach-doctor": attach_doctor,
     "attach-ok": attach_ok,
     "attach-failed": attach_failed,
     "attach-running": attach_running,
     "log": log,
     "log-detail": log_detail,
+    "log-stats": log_stats,
     "help": help_screen,
     "error": error,
 }
 
 
+def steady(scenario: Scenario) -> Scenario:
+    """The scenario, then every input's cursor made steady: a blinking cursor is a clock, and which phase a
+    screenshot caught would depend on how long the scenario took."""
+
+    async def run(pilot: Pilot[int]) -> None:
+        await scenario(pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await pilot.pause()
+
+    return run
+
+
+SCENARIOS: dict[str, Scenario] = {name: steady(scenario) for name, scenario in _SCENARIOS.items()}
+
+
 def console_for_screenshots() -> SafeAttachApp:
-    return SafeAttachApp(FakeEngine(), refresh_interval=0, spinners=False, default_script="/srv/tools/dump_stacks.py")
+    return SafeAttachApp(FakeEngine(), refresh_interval=0, stacks_interval=0, spinners=False,
+                         default_script="/srv/tools/dump_stacks.py")
 
 
 async def shoot(name: str, outdir: Path, size: tuple[int, int] = (120, 36)) -> Path:

@@ -17,6 +17,7 @@ from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
 from app.viewmodel import AttemptView, reduce
+from core.doctor.model import Diagnosis
 from core.errors import FailureKind
 from core.events import Event, Outcome
 from core.model import ProcessSummary
@@ -28,6 +29,18 @@ class AttachEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+
+class DoctorDone(Message):
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        super().__init__()
+        self.diagnosis = diagnosis
+
+
+class DoctorFailed(Message):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
 
 
 class AttachScreen(Screen[None]):
@@ -47,6 +60,7 @@ class AttachScreen(Screen[None]):
         self.running = False
         self.frame = 0
         self._spinner: Timer | None = None
+        self.diagnosis: Diagnosis | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -76,6 +90,7 @@ class AttachScreen(Screen[None]):
         script.border_title = "Script path"
         yield script
         with VerticalScroll(id="attach-progress"):
+            yield Static(Text(f"doctor: checking PID {self.process.pid}…", style="dim"), id="doctor")
             yield Static(
                 Text("Ctrl+R runs the attach; Esc cancels it while it runs.", style="dim"), id="steps"
             )
@@ -85,6 +100,29 @@ class AttachScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"Attach · PID {self.process.pid}"
         self.query_one("#script", Input).focus()
+        self._diagnose(self.process.pid)
+
+    # doctor: read-only checks, in a worker, so the form is usable at once ----
+    @work(thread=True, exclusive=True, group="doctor")
+    def _diagnose(self, pid: int) -> None:
+        try:
+            diagnosis = console(self).source.diagnose(pid)
+        except Exception as exc:
+            self.post_message(DoctorFailed(exc))
+            return
+        self.post_message(DoctorDone(diagnosis))
+
+    @on(DoctorDone)
+    def _doctor_done(self, message: DoctorDone) -> None:
+        self.diagnosis = message.diagnosis
+        self.query_one("#doctor", Static).update(render.doctor_text(message.diagnosis))
+        self.set_class(message.diagnosis.blocking is not None, "-blocked")
+
+    @on(DoctorFailed)
+    def _doctor_failed(self, message: DoctorFailed) -> None:
+        self.query_one("#doctor", Static).update(
+            Text(visible(f"doctor: could not check: {message.error}"), style="yellow")
+        )
 
     def on_unmount(self) -> None:
         # leaving (or quitting) while an attempt runs withdraws it rather than leaving it armed

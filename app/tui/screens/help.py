@@ -61,15 +61,18 @@ class HelpScreen(ModalScreen[None]):
 def all_sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.app import SafeAttachApp
     from app.tui.screens.attach import AttachScreen
-    from app.tui.screens.log import LogScreen
+    from app.tui.screens.log import LogScreen, StatsScreen
     from app.tui.screens.processes import ProcessesScreen
     from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
+    from app.tui.screens.stacks import StacksScreen
 
     return [
         ("Everywhere", _bindings(SafeAttachApp.BINDINGS)),
         ("Processes", _bindings(ProcessesScreen.BINDINGS)),
         ("Offsets", _bindings([*OffsetsScreen.BINDINGS, *ReportScreen.BINDINGS])),
         ("Threads", _bindings([*ThreadsScreen.BINDINGS, *ReportScreen.BINDINGS])),
+        ("Stacks", _bindings([*StacksScreen.BINDINGS, *ReportScreen.BINDINGS])),
         ("Attach", _bindings(AttachScreen.BINDINGS)),
         ("Log", _bindings(LogScreen.BINDINGS)),
+        ("Statistics", _bindings(StatsScreen.BINDINGS)),
     ]

@@ -20,6 +20,7 @@ from app.render import RESULT_STYLE, fmt_ms, fmt_time
 from app.tui import render
 from app.tui.base import console
 from app.tui.styles import css
+from core.attemptstats import AttemptStats, attempt_stats
 from core.text import visible
 
 RESULTS = ("all", "ok", "failed", "cancelled")
@@ -30,9 +31,10 @@ NARROW_BELOW = 100
 
 
 class AttemptsLoaded(Message):
-    def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, records: Sequence[Mapping[str, Any]], stats: AttemptStats) -> None:
         super().__init__()
         self.records = list(records)
+        self.stats = stats
 
 
 class LogScreen(Screen[None]):
@@ -43,6 +45,7 @@ class LogScreen(Screen[None]):
         Binding("g", "cycle_site", "Site filter"),
         Binding("x", "clear_filters", "Clear filters"),
         Binding("r", "reload", "Reload"),
+        Binding("s", "stats", "Statistics", id="log.stats"),
         Binding("enter", "detail", "Detail", show=False),
     ]
 
@@ -52,6 +55,7 @@ class LogScreen(Screen[None]):
         self.result_filter = "all"
         self.site_filter = "all"
         self.narrow: bool | None = None
+        self.stats: AttemptStats | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -82,7 +86,8 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="attempts")
     def _load(self) -> None:
-        self.post_message(AttemptsLoaded(console(self).source.attempts()))
+        records = console(self).source.attempts()
+        self.post_message(AttemptsLoaded(records, attempt_stats(records)))  # stats off the UI thread
 
     def action_reload(self) -> None:
         self._load()
@@ -90,6 +95,7 @@ class LogScreen(Screen[None]):
     @on(AttemptsLoaded)
     def _loaded(self, message: AttemptsLoaded) -> None:
         self.records = message.records
+        self.stats = message.stats
         self._fill()
 
     def sites(self) -> list[str]:
@@ -159,8 +165,36 @@ class LogScreen(Screen[None]):
         if table.row_count:
             table.action_select_cursor()
 
+    def action_stats(self) -> None:
+        if self.stats is None:
+            self.notify("the attempt log is still loading", severity="warning")
+            return
+        self.app.push_screen(StatsScreen(self.stats))
+
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+class StatsScreen(ModalScreen[None]):
+    """The attempt log summarised by core.attemptstats: rates, P50/P95 per path, method and version."""
+
+    CSS_PATH = css("log")
+    BINDINGS = [Binding("escape,s", "close", "Close")]
+
+    def __init__(self, stats: AttemptStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="stats-dialog") as dialog:
+            dialog.border_title = "Attempt statistics"
+            dialog.border_subtitle = "Esc to close"
+            yield Static(render.stats_summary(self.stats), id="stats-summary")
+            yield Static(render.stats_table(self.stats), id="stats-groups")
+            yield Static(render.failures_table(self.stats), id="stats-failures")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 class AttemptDetailScreen(ModalScreen[None]):

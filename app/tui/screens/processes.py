@@ -40,6 +40,7 @@ class ProcessesScreen(Screen[None]):
         Binding("o", "offsets", "Offsets"),
         Binding("enter", "offsets", "Offsets", show=False),
         Binding("t", "threads", "Threads"),
+        Binding("k", "stacks", "Stacks", id="processes.stacks"),
         Binding("a", "attach", "Attach"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
@@ -246,6 +247,10 @@ class ProcessesScreen(Screen[None]):
     def action_threads(self) -> None:
         if (p := self._selected_row()) is not None:
             console(self).open_report(p.pid, "threads")
+
+    def action_stacks(self) -> None:
+        if (p := self._selected_row()) is not None:
+            console(self).open_report(p.pid, "stacks")
 
     def action_attach(self) -> None:
         if (p := self._selected_row()) is not None:

@@ -38,6 +38,7 @@ class ReportScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("a", "attach", "Attach"),
+        Binding("k", "stacks", "Stacks", id="report.stacks"),
     ]
 
     def __init__(self, report: ProcessReport) -> None:
@@ -49,6 +50,12 @@ class ReportScreen(Screen[None]):
 
     def action_attach(self) -> None:
         console(self).open_attach(self.report.summary)
+
+    def action_stacks(self) -> None:
+        from app.tui.screens.stacks import StacksScreen
+
+        if not isinstance(self, StacksScreen):
+            self.app.switch_screen(StacksScreen(self.report, console(self).stacks_interval))
 
 
 class OffsetsScreen(ReportScreen):
