@@ -84,8 +84,16 @@ def section_names(stream: IO[bytes]) -> set[str] | None:
     return None if found is None else set(found)
 
 
-def first_load(stream: IO[bytes]) -> tuple[int, bool] | None:
-    """(p_vaddr of the first PT_LOAD aligned down to its p_align, ET_DYN), as core.elf derives them."""
+@dataclass(frozen=True)
+class LoadSegment:
+    flags: int  # PF_X = 1, PF_W = 2, PF_R = 4
+    vaddr: int
+    memsz: int
+    align: int
+
+
+def load_segments(stream: IO[bytes]) -> tuple[list[LoadSegment], bool] | None:
+    """Every PT_LOAD in file order and whether the file is ET_DYN, or None for a malformed file."""
     try:
         head = read_header(stream)
         if head is None:
@@ -93,14 +101,26 @@ def first_load(stream: IO[bytes]) -> tuple[int, bool] | None:
         table = _table(stream, head.phoff, head.phentsize, head.phnum, 56)
         if table is None:
             return None
+        loads = []
         for i in range(head.phnum):
-            p_type, _flags, _off, p_vaddr, _paddr, _filesz, _memsz, p_align = struct.unpack_from(
+            p_type, p_flags, _off, p_vaddr, _paddr, _filesz, p_memsz, p_align = struct.unpack_from(
                 "<IIQQQQQQ", table, i * head.phentsize)
             if p_type == _PT_LOAD:
-                return p_vaddr & ~(max(p_align, 1) - 1), head.e_type == _ET_DYN
-        return 0, head.e_type == _ET_DYN
+                loads.append(LoadSegment(p_flags, p_vaddr, p_memsz, p_align))
+        return loads, head.e_type == _ET_DYN
     except (OSError, struct.error, ValueError, OverflowError):
         return None
+
+
+def first_load(stream: IO[bytes]) -> tuple[int, bool] | None:
+    """(p_vaddr of the first PT_LOAD aligned down to its p_align, ET_DYN), as core.elf derives them."""
+    found = load_segments(stream)
+    if found is None:
+        return None
+    loads, dyn = found
+    if not loads:
+        return 0, dyn
+    return loads[0].vaddr & ~(max(loads[0].align, 1) - 1), dyn
 
 
 def build_id(stream: IO[bytes]) -> str | None:

@@ -9,11 +9,11 @@ call in the target, and since the code is constant, later injections find it and
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from core.elf_headers import first_load, load_segments
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, read_maps
 from core.runtime import _open_mapped, _stat_key
@@ -28,37 +28,17 @@ class Cave:
     size: int
 
 
-_ELF64_LE = b"\x7fELF\x02\x01"
-_PT_LOAD, _PF_X, _ET_DYN = 1, 1, 3
-# per file (dev, inode, size, mtime): its executable segments' (p_vaddr + p_memsz), first PT_LOAD vaddr, ET_DYN
+_PF_X = 1
+# per file (dev, inode, size, mtime): its executable segments' ends (p_vaddr + p_memsz), first load, ET_DYN
 _tails_cache: dict[tuple[int, int, int, int], tuple[list[int], int, bool]] = {}
 
 
 def _segment_ends(stream: IO[bytes]) -> tuple[list[int], int, bool] | None:
-    """Read just the ELF program headers (pyelftools would parse every section header first)."""
-    head = stream.read(64)
-    if len(head) < 64 or not head.startswith(_ELF64_LE):
+    found = load_segments(stream)
+    first = first_load(stream)
+    if found is None or first is None or not found[0]:
         return None
-    e_type = struct.unpack_from("<H", head, 16)[0]
-    phoff, = struct.unpack_from("<Q", head, 32)
-    phentsize, phnum = struct.unpack_from("<HH", head, 54)
-    if phentsize < 56 or not 0 < phnum < 256:
-        return None
-    stream.seek(phoff)
-    table = stream.read(phentsize * phnum)
-    ends, first = [], None
-    for i in range(phnum):
-        if len(table) < (i + 1) * phentsize:
-            return None
-        p_type, p_flags, _off, p_vaddr, _paddr, _filesz, p_memsz, _align = struct.unpack_from(
-            "<IIQQQQQQ", table, i * phentsize)
-        if p_type != _PT_LOAD:
-            continue
-        if first is None:
-            first = p_vaddr & ~(PAGE - 1)
-        if p_flags & _PF_X:
-            ends.append(p_vaddr + p_memsz)
-    return (ends, first, e_type == _ET_DYN) if first is not None else None
+    return [seg.vaddr + seg.memsz for seg in found[0] if seg.flags & _PF_X], first[0], first[1]
 
 
 def _exec_tails(pid: int, group: list[MapEntry]) -> list[Cave]:
@@ -71,10 +51,7 @@ def _exec_tails(pid: int, group: list[MapEntry]) -> list[Cave]:
         key = _stat_key(os.fstat(stream.fileno()))
         parsed = _tails_cache.get(key)
         if parsed is None:
-            try:
-                parsed = _segment_ends(stream)
-            except (OSError, struct.error):
-                parsed = None
+            parsed = _segment_ends(stream)
             if parsed is None:
                 return []
             _tails_cache[key] = parsed
