@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +19,9 @@ from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
 from core.walk.model import ThreadStack
+
+if TYPE_CHECKING:
+    from core.walk.tasks import ProcessTasks
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -299,3 +302,27 @@ def failures_table(stats: AttemptStats) -> Table | Text:
     for key, count in stats.failures.items():
         table.add_row(Text(visible(key), style="red"), str(count))
     return table
+
+
+def tasks_text(result: ProcessTasks) -> Text:
+    """The asyncio tasks as `safeattach tasks` prints them (its summary line left to the status), styled:
+    thread headings bold, task lines cyan, await cycles red. The lines are already `visible`; wrapping them in
+    Text keeps them text, never markup."""
+    from app.cli_tasks import render_tasks
+
+    out = Text()
+    for i, line in enumerate(render_tasks(result)[1:]):
+        if i:
+            out.append("\n")
+        if "await cycle" in line:
+            style = "bold red"
+        elif line.startswith(("Thread ", "Tasks of threads", "Await tree")):
+            style = "bold"
+        elif line.startswith("! ") or "! partial" in line:
+            style = "yellow"
+        elif line.startswith("  ") and not line.startswith("   "):
+            style = "cyan"
+        else:
+            style = ""
+        out.append(line, style=style)
+    return out
