@@ -621,9 +621,12 @@ class FakeEngine:
             return FailureKind.TIMEOUT_RUN, f"the target did not run the script within {request.timeout:g}s"
         return None
 
-    @staticmethod
-    def _failure(request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
-        return Outcome(False, request.pid, 4.0, message, kind, DEFAULT_HINTS[kind], step)
+    def _failure(self, request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
+        result: dict[str, Any] = {}
+        if kind is FailureKind.TIMEOUT_RUN:  # as the engine: the stacks of the threads it waited on
+            waited = self.stack_data.get(request.pid)
+            result["stacks"] = [t.to_dict() for t in waited.threads if t.is_main] if waited else []
+        return Outcome(False, request.pid, 4.0, message, kind, DEFAULT_HINTS[kind], step, result)
 
     def _record(self, request: AttachRequest, outcome: Outcome, steps: list[tuple[str, str]]) -> None:
         result = "ok" if outcome.ok else ("cancelled" if outcome.kind is FailureKind.CANCELLED else "failed")
