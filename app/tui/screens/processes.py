@@ -41,7 +41,7 @@ class ProcessesScreen(Screen[None]):
         Binding("enter", "offsets", "Offsets", show=False),
         Binding("t", "threads", "Threads"),
         Binding("k", "stacks", "Stacks", id="processes.stacks"),
-        Binding("T", "tasks", "Tasks", id="processes.tasks"),
+        Binding("T", "tasks", "Tasks", show=False, id="processes.tasks"),  # the footer is full at 80 columns
         Binding("a", "attach", "Attach"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
