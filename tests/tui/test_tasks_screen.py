@@ -83,3 +83,19 @@ async def test_tasks_and_stacks_switch_with_their_keys() -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert type(pilot.app.screen).__name__ == "ProcessesScreen"
+
+
+def test_the_live_engine_reads_tasks_through_core_walk_tasks(monkeypatch: object) -> None:
+    import core.walk.tasks
+    from app.tui.fake import fake_tasks
+    from core.engine import LiveEngine
+
+    expected = fake_tasks()[BUSY_PID]
+    seen: list[int] = []
+
+    def fake_read(pid: int) -> object:
+        seen.append(pid)
+        return expected
+
+    monkeypatch.setattr(core.walk.tasks, "read_tasks", fake_read)  # type: ignore[attr-defined]
+    assert LiveEngine().tasks(BUSY_PID) is expected and seen == [BUSY_PID]
