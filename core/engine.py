@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.doctor.model import Diagnosis
 from core.events import Event
@@ -11,6 +11,9 @@ from core.inspect import inspect_process, list_python_processes
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
 from core.walk.model import ProcessStacks
+
+if TYPE_CHECKING:
+    from core.walk.tasks import ProcessTasks
 
 
 class LiveEngine:
@@ -42,3 +45,8 @@ class LiveEngine:
         from core.doctor import diagnose
 
         return diagnose(pid)
+
+    def tasks(self, pid: int) -> ProcessTasks:
+        from core.walk.tasks import read_tasks
+
+        return read_tasks(pid)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.doctor.model import Diagnosis
 from core.events import Event
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
 from core.walk.model import ProcessStacks
+
+if TYPE_CHECKING:  # the task walker (and the target reader it needs) loads only when tasks are read
+    from core.walk.tasks import ProcessTasks
 
 
 class EngineSource(Protocol):
@@ -36,4 +39,9 @@ class EngineSource(Protocol):
     def diagnose(self, pid: int) -> Diagnosis:
         """The doctor's read-only findings for an attach (core.doctor.diagnose); raises SafeAttachError only
         when the PID is no usable process."""
+        ...
+
+    def tasks(self, pid: int) -> ProcessTasks:
+        """The asyncio tasks of a 3.14+ target, read-only (core.walk.tasks); raises SafeAttachError like
+        inspect, with kind unsupportedVersion for a target before 3.14 or one without asyncio loaded."""
         ...

@@ -23,6 +23,7 @@ from app.tui.screens.log import LogScreen
 from app.tui.screens.processes import ProcessesScreen
 from app.tui.screens.report import OffsetsScreen, ThreadsScreen
 from app.tui.screens.stacks import StacksScreen
+from app.tui.screens.tasks import TasksScreen
 from app.tui.styles import css
 from core.model import ProcessReport, ProcessSummary
 from core.source import EngineSource
@@ -98,6 +99,8 @@ class SafeAttachApp(App[int]):
             screen = OffsetsScreen(message.report)
         elif message.view == "stacks":
             screen = StacksScreen(message.report, self.stacks_interval)
+        elif message.view == "tasks":
+            screen = TasksScreen(message.report)
         else:
             screen = ThreadsScreen(message.report)
         self.push_screen(screen)

@@ -28,6 +28,7 @@ from core.model import (
 )
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.walk.model import FrameRecord, ProcessStacks, ThreadStack
+from core.walk.tasks import ProcessTasks, TaskRecord, ThreadTasks
 
 BUSY_PID = 4242
 MARKUP_PID = 4243
@@ -345,6 +346,39 @@ def fake_stacks() -> dict[int, ProcessStacks]:
     }
 
 
+# a task name the target chose: escapes and markup, shown as text (core.text.visible), never interpreted
+MARKUP_TASK_NAME = "evil\x1b[2J[bold red]task[/bold red]"
+TASK_MAIN, TASK_FETCH_1, TASK_FETCH_2 = 0x7F00_1000_0010, 0x7F00_1000_0020, 0x7F00_1000_0030
+TASK_MARKUP = 0x7F00_1000_0040
+TASK_CYCLE_A, TASK_CYCLE_B = 0x7F00_1000_0050, 0x7F00_1000_0060
+_APP = "/srv/app/aio.py"
+_ASYNCIO_TASKS = "/usr/lib/python3.14/asyncio/tasks.py"
+
+
+def fake_tasks() -> dict[int, ProcessTasks]:
+    """Fixed asyncio tasks of BUSY_PID: main gathers two fetches, a task with a hostile name, and two tasks
+    that await each other (an await cycle)."""
+
+    def task(address: int, name: str, frames: tuple[FrameRecord, ...], *awaited_by: int,
+             running: bool = False) -> TaskRecord:
+        return TaskRecord(address, name, frames, awaited_by, running)
+
+    loop_thread = ThreadTasks(0, BUSY_PID, "python3.14", 0x7F00_2000_0000, (
+        task(TASK_MAIN, "Task-1", (_frame("main", _APP, 31, 25),), running=True),
+        task(TASK_FETCH_1, "fetch-1", (_frame("sleep", _ASYNCIO_TASKS, 702, 680),
+                                       _frame("fetch", _APP, 12, 10)), TASK_MAIN),
+        task(TASK_FETCH_2, "fetch-2", (_frame("sleep", _ASYNCIO_TASKS, 702, 680),
+                                       _frame("fetch", _APP, 12, 10)), TASK_MAIN),
+        task(TASK_MARKUP, MARKUP_TASK_NAME, (_frame("worker", _APP, 18, 16),), TASK_MAIN),
+        task(TASK_CYCLE_A, "cycle-a", (_frame("wait_for_b", _APP, 44, 42),), TASK_CYCLE_B),
+        task(TASK_CYCLE_B, "cycle-b", (_frame("wait_for_a", _APP, 50, 48),), TASK_CYCLE_A),
+    ))
+    return {
+        BUSY_PID: ProcessTasks(BUSY_PID, "3.14.0", (loop_thread,),
+                               cycles=((TASK_CYCLE_A, TASK_CYCLE_B, TASK_CYCLE_A),), elapsed_ms=0.8),
+    }
+
+
 def fake_diagnoses() -> dict[int, Diagnosis]:
     """Fixed doctor findings per PID: clean, opted out (blocking), parked in a sleep, legacy only."""
     read = Finding("read", Status.OK, "its memory is readable and its runtime was found")
@@ -452,6 +486,8 @@ class FakeEngine:
         self.history = fake_history()
         self.stack_data = fake_stacks()
         self.diagnoses = fake_diagnoses()
+        self.task_data = fake_tasks()
+        self.task_calls = 0
         self.stack_calls = 0
         self.diagnose_calls = 0
         self.requests: list[AttachRequest] = []
@@ -488,6 +524,23 @@ class FakeEngine:
             self.inspect(pid)  # the same errors as inspect (denied, no such process)
             raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"no process with PID {pid}")
         return found
+
+    def tasks(self, pid: int) -> ProcessTasks:
+        with self._lock:
+            self.task_calls += 1
+            found = self.task_data.get(pid)
+        if found is not None:
+            return found
+        report = self.inspect(pid)  # the same errors as inspect (denied, no such process)
+        version = report.summary.version
+        if version is None or (version.major, version.minor) < (3, 14):
+            raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
+                                  f"asyncio tasks can be read from CPython 3.14 and later; this is {version}",
+                                  "Older versions keep no task lists a reader can follow; use `safeattach stack`.")
+        raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
+                              f"process {pid} has no asyncio debug table (its _asyncio extension is not loaded)",
+                              "The target has not imported asyncio, so it has no tasks; `safeattach stack PID` "
+                              "shows its threads.")
 
     def diagnose(self, pid: int) -> Diagnosis:
         with self._lock:
@@ -568,9 +621,12 @@ class FakeEngine:
             return FailureKind.TIMEOUT_RUN, f"the target did not run the script within {request.timeout:g}s"
         return None
 
-    @staticmethod
-    def _failure(request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
-        return Outcome(False, request.pid, 4.0, message, kind, DEFAULT_HINTS[kind], step)
+    def _failure(self, request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
+        result: dict[str, Any] = {}
+        if kind is FailureKind.TIMEOUT_RUN:  # as the engine: the stacks of the threads it waited on
+            waited = self.stack_data.get(request.pid)
+            result["stacks"] = [t.to_dict() for t in waited.threads if t.is_main] if waited else []
+        return Outcome(False, request.pid, 4.0, message, kind, DEFAULT_HINTS[kind], step, result)
 
     def _record(self, request: AttachRequest, outcome: Outcome, steps: list[tuple[str, str]]) -> None:
         result = "ok" if outcome.ok else ("cancelled" if outcome.kind is FailureKind.CANCELLED else "failed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +19,9 @@ from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
 from core.walk.model import ThreadStack
+
+if TYPE_CHECKING:
+    from core.walk.tasks import ProcessTasks
 
 DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
 
@@ -156,6 +159,10 @@ def outcome_text(view: AttemptView) -> Text:
     if o.hint:
         out.append("\nhint: ", style="bold yellow")
         out.append(visible(o.hint), style="yellow")
+    waited = waited_stacks_text(o.result.get("stacks"))
+    if waited is not None:
+        out.append("\n")
+        out.append_text(waited)
     address = connect_address(o.result)
     if address is not None:
         out.append("\nconnect a DAP client to ", style="bold green")
@@ -166,7 +173,7 @@ def outcome_text(view: AttemptView) -> Text:
         if access is not None:
             out.append(f"\n{access}", style="dim")
     for key, value in o.result.items():
-        if key in ("connect", "vscode"):
+        if key in ("connect", "vscode", "stacks"):
             continue
         out.append(f"\n{key}: ", style="bold")
         out.append(visible_block(value) if key == "traceback" else visible(value))
@@ -174,6 +181,42 @@ def outcome_text(view: AttemptView) -> Text:
     if vscode is not None:
         out.append("\n")
         out.append_text(vscode)
+    return out
+
+
+WAITED_FRAMES = 3  # innermost frames shown per waited-on thread
+
+
+def waited_stacks_text(stacks: object) -> Text | None:
+    """The stacks a timed-out attempt waited on (its result's "stacks": ThreadStack.to_dict() records),
+    compact: per thread its TID, name, OS state and syscall, then the innermost frames. None when absent."""
+    if not isinstance(stacks, list) or not stacks:
+        return None
+    out = Text()
+    out.append("waited on:", style="bold")
+    for t in stacks:
+        if not isinstance(t, Mapping):
+            continue
+        out.append(f"\n  thread {visible(t.get('native_thread_id', '?'))}", style="bold")
+        if t.get("name"):
+            out.append(f' "{visible(t["name"])}"')
+        if t.get("is_main"):
+            out.append("  main", style="dim")
+        out.append(f"  state {visible(t.get('os_state', '?'))}")
+        if t.get("syscall"):
+            out.append(f" ({visible(t['syscall'])})", style="yellow")
+        frames = [f for f in t.get("frames") or () if isinstance(f, Mapping)]
+        for f in frames[:WAITED_FRAMES]:
+            line = "?" if f.get("line") is None else visible(f.get("line"))
+            out.append("\n    ")
+            out.append(visible(f.get("qualname") or f.get("function") or "?"), style="cyan")
+            out.append(f" ({visible(f.get('filename', '?'))}:{line})", style="dim")
+        if len(frames) > WAITED_FRAMES:
+            out.append(f"\n    … {len(frames) - WAITED_FRAMES} more frame(s)", style="dim")
+        if not frames:
+            out.append("\n    (no Python frames)", style="dim")
+        if t.get("partial"):
+            out.append(f"\n    ! partial: {visible(t['partial'])}", style="yellow")
     return out
 
 
@@ -299,3 +342,27 @@ def failures_table(stats: AttemptStats) -> Table | Text:
     for key, count in stats.failures.items():
         table.add_row(Text(visible(key), style="red"), str(count))
     return table
+
+
+def tasks_text(result: ProcessTasks) -> Text:
+    """The asyncio tasks as `safeattach tasks` prints them (its summary line left to the status), styled:
+    thread headings bold, task lines cyan, await cycles red. The lines are already `visible`; wrapping them in
+    Text keeps them text, never markup."""
+    from app.cli_tasks import render_tasks
+
+    out = Text()
+    for i, line in enumerate(render_tasks(result)[1:]):
+        if i:
+            out.append("\n")
+        if "await cycle" in line:
+            style = "bold red"
+        elif line.startswith(("Thread ", "Tasks of threads", "Await tree")):
+            style = "bold"
+        elif line.startswith("! ") or "! partial" in line:
+            style = "yellow"
+        elif line.startswith("  ") and not line.startswith("   "):
+            style = "cyan"
+        else:
+            style = ""
+        out.append(line, style=style)
+    return out

@@ -120,6 +120,31 @@ async def attach_running(pilot: Pilot[int]) -> None:
     await pilot.pause()
 
 
+async def attach_timeout(pilot: Pilot[int]) -> None:
+    """The blocked target with a short timeout: timeoutRun, and the stack it waited on under the hint."""
+    await select_pid(pilot, BLOCKED_PID)
+    await pilot.press("a")
+    await settle(pilot)
+    pilot.app.screen.query_one("#timeout", Input).value = "0.1"
+    await pilot.press("ctrl+r")
+    await settle(pilot)
+    await settle(pilot)
+
+
+async def tasks(pilot: Pilot[int]) -> None:
+    """The asyncio task tree of a 3.14 target: a gather, an await cycle, a task name with escapes."""
+    await select_pid(pilot, BUSY_PID)
+    await pilot.press("T")
+    await settle(pilot)
+
+
+async def tasks_unsupported(pilot: Pilot[int]) -> None:
+    """A 3.9 target: the engine's unsupportedVersion message instead of a tree."""
+    await select_pid(pilot, LEGACY_PID)
+    await pilot.press("T")
+    await settle(pilot)
+
+
 async def log(pilot: Pilot[int]) -> None:
     await settle(pilot)
     await pilot.press("l")
@@ -157,11 +182,14 @@ _SCENARIOS: dict[str, Scenario] = {
     "threads": threads,
     "stacks": stacks,
     "stacks-filtered": stacks_filtered,
+    "tasks": tasks,
+    "tasks-unsupported": tasks_unsupported,
     "attach": attach_form,
     "attach-doctor": attach_doctor,
     "attach-ok": attach_ok,
     "attach-failed": attach_failed,
     "attach-running": attach_running,
+    "attach-timeout": attach_timeout,
     "log": log,
     "log-detail": log_detail,
     "log-stats": log_stats,

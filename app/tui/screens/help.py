@@ -65,6 +65,7 @@ def all_sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.screens.processes import ProcessesScreen
     from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
     from app.tui.screens.stacks import StacksScreen
+    from app.tui.screens.tasks import TasksScreen
 
     return [
         ("Everywhere", _bindings(SafeAttachApp.BINDINGS)),
@@ -72,6 +73,7 @@ def all_sections() -> list[tuple[str, list[Binding]]]:
         ("Offsets", _bindings([*OffsetsScreen.BINDINGS, *ReportScreen.BINDINGS])),
         ("Threads", _bindings([*ThreadsScreen.BINDINGS, *ReportScreen.BINDINGS])),
         ("Stacks", _bindings([*StacksScreen.BINDINGS, *ReportScreen.BINDINGS])),
+        ("Tasks", _bindings([*TasksScreen.BINDINGS, *ReportScreen.BINDINGS])),
         ("Attach", _bindings(AttachScreen.BINDINGS)),
         ("Log", _bindings(LogScreen.BINDINGS)),
         ("Statistics", _bindings(StatsScreen.BINDINGS)),

@@ -41,6 +41,7 @@ class ProcessesScreen(Screen[None]):
         Binding("enter", "offsets", "Offsets", show=False),
         Binding("t", "threads", "Threads"),
         Binding("k", "stacks", "Stacks", id="processes.stacks"),
+        Binding("T", "tasks", "Tasks", show=False, id="processes.tasks"),  # the footer is full at 80 columns
         Binding("a", "attach", "Attach"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
@@ -251,6 +252,10 @@ class ProcessesScreen(Screen[None]):
     def action_stacks(self) -> None:
         if (p := self._selected_row()) is not None:
             console(self).open_report(p.pid, "stacks")
+
+    def action_tasks(self) -> None:
+        if (p := self._selected_row()) is not None:
+            console(self).open_report(p.pid, "tasks")
 
     def action_attach(self) -> None:
         if (p := self._selected_row()) is not None:

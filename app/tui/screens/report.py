@@ -39,6 +39,7 @@ class ReportScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("a", "attach", "Attach"),
         Binding("k", "stacks", "Stacks", id="report.stacks"),
+        Binding("T", "tasks", "Tasks", id="report.tasks"),
     ]
 
     def __init__(self, report: ProcessReport) -> None:
@@ -56,6 +57,12 @@ class ReportScreen(Screen[None]):
 
         if not isinstance(self, StacksScreen):
             self.app.switch_screen(StacksScreen(self.report, console(self).stacks_interval))
+
+    def action_tasks(self) -> None:
+        from app.tui.screens.tasks import TasksScreen
+
+        if not isinstance(self, TasksScreen):
+            self.app.switch_screen(TasksScreen(self.report))
 
 
 class OffsetsScreen(ReportScreen):
