@@ -81,10 +81,10 @@ def test_abandoned_request_is_removed_by_the_loader() -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
-        while not req.claimed:
+        while "native_thread_id" not in req.running_since():  # claimed, then its thread written into the claim
             assert time.monotonic() < deadline
             time.sleep(0.005)
-        assert req.running_since()["native_thread_id"] == proc.pid
+        assert req.claimed and req.running_since()["native_thread_id"] == proc.pid
         assert req.abandon() is True
         req.cleanup()  # leaves the directory to the running loader
         assert Path(req.pdir.host_path).is_dir()
