@@ -182,7 +182,12 @@ def test_dap_command_is_a_stdio_adapter(session: Session) -> None:
                        "arguments": {"clientID": "stdio-test", "adapterID": "debugpy"}})
     seen = []
     while True:  # debugpy sends an output event first; the first line on stdout is DAP, never a progress line
-        msg = _read_message(proc.stdout.fileno())
+        try:
+            msg = _read_message(proc.stdout.fileno())
+        except AssertionError as exc:
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise AssertionError(f"{exc}; the dap command's stderr: {err.decode(errors='replace')[-3000:]}") from None
         seen.append(msg)
         if msg.get("type") == "response":
             break
