@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.tui import SafeAttachApp
+from app.tui.app import SafeAttachApp
 from app.tui.fake import FakeEngine, fake_processes
 from app.tui.screens.processes import ProcessesLoaded, ProcessesScreen
 from core.model import ProcessSummary

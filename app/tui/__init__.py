@@ -1,5 +1,3 @@
-"""The attach console (Textual) over core.source.EngineSource: `run_console(source)`."""
+"""The attach console (Textual) over core.source.EngineSource: `app.tui.app.run_console(source)`.
 
-from app.tui.app import SafeAttachApp, run_console
-
-__all__ = ["SafeAttachApp", "run_console"]
+Empty on purpose: importing a screen (or app.tui.render) must not load the app, which imports every screen."""

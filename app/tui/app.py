@@ -11,26 +11,27 @@ from contextlib import contextmanager
 
 from textual import on, work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 
+from app.tui.messages import OpenAttach, OpenLog, OpenReport, ReportView, SwitchView
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
-from app.tui.screens.help import HelpScreen, all_sections
-from app.tui.screens.log import LogScreen
+from app.tui.screens.help import HelpScreen, Section, bindings
+from app.tui.screens.log import LogScreen, StatsScreen
 from app.tui.screens.processes import ProcessesScreen
-from app.tui.screens.report import OffsetsScreen, ThreadsScreen
+from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
 from app.tui.screens.stacks import StacksScreen
 from app.tui.screens.tasks import TasksScreen
 from app.tui.styles import css
-from core.model import ProcessReport, ProcessSummary
+from core.model import ProcessReport
 from core.source import EngineSource
 
 
 class Inspected(Message):
-    def __init__(self, report: ProcessReport, view: str) -> None:
+    def __init__(self, report: ProcessReport, view: ReportView) -> None:
         super().__init__()
         self.report = report
         self.view = view
@@ -73,17 +74,18 @@ class SafeAttachApp(App[int]):
         self.inspecting: int | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(ProcessesScreen(self.refresh_interval))
+        self.push_screen(ProcessesScreen(self.source, self.refresh_interval))
         if self.notice:
             self.notify(self.notice, timeout=6)
 
-    # navigation used by the screens ------------------------------------------
-    def open_report(self, pid: int, view: str) -> None:
-        self.inspecting = pid
-        self._inspect(pid, view)
+    # navigation: the screens post these messages (app/tui/messages.py) -----------
+    @on(OpenReport)
+    def _open_report(self, message: OpenReport) -> None:
+        self.inspecting = message.pid
+        self._inspect(message.pid, message.view)
 
     @work(thread=True, exclusive=True, group="inspect")
-    def _inspect(self, pid: int, view: str) -> None:
+    def _inspect(self, pid: int, view: ReportView) -> None:
         try:
             report = self.source.inspect(pid)
         except Exception as exc:
@@ -94,36 +96,42 @@ class SafeAttachApp(App[int]):
     @on(Inspected)
     def _inspected(self, message: Inspected) -> None:
         self.inspecting = None
-        screen: Screen[None]
-        if message.view == "offsets":
-            screen = OffsetsScreen(message.report)
-        elif message.view == "stacks":
-            screen = StacksScreen(message.report, self.stacks_interval)
-        elif message.view == "tasks":
-            screen = TasksScreen(message.report)
-        else:
-            screen = ThreadsScreen(message.report)
-        self.push_screen(screen)
+        self.push_screen(self.report_screen(message.report, message.view))
 
     @on(InspectFailed)
     def _inspect_failed(self, message: InspectFailed) -> None:
         self.inspecting = None
         self.push_screen(ErrorScreen.from_error(f"Cannot inspect PID {message.pid}", message.error))
 
-    def open_attach(self, process: ProcessSummary) -> None:
-        self.push_screen(AttachScreen(process, self.default_script))
+    @on(SwitchView)
+    def _switch_view(self, message: SwitchView) -> None:
+        self.switch_screen(self.report_screen(message.report, message.view))
 
-    def open_log(self) -> None:
+    def report_screen(self, report: ProcessReport, view: ReportView) -> ReportScreen:
+        if view is ReportView.OFFSETS:
+            return OffsetsScreen(report)
+        if view is ReportView.STACKS:
+            return StacksScreen(report, self.source, self.stacks_interval)
+        if view is ReportView.TASKS:
+            return TasksScreen(report, self.source)
+        return ThreadsScreen(report)
+
+    @on(OpenAttach)
+    def _open_attach(self, message: OpenAttach) -> None:
+        self.push_screen(AttachScreen(message.process, self.source, self.default_script, spinners=self.spinners))
+
+    @on(OpenLog)
+    def _open_log(self) -> None:
         if not isinstance(self.screen, LogScreen):
-            self.push_screen(LogScreen())
+            self.push_screen(LogScreen(self.source))
 
     # actions -------------------------------------------------------------------
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(all_sections()))
+            self.push_screen(HelpScreen(help_sections()))
 
     def action_log(self) -> None:
-        self.open_log()
+        self._open_log()
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit(0)
@@ -149,6 +157,26 @@ class SafeAttachApp(App[int]):
             await self.run_action(action, node)
 
         return run
+
+
+def help_sections() -> list[Section]:
+    """Every screen's keys, from the BINDINGS (so the help cannot drift from them)."""
+
+    def report(screen: type[ReportScreen]) -> list[Binding]:
+        both: list[BindingType] = [*screen.BINDINGS, *ReportScreen.BINDINGS]
+        return bindings(both)
+
+    return [
+        ("Everywhere", bindings(SafeAttachApp.BINDINGS)),
+        ("Processes", bindings(ProcessesScreen.BINDINGS)),
+        ("Offsets", report(OffsetsScreen)),
+        ("Threads", report(ThreadsScreen)),
+        ("Stacks", report(StacksScreen)),
+        ("Tasks", report(TasksScreen)),
+        ("Attach", bindings(AttachScreen.BINDINGS)),
+        ("Log", bindings(LogScreen.BINDINGS)),
+        ("Statistics", bindings(StatsScreen.BINDINGS)),
+    ]
 
 
 def run_console(source: EngineSource, *, demo: bool = False) -> int:

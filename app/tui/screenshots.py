@@ -14,7 +14,6 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.tui.app import SafeAttachApp
-from app.tui.base import console
 from app.tui.fake import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
 from app.tui.screens.attach import AttachScreen
 from core.events import StepStatus
@@ -103,7 +102,8 @@ async def attach_failed(pilot: Pilot[int]) -> None:
 
 async def attach_running(pilot: Pilot[int]) -> None:
     """The blocked target: the last step is running (static glyph: spinners are off)."""
-    source = console(pilot.app).source
+    assert isinstance(pilot.app, SafeAttachApp)
+    source = pilot.app.source
     assert isinstance(source, FakeEngine)
     await select_pid(pilot, BLOCKED_PID)
     await pilot.press("a")

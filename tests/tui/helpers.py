@@ -6,7 +6,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from app.tui import SafeAttachApp
+from app.tui.app import SafeAttachApp
 
 from .fake_engine import FakeEngine
 

@@ -9,7 +9,7 @@ import pytest
 from live_targets import SID, TargetPool, require
 from textual.widgets import DataTable
 
-from app.tui import SafeAttachApp
+from app.tui.app import SafeAttachApp
 from core.engine import LiveEngine
 
 from .helpers import select_pid, settle, static_text

@@ -7,7 +7,7 @@ import asyncio
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Tree
 
-from app.tui import SafeAttachApp
+from app.tui.app import SafeAttachApp
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
 from app.tui.screens.help import HelpScreen

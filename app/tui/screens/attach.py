@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Header, Input, RadioButton, RadioSet, Static
 
 from app.tui import render
-from app.tui.base import console
+from app.tui.messages import OpenLog
 from app.tui.styles import css
 from app.viewmodel import AttemptView, reduce
 from core.doctor.model import Diagnosis
@@ -22,6 +22,7 @@ from core.errors import FailureKind
 from core.events import Event, Outcome
 from core.model import ProcessSummary
 from core.requests import AttachRequest, CancelToken, InvalidRequest, Method, Payload, parse_timeout
+from core.source import EngineSource
 from core.text import visible
 
 
@@ -51,9 +52,12 @@ class AttachScreen(Screen[None]):
         Binding("ctrl+l", "log", "Log"),
     ]
 
-    def __init__(self, process: ProcessSummary, script: str = "") -> None:
+    def __init__(self, process: ProcessSummary, source: EngineSource, script: str = "", *,
+                 spinners: bool = True) -> None:
         super().__init__()
         self.process = process
+        self.source = source
+        self.spinners = spinners  # False: static spinner glyphs (deterministic snapshots)
         self.initial_script = script
         self.view = AttemptView()
         self.token: CancelToken | None = None
@@ -106,7 +110,7 @@ class AttachScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="doctor")
     def _diagnose(self, pid: int) -> None:
         try:
-            diagnosis = console(self).source.diagnose(pid)
+            diagnosis = self.source.diagnose(pid)
         except Exception as exc:
             self.post_message(DoctorFailed(exc))
             return
@@ -172,7 +176,7 @@ class AttachScreen(Screen[None]):
         self.token = CancelToken()
         self.running = True
         self.query_one("#outcome", Static).update("")
-        if console(self).spinners:
+        if self.spinners:
             self._spinner = self.set_interval(0.1, self._tick)
         self._show()
         self._run_attach(request, self.token)
@@ -180,7 +184,7 @@ class AttachScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="attach")
     def _run_attach(self, request: AttachRequest, token: CancelToken) -> None:
         try:
-            for event in console(self).source.attach(request, token):
+            for event in self.source.attach(request, token):
                 self.post_message(AttachEvent(event))
         except Exception as exc:  # the protocol says attach never raises; render it as an outcome anyway
             self.post_message(
@@ -212,7 +216,7 @@ class AttachScreen(Screen[None]):
         self._show_steps()
 
     def _show_steps(self) -> None:
-        frame = self.frame if console(self).spinners else None
+        frame = self.frame if self.spinners else None
         steps: Table | Text = (
             render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
         )
@@ -235,4 +239,4 @@ class AttachScreen(Screen[None]):
             self.app.pop_screen()
 
     def action_log(self) -> None:
-        console(self).open_log()
+        self.post_message(OpenLog())

@@ -1,4 +1,4 @@
-"""Every key binding of every screen, generated from the BINDINGS so it cannot drift."""
+"""The help: every key binding of every screen, as the app collects them from the BINDINGS (so it cannot drift)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from textual.widgets import Static
 
 from app.tui.styles import css
 
+Section = tuple[str, list[Binding]]  # a title and its keys
 
-def _bindings(items: Iterable[BindingType]) -> list[Binding]:
+
+def bindings(items: Iterable[BindingType]) -> list[Binding]:
     return [b for b in items if isinstance(b, Binding)]
 
 
@@ -24,14 +26,14 @@ def key_label(key: str) -> str:
     return ", ".join(names.get(k, k.replace("ctrl+", "Ctrl+")) for k in key.split(","))
 
 
-def help_table(sections: list[tuple[str, list[Binding]]]) -> Table:
+def help_table(sections: list[Section]) -> Table:
     table = Table(box=None, padding=(0, 2), show_header=False, expand=False)
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for title, bindings in sections:
+    for title, section in sections:
         table.add_row(Text(title, style="bold underline"), "")
         seen: dict[str, list[str]] = {}
-        for b in bindings:
+        for b in section:
             desc = b.description or b.action.replace("_", " ")
             seen.setdefault(desc, []).append(key_label(b.key))
         for desc, keys in seen.items():
@@ -44,7 +46,7 @@ class HelpScreen(ModalScreen[None]):
     CSS_PATH = css("help")
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
-    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(self, sections: list[Section]) -> None:
         super().__init__()
         self.sections = sections
 
@@ -56,25 +58,3 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def all_sections() -> list[tuple[str, list[Binding]]]:
-    from app.tui.app import SafeAttachApp
-    from app.tui.screens.attach import AttachScreen
-    from app.tui.screens.log import LogScreen, StatsScreen
-    from app.tui.screens.processes import ProcessesScreen
-    from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
-    from app.tui.screens.stacks import StacksScreen
-    from app.tui.screens.tasks import TasksScreen
-
-    return [
-        ("Everywhere", _bindings(SafeAttachApp.BINDINGS)),
-        ("Processes", _bindings(ProcessesScreen.BINDINGS)),
-        ("Offsets", _bindings([*OffsetsScreen.BINDINGS, *ReportScreen.BINDINGS])),
-        ("Threads", _bindings([*ThreadsScreen.BINDINGS, *ReportScreen.BINDINGS])),
-        ("Stacks", _bindings([*StacksScreen.BINDINGS, *ReportScreen.BINDINGS])),
-        ("Tasks", _bindings([*TasksScreen.BINDINGS, *ReportScreen.BINDINGS])),
-        ("Attach", _bindings(AttachScreen.BINDINGS)),
-        ("Log", _bindings(LogScreen.BINDINGS)),
-        ("Statistics", _bindings(StatsScreen.BINDINGS)),
-    ]

@@ -18,9 +18,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from app.render import RESULT_STYLE, fmt_ms, fmt_time
 from app.tui import render
-from app.tui.base import console
 from app.tui.styles import css
 from core.attemptstats import AttemptStats, attempt_stats
+from core.source import EngineSource
 from core.text import visible
 
 RESULTS = ("all", "ok", "failed", "cancelled")
@@ -49,8 +49,9 @@ class LogScreen(Screen[None]):
         Binding("enter", "detail", "Detail", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, source: EngineSource) -> None:
         super().__init__()
+        self.source = source
         self.records: list[Mapping[str, Any]] = []
         self.result_filter = "all"
         self.site_filter = "all"
@@ -86,7 +87,7 @@ class LogScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="attempts")
     def _load(self) -> None:
-        records = console(self).source.attempts()
+        records = self.source.attempts()
         self.post_message(AttemptsLoaded(records, attempt_stats(records)))  # stats off the UI thread
 
     def action_reload(self) -> None:

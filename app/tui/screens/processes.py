@@ -14,9 +14,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.tui import render
-from app.tui.base import console
+from app.tui.messages import OpenAttach, OpenReport, ReportView
 from app.tui.styles import css
 from core.model import ProcessSummary
+from core.source import EngineSource
 from core.text import visible
 
 NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
@@ -49,8 +50,9 @@ class ProcessesScreen(Screen[None]):
         Binding("r", "refresh_now", "Refresh"),
     ]
 
-    def __init__(self, refresh_interval: float) -> None:
+    def __init__(self, source: EngineSource, refresh_interval: float) -> None:
         super().__init__()
+        self.source = source
         self.refresh_interval = refresh_interval
         self.rows: tuple[ProcessSummary, ...] = ()
         self.sort_key = "pid"
@@ -84,7 +86,7 @@ class ProcessesScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="list-processes")
     def _load(self) -> None:
         try:
-            rows = console(self).source.list_processes()
+            rows = self.source.list_processes()
         except Exception as exc:  # the engine should not raise here; show it rather than crash
             self.post_message(ProcessesFailed(exc))
             return
@@ -241,22 +243,22 @@ class ProcessesScreen(Screen[None]):
     def _selected_row(self) -> ProcessSummary | None:
         return next((p for p in self.rows if p.pid == self.selected_pid), None)
 
-    def action_offsets(self) -> None:
+    def _open(self, view: ReportView) -> None:
         if (p := self._selected_row()) is not None:
-            console(self).open_report(p.pid, "offsets")
+            self.post_message(OpenReport(p.pid, view))
+
+    def action_offsets(self) -> None:
+        self._open(ReportView.OFFSETS)
 
     def action_threads(self) -> None:
-        if (p := self._selected_row()) is not None:
-            console(self).open_report(p.pid, "threads")
+        self._open(ReportView.THREADS)
 
     def action_stacks(self) -> None:
-        if (p := self._selected_row()) is not None:
-            console(self).open_report(p.pid, "stacks")
+        self._open(ReportView.STACKS)
 
     def action_tasks(self) -> None:
-        if (p := self._selected_row()) is not None:
-            console(self).open_report(p.pid, "tasks")
+        self._open(ReportView.TASKS)
 
     def action_attach(self) -> None:
         if (p := self._selected_row()) is not None:
-            console(self).open_attach(p)
+            self.post_message(OpenAttach(p))

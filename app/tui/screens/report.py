@@ -11,7 +11,7 @@ from textual.widgets.tree import TreeNode
 
 from app.render import policy_word
 from app.tui import render
-from app.tui.base import console
+from app.tui.messages import OpenAttach, ReportView, SwitchView
 from app.tui.styles import css
 from core.model import OffsetsTree, ProcessReport, PythonVersion
 from core.text import visible
@@ -33,7 +33,7 @@ def hx(value: int) -> str:
 
 
 class ReportScreen(Screen[None]):
-    """Shared navigation between the two views of one report."""
+    """Shared navigation between the views of one report: each asks the app (SwitchView) for the other."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -50,19 +50,16 @@ class ReportScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_attach(self) -> None:
-        console(self).open_attach(self.report.summary)
+        self.post_message(OpenAttach(self.report.summary))
+
+    def show(self, view: ReportView) -> None:
+        self.post_message(SwitchView(self.report, view))
 
     def action_stacks(self) -> None:
-        from app.tui.screens.stacks import StacksScreen
-
-        if not isinstance(self, StacksScreen):
-            self.app.switch_screen(StacksScreen(self.report, console(self).stacks_interval))
+        self.show(ReportView.STACKS)  # the Stacks screen itself disables k (check_action)
 
     def action_tasks(self) -> None:
-        from app.tui.screens.tasks import TasksScreen
-
-        if not isinstance(self, TasksScreen):
-            self.app.switch_screen(TasksScreen(self.report))
+        self.show(ReportView.TASKS)  # the Tasks screen itself disables T (check_action)
 
 
 class OffsetsScreen(ReportScreen):
@@ -156,7 +153,7 @@ class OffsetsScreen(ReportScreen):
             root.add_leaf(Text.assemble(("note     ", "bold"), visible(note)))
 
     def action_threads(self) -> None:
-        self.app.switch_screen(ThreadsScreen(self.report))
+        self.show(ReportView.THREADS)
 
     def action_expand_all(self) -> None:
         self.query_one(Tree).root.expand_all()
@@ -203,4 +200,4 @@ class ThreadsScreen(ReportScreen):
         table.focus()
 
     def action_offsets(self) -> None:
-        self.app.switch_screen(OffsetsScreen(self.report))
+        self.show(ReportView.OFFSETS)

@@ -20,10 +20,11 @@ from textual.widgets import Footer, Header, Input, Static
 
 from app.cli_stack import render_stacks
 from app.tui import render
-from app.tui.base import console
-from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen, report_header
+from app.tui.messages import ReportView
+from app.tui.screens.report import ReportScreen, report_header
 from app.tui.styles import css
 from core.model import ProcessReport
+from core.source import EngineSource
 from core.text import visible
 from core.walk.model import ProcessStacks, ThreadStack
 
@@ -61,8 +62,9 @@ class StacksScreen(ReportScreen):
         Binding("o", "offsets", "Offsets", show=False, id="stacks.offsets"),
     ]
 
-    def __init__(self, report: ProcessReport, interval: float = 0.3) -> None:
+    def __init__(self, report: ProcessReport, source: EngineSource, interval: float = 0.3) -> None:
         super().__init__(report)
+        self.source = source
         self.interval = interval  # seconds between snapshots; 0: only on open and on r
         self.stacks: ProcessStacks | None = None
         self.error: str | None = None
@@ -112,7 +114,7 @@ class StacksScreen(ReportScreen):
     @work(thread=True, group="stacks")
     def _load(self, pid: int) -> None:
         try:
-            stacks = console(self).source.stacks(pid)
+            stacks = self.source.stacks(pid)
         except Exception as exc:  # shown in the status line; the next tick tries again
             self.post_message(StacksFailed(exc))
             return
@@ -236,7 +238,7 @@ class StacksScreen(ReportScreen):
             super().action_back()
 
     def action_threads(self) -> None:
-        self.app.switch_screen(ThreadsScreen(self.report))
+        self.show(ReportView.THREADS)
 
     def action_offsets(self) -> None:
-        self.app.switch_screen(OffsetsScreen(self.report))
+        self.show(ReportView.OFFSETS)

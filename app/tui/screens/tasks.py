@@ -18,11 +18,11 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from app.tui import render
-from app.tui.base import console
 from app.tui.screens.report import ReportScreen, report_header
 from app.tui.styles import css
 from core.errors import SafeAttachError
 from core.model import ProcessReport
+from core.source import EngineSource
 from core.text import visible
 
 if TYPE_CHECKING:
@@ -47,8 +47,9 @@ class TasksScreen(ReportScreen):
         Binding("r", "refresh_now", "Refresh", id="tasks.refresh"),
     ]
 
-    def __init__(self, report: ProcessReport) -> None:
+    def __init__(self, report: ProcessReport, source: EngineSource) -> None:
         super().__init__(report)
+        self.source = source
         self.tasks: ProcessTasks | None = None
         self.error: BaseException | None = None
         self.loads = 0  # answers shown (tasks or an error)
@@ -86,7 +87,7 @@ class TasksScreen(ReportScreen):
     @work(thread=True, group="tasks")
     def _load(self, pid: int) -> None:
         try:
-            tasks = console(self).source.tasks(pid)
+            tasks = self.source.tasks(pid)
         except Exception as exc:
             self.post_message(TasksFailed(exc))
             return
