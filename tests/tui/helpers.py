@@ -7,8 +7,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from app.tui.app import SafeAttachApp
-
-from .fake_engine import FakeEngine
+from app.tui.fake import FakeEngine
 
 
 def make_app(engine: FakeEngine | None = None, **kwargs: object) -> SafeAttachApp:

@@ -3,12 +3,11 @@ target-chosen names shown as text, and the engine's message for a target before 
 
 from __future__ import annotations
 
-from app.tui.fake import MARKUP_TASK_NAME
+from app.tui.fake import BUSY_PID, LEGACY_PID, MARKUP_TASK_NAME, FakeEngine
 from app.tui.screens.stacks import StacksScreen
 from app.tui.screens.tasks import TasksScreen
 from core.text import visible
 
-from .fake_engine import BUSY_PID, LEGACY_PID, FakeEngine
 from .helpers import make_app, select_pid, settle, static_text
 
 
