@@ -26,10 +26,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.tui.app import SafeAttachApp
-from app.tui.fake import FakeEngine, fake_processes
 from app.tui.screens.processes import ProcessesLoaded, ProcessesScreen
 from core.model import ProcessSummary
 from core.source import EngineSource
+from tests.tui.fake_engine import FakeEngine, fake_processes
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
 N_PROCS = 100

@@ -7,7 +7,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from app.tui.app import SafeAttachApp
-from app.tui.fake import FakeEngine
+
+from .fake_engine import FakeEngine
 
 
 def make_app(engine: FakeEngine | None = None, **kwargs: object) -> SafeAttachApp:

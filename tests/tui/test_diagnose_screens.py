@@ -9,15 +9,6 @@ from dataclasses import replace
 from textual.widgets import Input
 
 from app.cli_stack import render_stacks
-from app.tui.fake import (
-    BLOCKED_PID,
-    BUSY_PID,
-    DISABLED_PID,
-    MARKUP_FUNCTION,
-    MARKUP_PID,
-    MARKUP_THREAD_NAME,
-    FakeEngine,
-)
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.log import LogScreen, StatsScreen
@@ -26,6 +17,15 @@ from app.tui.screens.stacks import StacksScreen
 from core.doctor.model import Diagnosis
 from core.walk.model import ProcessStacks
 
+from .fake_engine import (
+    BLOCKED_PID,
+    BUSY_PID,
+    DISABLED_PID,
+    MARKUP_FUNCTION,
+    MARKUP_PID,
+    MARKUP_THREAD_NAME,
+    FakeEngine,
+)
 from .helpers import make_app, select_pid, settle, static_text, wait_until
 
 

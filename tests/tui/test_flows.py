@@ -8,7 +8,15 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Tree
 
 from app.tui.app import SafeAttachApp
-from app.tui.fake import (
+from app.tui.screens.attach import AttachScreen
+from app.tui.screens.errors import ErrorScreen
+from app.tui.screens.help import HelpScreen
+from app.tui.screens.log import AttemptDetailScreen, LogScreen
+from app.tui.screens.processes import ProcessesScreen
+from app.tui.screens.report import OffsetsScreen, ThreadsScreen
+from core.requests import Method, Payload
+
+from .fake_engine import (
     BLOCKED_PID,
     BUSY_PID,
     DENIED_PID,
@@ -18,14 +26,6 @@ from app.tui.fake import (
     MARKUP_PID,
     FakeEngine,
 )
-from app.tui.screens.attach import AttachScreen
-from app.tui.screens.errors import ErrorScreen
-from app.tui.screens.help import HelpScreen
-from app.tui.screens.log import AttemptDetailScreen, LogScreen
-from app.tui.screens.processes import ProcessesScreen
-from app.tui.screens.report import OffsetsScreen, ThreadsScreen
-from core.requests import Method, Payload
-
 from .helpers import column, make_app, select_pid, settle, static_text, table_rows, wait_until
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from app.tui.screenshots import SCENARIOS, console_for_screenshots
+from .screenshots import SCENARIOS, console_for_screenshots
 
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
 

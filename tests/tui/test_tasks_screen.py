@@ -3,11 +3,11 @@ target-chosen names shown as text, and the engine's message for a target before 
 
 from __future__ import annotations
 
-from app.tui.fake import BUSY_PID, LEGACY_PID, MARKUP_TASK_NAME, FakeEngine
 from app.tui.screens.stacks import StacksScreen
 from app.tui.screens.tasks import TasksScreen
 from core.text import visible
 
+from .fake_engine import BUSY_PID, LEGACY_PID, MARKUP_TASK_NAME, FakeEngine, fake_tasks
 from .helpers import make_app, select_pid, settle, static_text
 
 
@@ -86,7 +86,6 @@ async def test_tasks_and_stacks_switch_with_their_keys() -> None:
 
 def test_the_live_engine_reads_tasks_through_core_walk_tasks(monkeypatch: object) -> None:
     import core.walk.tasks
-    from app.tui.fake import fake_tasks
     from core.engine import LiveEngine
 
     expected = fake_tasks()[BUSY_PID]

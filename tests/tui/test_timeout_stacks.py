@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from app.tui.fake import BLOCKED_PID, MARKUP_FUNCTION, MARKUP_PID, MARKUP_THREAD_NAME, fake_stacks
 from app.tui.render import waited_stacks_text
 from app.tui.screens.attach import AttachScreen
 from core.text import visible
 
+from .fake_engine import BLOCKED_PID, MARKUP_FUNCTION, MARKUP_PID, MARKUP_THREAD_NAME, fake_stacks
 from .helpers import make_app, plain, select_pid, settle, static_text
 
 

@@ -1,7 +1,8 @@
 """A deterministic EngineSource with fixed data: fixed PIDs, versions, timings; no real processes or clocks.
 
-Used by `python -m app.tui.screenshots` and by tests/tui; the attach scripts cover a success, a failure
-(policyDisabled) and a step that blocks until the caller cancels or the request times out.
+Drives the console in tests/tui and the screenshot generator (`python -m tests.tui.screenshots`); the attach
+scripts cover a success, a failure (policyDisabled) and a step that blocks until the caller cancels or the request
+times out. A test fixture, so it lives under tests/: the product never needs it.
 """
 
 from __future__ import annotations

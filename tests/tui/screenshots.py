@@ -1,6 +1,7 @@
 """Write SVG screenshots of every screen, driven over the fixed FakeEngine data.
 
-Usage: .venv/bin/python -m app.tui.screenshots [OUTDIR] (default: screenshots/)
+Usage, from the repository root: .venv/bin/python -m tests.tui.screenshots [OUTDIR] (default: screenshots/).
+The snapshot tests (test_snapshots.py) run the same scenarios.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from app.tui.app import SafeAttachApp
-from app.tui.fake import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
 from app.tui.screens.attach import AttachScreen
 from core.events import StepStatus
+
+from .fake_engine import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
 
 Scenario = Callable[[Pilot[int]], Awaitable[None]]
 
