@@ -18,8 +18,8 @@ from app.tui.render import DEMO_MARKER
 
 TARGETS_DIR = Path(__file__).parent / "demo_targets"
 PAYLOAD_SCRIPT = TARGETS_DIR / "payload.py"
-SID_ROOT = Path("/var/cache/safeattach-targets/sid")
-VERSIONS = ("3.15", "3.14", "3.13")
+VERSIONS = ("3.15", "3.14", "3.13")  # PEP 768 first; 3.13 targets attach by injection
+VERSION_PROBE = "import sys; print('%d.%d' % sys.version_info[:2])"
 READY_TIMEOUT = 20.0
 
 # role -> (script, extra environment)
@@ -39,6 +39,7 @@ class Interpreter:
     argv: tuple[str, ...]  # command prefix, e.g. ("chroot", ROOT, "/usr/bin/python3.15")
     label: str  # "python3.15 (sid chroot)"
     chrooted: bool
+    version: str  # "3.15"
 
 
 @dataclass
@@ -55,27 +56,49 @@ class DemoTarget:
         return self.proc.poll() is None
 
 
-def _runs(argv: Sequence[str]) -> bool:
+def reports_version(argv: Sequence[str], version: str) -> bool:
+    """The command runs and is that CPython (a pyenv shim for a version not installed, say, fails)."""
     try:
-        done = subprocess.run([*argv, "-c", "pass"], capture_output=True, timeout=10, check=False)
+        done = subprocess.run([*argv, "-c", VERSION_PROBE], capture_output=True, text=True, timeout=10,
+                              check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0
+    return done.returncode == 0 and done.stdout.strip() == version
 
 
-def find_interpreter() -> Interpreter:
-    """The newest CPython among 3.15/3.14/3.13: on PATH first, then in the sid chroot; else this one."""
+def provisioned_root() -> Path:
+    """The sid chroot tests/provision.sh makes (SAFEATTACH_TARGETS moves it, as for the tests)."""
+    return Path(os.environ.get("SAFEATTACH_TARGETS", "/var/cache/safeattach-targets")) / "sid"
+
+
+def candidates(path: str | None = None, root: Path | None = None, *, as_root: bool | None = None) -> list[Interpreter]:
+    """Where the demo may find 3.15/3.14/3.13, best first: every one on PATH (newest first), then the provisioned
+    sid chroot's (usable only as root, with chroot(8)). Nothing is run here."""
+    root = provisioned_root() if root is None else root
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    found = []
     for version in VERSIONS:
-        name = f"python{version}"
-        found = shutil.which(name)
-        if found and _runs([found]):
-            return Interpreter((found,), name, False)
-        inside = SID_ROOT / "usr/bin" / name
-        if inside.exists() and os.geteuid() == 0 and shutil.which("chroot"):
-            argv = ("chroot", str(SID_ROOT), f"/usr/bin/{name}")
-            if _runs(argv):
-                return Interpreter(argv, f"{name} (sid chroot)", True)
-    return Interpreter((sys.executable,), f"{Path(sys.executable).name} (current)", False)
+        exe = shutil.which(f"python{version}", path=path)
+        if exe:
+            found.append(Interpreter((exe,), f"python{version}", False, version))
+    if as_root and shutil.which("chroot"):
+        for version in VERSIONS:
+            if (root / "usr/bin" / f"python{version}").exists():
+                argv = ("chroot", str(root), f"/usr/bin/python{version}")
+                found.append(Interpreter(argv, f"python{version} (sid chroot)", True, version))
+    return found
+
+
+def find_interpreter(path: str | None = None, root: Path | None = None, *,
+                     as_root: bool | None = None) -> Interpreter | None:
+    """The first candidate that runs and says it is the version it is named after, or None."""
+    return next((c for c in candidates(path, root, as_root=as_root) if reports_version(c.argv, c.version)), None)
+
+
+def choose_interpreter() -> Interpreter:
+    """find_interpreter(), else this interpreter (the demo still runs: older targets attach by injection)."""
+    return find_interpreter() or Interpreter((sys.executable,), f"{Path(sys.executable).name} (current)", False,
+                                             "{}.{}".format(*sys.version_info[:2]))
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -129,7 +152,7 @@ def stop_target(target: DemoTarget) -> None:
 @contextmanager
 def demo_targets(roles: Sequence[str] = tuple(ROLES)) -> Iterator[list[DemoTarget]]:
     """Start the demo targets (busy, blocked, disabled); kill and reap them on exit, exceptions included."""
-    interp = find_interpreter()
+    interp = choose_interpreter()
     started: list[DemoTarget] = []
     try:
         for role in roles:
@@ -138,3 +161,19 @@ def demo_targets(roles: Sequence[str] = tuple(ROLES)) -> Iterator[list[DemoTarge
     finally:
         for target in started:
             stop_target(target)
+
+
+def main() -> int:
+    """`python -m app.demo`: which interpreter the demo targets would run on; exit 1 when none of 3.15, 3.14
+    and 3.13 is found (the README's first command then provisions them)."""
+    found = find_interpreter()
+    if found is None:
+        print(f"demo: no python{', python'.join(VERSIONS)} on PATH, nor (as root) in {provisioned_root()}",
+              file=sys.stderr)
+        return 1
+    print(f"demo: targets run on {found.label}: {' '.join(found.argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
