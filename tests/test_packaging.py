@@ -15,6 +15,7 @@ import sys
 import sysconfig
 import termios
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
                    check=True, capture_output=True, timeout=300)
     (built,) = wheels.glob("safeattach-*.whl")
     return built
+
+
+def test_the_wheel_carries_no_test_fixture(wheel: Path) -> None:
+    """The fake engine and the screenshot generator are tests' (tests/tui), never the product's."""
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "app/tui/app.py" in names and "app/tui/tcss/app.tcss" in names
+    assert [n for n in names if n.startswith("tests/") or "fake" in n or "screenshot" in n] == []
 
 
 def test_wheel_installed_with_target_finds_its_styles(tmp_path: Path, wheel: Path) -> None:
