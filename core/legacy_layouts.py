@@ -3,7 +3,8 @@
 3.9 and 3.11 were verified live (Debian bullseye 3.9.2; Debian bookworm and pyenv 3.11 builds, see
 tests/test_read_live.py); 3.12 comes from CPython's v3.12.0 headers (Include/internal/pycore_runtime.h,
 pycore_interp.h, pycore_frame.h, Include/cpython/pystate.h; as mirrored in bloomberg/pystack's
-src/pystack/_pystack/cpython/) and no 3.12 build was available to verify it. 3.10 is not listed: nothing to verify it against, so no thread walk.
+src/pystack/_pystack/cpython/) and no 3.12 build was available to verify it. 3.10 is not listed: nothing
+to verify it against, so no thread walk.
 """
 
 from __future__ import annotations
