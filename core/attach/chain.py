@@ -38,7 +38,7 @@ from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
-from core.payload import PayloadResult, PayloadSpec
+from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
