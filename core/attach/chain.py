@@ -42,7 +42,7 @@ from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, tar
 from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
-from core.target import Phase, main_interpreter
+from core.target import Phase, Target, main_interpreter
 from core.walk import snapshot_target
 
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
@@ -88,7 +88,7 @@ class _Attempt:
     record: AttemptRecord = field(init=False)
     elapsed: dict[Step, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
-    target: Any = None
+    opened: Target | None = None  # set by openProcess; `target` for the steps after it
     interp: InterpreterInfo | None = None
     choice: ThreadChoice | None = None
     staged: StagedRequest | None = None
@@ -108,6 +108,11 @@ class _Attempt:
             from core.attach.debug_session import DebugSession
 
             self.session = DebugSession(self.request)
+
+    @property
+    def target(self) -> Target:
+        assert self.opened is not None, "a step ran before openProcess"
+        return self.opened
 
     # -- step plumbing ----------------------------------------------------------------------------------
     def _run_step(self, name: Step, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
@@ -143,7 +148,7 @@ class _Attempt:
     def _exit_race(self, exc: SafeAttachError) -> SafeAttachError:
         """A step that failed because the target exited under it (its /proc/PID/root vanished while staging,
         a memory write hit a dead process) is reported as processExited, not as the step's own failure."""
-        target = self.target
+        target = self.opened
         if exc.kind in _EXIT_KINDS or target is None or not target.start_ticks:
             return exc
         if not gone_or_exiting(self.request.pid, target.start_ticks):
@@ -169,9 +174,7 @@ class _Attempt:
 
     # -- steps ------------------------------------------------------------------------------------------
     def _open_steps(self) -> Iterator[Event]:
-        from core.target import Target
-
-        self.target = Target(self.request.pid)
+        self.opened = Target(self.request.pid)
         phases = self.target.phases()
         for name in PHASE_STEPS.values():
 
@@ -182,6 +185,7 @@ class _Attempt:
                             "runtime_address": self.target.runtime_address}
                 if name is Step.PARSE:
                     version = self.target.version
+                    assert version is not None  # the parse phase recognised it
                     self.record.target_version = f"0x{version.hexversion:x}"
                     return {"message": f"CPython {version}", "version": str(version)}
                 return {"message": f"uid {self.target.uid}", "uid": self.target.uid}
@@ -240,6 +244,7 @@ class _Attempt:
         from core.debugpy_legacy import adapt_debugpy_spec
 
         spec = self.session.payload_spec(target, self._say)
+        assert target.version is not None  # known since parse
         version = (target.version.major, target.version.minor)
         return adapt_debugpy_spec(spec, version, target.pid, target.uid, self._say)  # 3.9: an older debugpy
 
@@ -269,6 +274,7 @@ class _Attempt:
 
         assert self.choice is not None
         target = self.target
+        assert target.offsets is not None and target.version is not None  # policy let only PEP 768 targets here
         self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
         self.lock.acquire(self.request.timeout, self.cancel, self._say)
         collected = self._collect_stale()
@@ -630,9 +636,9 @@ class _Attempt:
                 staged.cleanup()
         if self.lock is not None:
             self.lock.release()
-        if self.target is not None and (self.staged is not None or self.retired or self.lock is not None):
+        if self.opened is not None and (self.staged is not None or self.retired or self.lock is not None):
             remove_base_if_empty(self.target.root, base_dir_name(self.target.uid))
-        if self.target is not None:
+        if self.opened is not None:
             try:
                 self.target.close()
             except Exception:  # closing must not mask the outcome
