@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from core.attach.steps import Step
 from core.errors import FailureKind
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStarted, StepStatus
 from core.text import visible
@@ -38,14 +39,15 @@ class AttemptView:
         return next((s for s in self.steps if s.name == name), None)
 
 
-def _update(view: AttemptView, name: str, change: Callable[[StepView], StepView]) -> AttemptView:
+def _update(view: AttemptView, name: Step, change: Callable[[StepView], StepView]) -> AttemptView:
     steps = list(view.steps)
     for i, step in enumerate(steps):
         if step.name == name:
             steps[i] = change(step)
             return replace(view, steps=tuple(steps))
     # a step the plan did not announce (e.g. a payload step): append it
-    steps.append(change(StepView(name=name, title=name)))
+    title = name.title if isinstance(name, Step) else str(name)
+    steps.append(change(StepView(name=name, title=title)))
     return replace(view, steps=tuple(steps))
 
 

@@ -74,7 +74,8 @@ class AttemptRecord:
         return {**self.to_dict(), "result": STARTED, "steps": []}
 
     def add_step(self, name: str, status: str, elapsed_ms: float) -> None:
-        self.steps.append({"name": name, "status": status, "elapsed_ms": round(elapsed_ms, 3)})
+        # str(): a Step is kept as its plain value
+        self.steps.append({"name": str(name), "status": status, "elapsed_ms": round(elapsed_ms, 3)})
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in FIELDS}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+Record = Mapping[str, object]  # one attempt-log line: data from a file, each field checked before use
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:
@@ -33,7 +34,7 @@ class Latency:
     def of(cls, values: Sequence[float]) -> Latency:
         return cls(len(values), percentile(values, 50), percentile(values, 95))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"count": self.count, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms}
 
 
@@ -52,7 +53,7 @@ class GroupStats:
     def fallback_rate(self) -> float | None:
         return self.fallbacks / self.attempts if self.attempts else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"attempts": self.attempts, "ok": self.ok, "success_rate": self.success_rate,
                 "fallbacks": self.fallbacks, "fallback_rate": self.fallback_rate, "latency": self.latency.to_dict()}
 
@@ -67,9 +68,9 @@ class AttemptStats:
     delta_p50_ms: float | None  # legacy minus safe, successful attempts
     delta_p95_ms: float | None
     skipped: int = 0  # records without a usable result
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "overall": self.overall.to_dict(),
             "by_path": {k: v.to_dict() for k, v in self.by_path.items()},
@@ -98,37 +99,37 @@ def minor_version(value: object) -> str:
     return f"{(number >> 24) & 0xFF}.{(number >> 16) & 0xFF}"
 
 
-def _elapsed(rec: Mapping[str, Any]) -> float | None:
+def _elapsed(rec: Record) -> float | None:
     value = rec.get("elapsed_ms")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         return None
     return float(value)
 
 
-def _flags(rec: Mapping[str, Any]) -> list[str]:
+def _flags(rec: Record) -> list[str]:
     flags = rec.get("flags")
     return [f for f in flags if isinstance(f, str)] if isinstance(flags, list) else []
 
 
-def _group(records: Sequence[Mapping[str, Any]]) -> GroupStats:
+def _group(records: Sequence[Record]) -> GroupStats:
     ok = [r for r in records if r.get("result") == "ok"]
     fallbacks = sum(1 for r in records if "legacy_fallback" in _flags(r))
     latencies = [e for e in (_elapsed(r) for r in ok) if e is not None]
     return GroupStats(len(records), len(ok), fallbacks, Latency.of(latencies))
 
 
-def _by(records: Sequence[Mapping[str, Any]], key: Any) -> dict[str, GroupStats]:
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+def _by(records: Sequence[Record], key: Callable[[Record], str]) -> dict[str, GroupStats]:
+    groups: dict[str, list[Record]] = {}
     for r in records:
         groups.setdefault(key(r), []).append(r)
     return {k: _group(v) for k, v in sorted(groups.items())}
 
 
-def path_of(rec: Mapping[str, Any]) -> str:
+def path_of(rec: Record) -> str:
     return "legacy" if "legacy" in _flags(rec) else "safe"
 
 
-def attempt_stats(records: Sequence[Mapping[str, Any]]) -> AttemptStats:
+def attempt_stats(records: Sequence[Record]) -> AttemptStats:
     usable = [r for r in records if r.get("result") in ("ok", "failed", "cancelled")]
     skipped = len(records) - len(usable)
     failures: Counter[str] = Counter()

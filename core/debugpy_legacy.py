@@ -23,7 +23,7 @@ from core.debugpy_dist import DebugpyInstall, debugpy_dir_for_target
 from core.debugpy_dist import debugpy_min_python as current_min_python
 from core.errors import FailureKind, SafeAttachError
 from core.paths import xdg_dir
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 
 LEGACY_DEBUGPY_VERSION = "1.8.21"
 LEGACY_MIN_PYTHON = (3, 8)

@@ -15,7 +15,6 @@ import os
 import stat
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
 
 from core.elf import ElfFacts
 from core.paths import xdg_dir
@@ -58,7 +57,7 @@ def _facts_from(raw: object) -> ElfFacts | None:
     soname = raw["soname"]
     if soname is not None and not (isinstance(soname, str) and len(soname) <= _MAX_TEXT):
         return None
-    version: Any = raw["version_string"]
+    version: object = raw["version_string"]
     if version is not None:
         if not (isinstance(version, list) and len(version) == 4 and isinstance(version[3], str)
                 and len(version[3]) <= 32 and all(type(v) is int and 0 <= v < 1000 for v in version[:3])):

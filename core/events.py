@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from core.attach.steps import Step
 from core.errors import FailureKind
 
 
@@ -24,8 +25,8 @@ class StepStatus(str, Enum):
 
 @dataclass(frozen=True)
 class StepSpec:
-    name: str  # stable id, e.g. "openProcess", "writeScript", "legacyInject"
-    title: str  # what a person reads in the step list
+    name: Step
+    title: str  # what a person reads in the step list (the step's own title)
 
 
 @dataclass(frozen=True)
@@ -38,18 +39,18 @@ class Plan:
 
 @dataclass(frozen=True)
 class StepStarted:
-    step: str
+    step: Step
 
 
 @dataclass(frozen=True)
 class StepOutput:
-    step: str
+    step: Step
     text: str
 
 
 @dataclass(frozen=True)
 class StepFinished:
-    step: str
+    step: Step
     status: StepStatus
     elapsed_ms: float
     message: str = ""
@@ -66,7 +67,7 @@ class Outcome:
     message: str
     kind: FailureKind | None = None
     hint: str = ""
-    failed_step: str | None = None
+    failed_step: Step | None = None
     result: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -80,8 +81,12 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, tuple):
-            value = [vars(v) if hasattr(v, "__dict__") else v for v in value]
+            value = [_plain(vars(v)) if hasattr(v, "__dict__") else v for v in value]
         elif isinstance(value, Mapping):
             value = dict(value)
         out[name] = value
     return out
+
+
+def _plain(fields: Mapping[str, object]) -> dict[str, object]:
+    return {k: v.value if isinstance(v, Enum) else v for k, v in fields.items()}

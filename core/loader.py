@@ -25,7 +25,7 @@ from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.loader_template import LOADER_TEMPLATE
-from core.payload import PayloadResult, PayloadSpec
+from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import PrivateDir, create_private_dir
 from core.requests import CancelToken
 from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the loader's own claim stays empty

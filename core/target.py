@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.errors import FailureKind, SafeAttachError
-from core.legacy_layouts import LEGACY_LAYOUTS, PTHREAD_TID_OFFSET, LegacyLayout
 from core.memory import ProcessMemory
 from core.model import BuildFlags, InterpreterInfo, PythonVersion, ThreadInfo
 from core.offsets import DebugOffsets, parse_debug_offsets, table_size
+from core.offsets.pre313 import PRE313_LAYOUTS, PTHREAD_TID_OFFSET, Pre313Layout
 from core.procfs import (
     MapEntry,
     ensure_alive,
@@ -184,7 +184,7 @@ class Target:
         if off is not None:
             head_at, next_off = self.runtime_address + off.interpreters_head, off.interp_next
         elif legacy is not None:
-            head_at, next_off = self.runtime_address + legacy.interpreters_head, legacy.interp_next
+            head_at, next_off = self.runtime_address + legacy.runtime.interpreters_head, legacy.interp.next
         else:
             return []
         return self._walk(head_at, next_off, MAX_INTERPRETERS, "interpreter")
@@ -203,7 +203,7 @@ class Target:
                 enabled = self.remote_debug_enabled(addr) if off.pep768_capable else None
             else:
                 assert legacy is not None
-                ident, main, enabled = self.mem.read_i32(addr + legacy.interp_id), 0, None
+                ident, main, enabled = self.mem.read_i32(addr + legacy.interp.id), 0, None
             out.append(InterpreterInfo(id=ident, address=addr, is_main=ident == 0,
                                        remote_debugging_enabled=enabled, threads_main=main))
         return out
@@ -214,7 +214,7 @@ class Target:
         if off is not None:
             head_off, next_off = off.interp_threads_head, off.tstate_next
         elif legacy is not None:
-            head_off, next_off = legacy.interp_threads_head, legacy.tstate_next
+            head_off, next_off = legacy.interp.threads_head, legacy.tstate.next
         else:
             return []
         return self._walk(interp + head_off, next_off, MAX_THREADS, "thread-state")
@@ -250,7 +250,7 @@ class Target:
             native = self.mem.read_u64(tstate + off.tstate_native_thread_id)
         else:
             assert legacy is not None
-            tid = self.mem.read_u64(tstate + legacy.tstate_thread_id)
+            tid = self.mem.read_u64(tstate + legacy.tstate.thread_id)
             native = self._native_id(tstate, tid, legacy)
         is_main = tstate == interp.threads_main if interp.threads_main else (
             interp.is_main and native == self.pid
@@ -262,9 +262,9 @@ class Target:
             os_state_detail=detail, current_function=self.current_function(tstate) if with_function else None,
         )
 
-    def _native_id(self, tstate: int, thread_id: int, legacy: LegacyLayout) -> int:
-        if legacy.tstate_native_thread_id is not None:
-            return self.mem.read_u64(tstate + legacy.tstate_native_thread_id)
+    def _native_id(self, tstate: int, thread_id: int, legacy: Pre313Layout) -> int:
+        if legacy.tstate.native_thread_id is not None:
+            return self.mem.read_u64(tstate + legacy.tstate.native_thread_id)
         if not self.plausible(thread_id + PTHREAD_TID_OFFSET, 4):
             return 0
         tid = self.mem.read_i32(thread_id + PTHREAD_TID_OFFSET)
@@ -316,24 +316,24 @@ class Target:
             frame = self.mem.read_u64(frame + off["interpreter_frame.previous"])
         return None
 
-    def _function_legacy(self, tstate: int, legacy: LegacyLayout) -> str | None:
-        frame = self.mem.read_u64(tstate + legacy.tstate_frame)
-        if legacy.cframe_current_frame is not None:  # 3.11+: through the _PyCFrame
+    def _function_legacy(self, tstate: int, legacy: Pre313Layout) -> str | None:
+        frame = self.mem.read_u64(tstate + legacy.tstate.frame)
+        if legacy.cframe is not None:  # 3.11+: through the _PyCFrame
             if not self.plausible(frame):
                 return None
-            frame = self.mem.read_u64(frame + legacy.cframe_current_frame)
+            frame = self.mem.read_u64(frame + legacy.cframe.current_frame)
         if not frame or not self.plausible(frame):
             return None
-        code = self.mem.read_u64(frame + legacy.frame_code)
+        code = self.mem.read_u64(frame + legacy.frame.code)
         if not self.plausible(code):
             return None
-        name = self.mem.read_u64(code + legacy.code_name)
+        name = self.mem.read_u64(code + legacy.code.name)
         if not self.plausible(name):
             return None
-        length = self.mem.read_u64(name + 16)
+        length = self.mem.read_u64(name + legacy.unicode.length)
         if length > 256:
             return None
-        return self.mem.read(name + legacy.ascii_data, length).decode("ascii", "replace")
+        return self.mem.read(name + legacy.unicode.ascii_data, length).decode("ascii", "replace")
 
     def _type_name(self, obj: int) -> str | None:
         off = self.offsets
@@ -362,14 +362,14 @@ class Target:
         return None  # non-ASCII names: not worth the per-kind decoding here
 
     @property
-    def legacy_layout(self) -> LegacyLayout | None:
+    def legacy_layout(self) -> Pre313Layout | None:
         """The hand-checked layout of a pre-3.13 target (None with _Py_DebugOffsets or an unknown version)."""
         return self._legacy()
 
-    def _legacy(self) -> LegacyLayout | None:
+    def _legacy(self) -> Pre313Layout | None:
         if self.offsets is not None or self.version is None:
             return None
-        return LEGACY_LAYOUTS.get((self.version.major, self.version.minor))
+        return PRE313_LAYOUTS.get((self.version.major, self.version.minor))
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def close(self) -> None:

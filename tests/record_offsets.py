@@ -4,7 +4,9 @@ Run from the repo root as root: `.venv/bin/python tests/record_offsets.py`. Each
 (tests/targets/sleepy.py, "ready" handshake), the `.PyRuntime` section address is taken from its binary
 with pyelftools (the Debian executables are non-PIE, so sh_addr is the runtime address), and the table is
 read from /proc/PID/mem. The free-threaded blobs (3.14t, 3.15t) are computed, not recorded: no
-free-threaded build is packaged, so they are built from the FT column of pep768-spec.md §2.5.
+free-threaded build is packaged, so they are built from the values `_Py_DebugOffsets_INIT` takes with
+Py_GIL_DISABLED (CPython's Include/internal/pycore_debug_offsets.h at the v3.14.0 and v3.15.0 tags, compiled
+with -DPy_GIL_DISABLED=1 and read back with offsetof).
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _ft_values(base: bytes, changes: Mapping[str, int]) -> dict[str, int]:
     return values
 
 
-# Default-build value -> FT value, transcribed from the FT column of pep768-spec.md §2.5 ("=" rows omitted).
+# The fields whose value differs in a free-threaded build (Include/internal/pycore_debug_offsets.h compiled with
+# -DPy_GIL_DISABLED=1; fields equal to the default build's are omitted).
 FT_3_14: dict[str, int] = {
     "runtime_state.size": 365624,
     "interpreter_state.size": 249976,

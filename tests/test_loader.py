@@ -13,7 +13,7 @@ from live_targets import INTERPRETERS, Interpreter, chroot_command, require
 
 from core.errors import FailureKind, SafeAttachError
 from core.loader import StagedRequest, stage
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 from core.privdir import create_private_dir
 from core.requests import CancelToken
 

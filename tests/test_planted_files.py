@@ -19,7 +19,7 @@ from live_targets import SID, Target, TargetPool, require
 from core.attach.guard import TargetLock
 from core.errors import FailureKind, SafeAttachError
 from core.loader import stage
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 from core.privdir import read_untrusted
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another uid")

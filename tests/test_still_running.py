@@ -20,7 +20,7 @@ from live_targets import SID, Target, TargetPool, chroot_command, require
 
 from core.errors import EXIT_CODES, FailureKind
 from core.loader import stage
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 
 pytestmark = pytest.mark.live
 ROOT = Path(__file__).resolve().parent.parent

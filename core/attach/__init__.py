@@ -1,9 +1,30 @@
-"""The safe attach engine: PEP 768 request chain with confirmed execution (see chain.py)."""
+"""The safe attach engine: PEP 768 request chain with confirmed execution (see chain.py).
 
-from core.attach.chain import plan_steps, run_attach
-from core.attach.faults import WRITE_STEPS, FaultPlan
-from core.attach.threads import METHODS, ThreadChoice, select_thread
-from core.attach.writes import RequestWriter
+Names load on first use (PEP 562), so importing `core.attach.steps` (the events and every renderer do) does
+not load the chain and everything it reads and writes with."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.attach.chain import plan_steps, run_attach
+    from core.attach.faults import FaultPlan
+    from core.attach.steps import WRITE_STEPS
+    from core.attach.threads import METHODS, ThreadChoice, select_thread
+    from core.attach.writes import RequestWriter
+
+_WHERE = {
+    "plan_steps": "core.attach.chain",
+    "run_attach": "core.attach.chain",
+    "FaultPlan": "core.attach.faults",
+    "WRITE_STEPS": "core.attach.steps",
+    "METHODS": "core.attach.threads",
+    "ThreadChoice": "core.attach.threads",
+    "select_thread": "core.attach.threads",
+    "RequestWriter": "core.attach.writes",
+}
 
 __all__ = [
     "METHODS",
@@ -15,3 +36,10 @@ __all__ = [
     "run_attach",
     "select_thread",
 ]
+
+
+def __getattr__(name: str) -> object:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(where), name)

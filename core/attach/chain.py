@@ -17,10 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.attach.faults import WRITE_STEPS, FaultPlan
+from core.attach.faults import FAULT_KINDS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.legacy_step import (
-    FALLBACK_STEPS,
     LEGACY_EXPIRY_FACTOR,
     Touched,
     inject_loader,
@@ -28,9 +27,9 @@ from core.attach.legacy_step import (
     still_in_stub,
     withdraw_injection,
 )
-from core.attach.legacy_step import TITLES as LEGACY_TITLES
 from core.attach.policy import check_consent
 from core.attach.script import check_script, exec_spec
+from core.attach.steps import FALLBACK_STEPS, SAFE_STEPS, WRITE_STEPS, Step
 from core.attach.threads import ThreadChoice, select_thread
 from core.attach.writes import RequestWriter
 from core.attemptlog import AttemptLog, AttemptRecord
@@ -38,33 +37,19 @@ from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
 from core.loader import LOADER_NAME, StagedRequest, stage
 from core.model import InterpreterInfo
-from core.payload import PayloadResult, PayloadSpec
+from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
-from core.target import Phase, main_interpreter
+from core.target import Phase, Target, main_interpreter
 from core.walk import snapshot_target
 
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
     from core.attach.debug_session import DebugSession
 
-TITLES = {
-    "openProcess": "Open the process",
-    "offsetsResolve": "Locate the CPython runtime",
-    "parse": "Read _Py_DebugOffsets",
-    "policy": "Check the target's remote-debug policy",
-    "threadState": "Choose a thread state",
-    "writeScript": "Write the script path",
-    "writePending": "Set the pending-call flag",
-    "writeBreaker": "Set the eval-breaker bit",
-    "legacyInject": "Inject at a safe point (legacy)",
-    "awaitRun": "Wait for the target to run it",
-    "reattachCache": "Look for a debugpy server started earlier",
-    "debugpyReady": "Check the debugpy server",
-    **LEGACY_TITLES,
-}
-SAFE_STEPS = ("threadState", "writeScript", "writePending", "writeBreaker")
+# the read path's phases are the chain's first steps
+PHASE_STEPS = {Phase.OPEN: Step.OPEN_PROCESS, Phase.RESOLVE: Step.OFFSETS_RESOLVE, Phase.PARSE: Step.PARSE}
 _EXIT_KINDS = frozenset({FailureKind.PROCESS_EXITED, FailureKind.NO_SUCH_PROCESS, FailureKind.CANCELLED,
                          FailureKind.TARGET_DIED})  # already the verdict on a target that is gone
 GRACE_AFTER_CLAIM = 5.0  # the loader already started when we gave up: let it finish and report
@@ -77,21 +62,21 @@ class _Cached(Exception):
 class _Stop(Exception):
     """Ends the attempt with this outcome after the current step was reported."""
 
-    def __init__(self, error: SafeAttachError, step: str) -> None:
+    def __init__(self, error: SafeAttachError, step: Step) -> None:
         super().__init__(error.message)
         self.error = error
         self.step = step
 
 
-def plan_steps(method: Method, payload: Payload = Payload.EXEC) -> tuple[str, ...]:
+def plan_steps(method: Method, payload: Payload = Payload.EXEC) -> tuple[Step, ...]:
     if payload is Payload.DEBUGPY:
-        return ("reattachCache", *plan_steps(method), "debugpyReady")
-    head = ("openProcess", "offsetsResolve", "parse", "policy")
+        return (Step.REATTACH_CACHE, *plan_steps(method), Step.DEBUGPY_READY)
+    head = (*PHASE_STEPS.values(), Step.POLICY)
     if method is Method.SAFE:
-        return (*head, *SAFE_STEPS, "awaitRun")
+        return (*head, *SAFE_STEPS, Step.AWAIT_RUN)
     if method is Method.LEGACY:
-        return (*head, "legacyInject", "awaitRun")
-    return (*head, *SAFE_STEPS, "legacyInject", "awaitRun", *FALLBACK_STEPS)
+        return (*head, Step.LEGACY_INJECT, Step.AWAIT_RUN)
+    return (*head, *SAFE_STEPS, Step.LEGACY_INJECT, Step.AWAIT_RUN, *FALLBACK_STEPS)
 
 
 @dataclass
@@ -101,9 +86,9 @@ class _Attempt:
     log: AttemptLog | None
     faults: FaultPlan
     record: AttemptRecord = field(init=False)
-    elapsed: dict[str, float] = field(default_factory=dict)
+    elapsed: dict[Step, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
-    target: Any = None
+    opened: Target | None = None  # set by openProcess; `target` for the steps after it
     interp: InterpreterInfo | None = None
     choice: ThreadChoice | None = None
     staged: StagedRequest | None = None
@@ -124,8 +109,13 @@ class _Attempt:
 
             self.session = DebugSession(self.request)
 
+    @property
+    def target(self) -> Target:
+        assert self.opened is not None, "a step ran before openProcess"
+        return self.opened
+
     # -- step plumbing ----------------------------------------------------------------------------------
-    def _run_step(self, name: str, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
+    def _run_step(self, name: Step, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
         yield StepStarted(name)
         t0 = time.monotonic()
         self.outputs = []
@@ -133,7 +123,7 @@ class _Attempt:
             if self.cancel.cancelled:
                 raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()} before this step")
             if name in self.faults.fail and name not in WRITE_STEPS:
-                raise SafeAttachError(_step_kind(name), f"injected fault: {name} failed")
+                raise SafeAttachError(FAULT_KINDS.get(name, FailureKind.INTERNAL), f"injected fault: {name} failed")
             detail = body()
         except SafeAttachError as exc:
             exc = self._exit_race(exc)
@@ -158,7 +148,7 @@ class _Attempt:
     def _exit_race(self, exc: SafeAttachError) -> SafeAttachError:
         """A step that failed because the target exited under it (its /proc/PID/root vanished while staging,
         a memory write hit a dead process) is reported as processExited, not as the step's own failure."""
-        target = self.target
+        target = self.opened
         if exc.kind in _EXIT_KINDS or target is None or not target.start_ticks:
             return exc
         if not gone_or_exiting(self.request.pid, target.start_ticks):
@@ -166,7 +156,7 @@ class _Attempt:
         return SafeAttachError(FailureKind.PROCESS_EXITED, f"the target exited during this step ({exc.message})",
                                detail={**exc.detail, "failure_seen": exc.kind.value})
 
-    def _flush(self, name: str) -> Iterator[Event]:
+    def _flush(self, name: Step) -> Iterator[Event]:
         for line in self.outputs:
             yield StepOutput(name, line)
         self.outputs = []
@@ -174,30 +164,28 @@ class _Attempt:
     def _say(self, line: str) -> None:
         self.outputs.append(line)
 
-    def _finish_record(self, name: str, status: str, ms: float) -> None:
+    def _finish_record(self, name: Step, status: str, ms: float) -> None:
         self.elapsed[name] = round(ms, 3)
         self.record.add_step(name, status, ms)
 
-    def _skip(self, name: str, why: str) -> Iterator[Event]:
+    def _skip(self, name: Step, why: str) -> Iterator[Event]:
         self.record.add_step(name, "skipped", 0.0)
         yield StepFinished(name, StepStatus.SKIPPED, 0.0, why)
 
     # -- steps ------------------------------------------------------------------------------------------
     def _open_steps(self) -> Iterator[Event]:
-        from core.target import Target
-
-        self.target = Target(self.request.pid)
+        self.opened = Target(self.request.pid)
         phases = self.target.phases()
-        for phase in Phase:  # the read path's phases are the chain's first steps
-            name = phase.value
+        for name in PHASE_STEPS.values():
 
-            def body(name: str = name) -> dict[str, Any]:
+            def body(name: Step = name) -> dict[str, Any]:
                 next(phases)
-                if name == "offsetsResolve":
+                if name is Step.OFFSETS_RESOLVE:
                     return {"message": f"runtime at 0x{self.target.runtime_address:x}",
                             "runtime_address": self.target.runtime_address}
-                if name == "parse":
+                if name is Step.PARSE:
                     version = self.target.version
+                    assert version is not None  # the parse phase recognised it
                     self.record.target_version = f"0x{version.hexversion:x}"
                     return {"message": f"CPython {version}", "version": str(version)}
                 return {"message": f"uid {self.target.uid}", "uid": self.target.uid}
@@ -256,6 +244,7 @@ class _Attempt:
         from core.debugpy_legacy import adapt_debugpy_spec
 
         spec = self.session.payload_spec(target, self._say)
+        assert target.version is not None  # known since parse
         version = (target.version.major, target.version.minor)
         return adapt_debugpy_spec(spec, version, target.pid, target.uid, self._say)  # 3.9: an older debugpy
 
@@ -285,6 +274,7 @@ class _Attempt:
 
         assert self.choice is not None
         target = self.target
+        assert target.offsets is not None and target.version is not None  # policy let only PEP 768 targets here
         self.lock = TargetLock(target.root, target.uid, target.gid, target.pid, target.start_ticks)
         self.lock.acquire(self.request.timeout, self.cancel, self._say)
         collected = self._collect_stale()
@@ -533,11 +523,11 @@ class _Attempt:
     loader_started = False  # the target ran our loader: its payload is (or was) running there
     collected: Collected | None = None  # what this attempt collected of killed clients' leftovers
 
-    def _reattach_cache(self, steps: tuple[str, ...]) -> Iterator[Event]:
+    def _reattach_cache(self, steps: tuple[Step, ...]) -> Iterator[Event]:
         """debugpy: a cached server that still listens ends the chain here (raises _Cached)."""
         if self.session is None:
             return
-        yield from self._run_step("reattachCache", self.session.check_cache)
+        yield from self._run_step(Step.REATTACH_CACHE, self.session.check_cache)
         if self.session.hit:
             self.record.reuse = True
             self.record.flags.append("reattach_cache")
@@ -548,34 +538,34 @@ class _Attempt:
     def _debugpy_ready(self) -> Iterator[Event]:
         if self.session is not None:
             session = self.session
-            yield from self._run_step("debugpyReady", lambda: session.ready(self.payload_result, self._say))
+            yield from self._run_step(Step.DEBUGPY_READY, lambda: session.ready(self.payload_result, self._say))
             self.record.reuse = bool(session.info.get("reused"))
 
     # -- the attempt ------------------------------------------------------------------------------------
     def run(self) -> Iterator[Event]:
         steps = plan_steps(self.request.method, self.request.payload)
         yield Plan(self.request.pid, self.request.method.value, self.request.payload.value,
-                   tuple(StepSpec(s, TITLES[s]) for s in steps))
+                   tuple(StepSpec(s, s.title) for s in steps))
         self._log(self.record.started())  # left alone if this client dies: read back as abandoned
         outcome: Outcome | None = None
         try:
             yield from self._reattach_cache(steps)
             yield from self._open_steps()
-            yield from self._run_step("policy", self._policy)
+            yield from self._run_step(Step.POLICY, self._policy)
             if self.use_legacy:
                 for name in SAFE_STEPS:
                     if name in steps:
                         yield from self._skip(name, "not used by legacy injection")
-                yield from self._run_step("legacyInject", self._legacy)
-                yield from self._run_step("awaitRun", self._await_step)
+                yield from self._run_step(Step.LEGACY_INJECT, self._legacy)
+                yield from self._run_step(Step.AWAIT_RUN, self._await_step)
                 yield from self._skip_fallback(steps, "not needed: legacy injection was the method")
             else:
-                yield from self._run_step("threadState", self._thread_state)
-                yield from self._run_step("writeScript", self._write_script)
-                yield from self._run_step("writePending", self._write_pending)
-                yield from self._run_step("writeBreaker", self._write_breaker)
-                if "legacyInject" in steps:
-                    yield from self._skip("legacyInject", "safe attach armed the request")
+                yield from self._run_step(Step.THREAD_STATE, self._thread_state)
+                yield from self._run_step(Step.WRITE_SCRIPT, self._write_script)
+                yield from self._run_step(Step.WRITE_PENDING, self._write_pending)
+                yield from self._run_step(Step.WRITE_BREAKER, self._write_breaker)
+                if Step.LEGACY_INJECT in steps:
+                    yield from self._skip(Step.LEGACY_INJECT, "safe attach armed the request")
                 yield from self._await_or_fall_back(steps)
             yield from self._debugpy_ready()
             outcome = self._success()
@@ -589,7 +579,7 @@ class _Attempt:
             yield from self._undo(stop.step)
             outcome = self._failure(stop.error, stop.step)
         except Exception as exc:  # the chain never raises
-            yield from self._undo("internal")
+            yield from self._undo(Step.INTERNAL)
             outcome = self._failure(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"), None)
         finally:
             self._close()
@@ -604,28 +594,28 @@ class _Attempt:
             except OSError:
                 pass
 
-    def _skip_fallback(self, steps: tuple[str, ...], why: str) -> Iterator[Event]:
+    def _skip_fallback(self, steps: tuple[Step, ...], why: str) -> Iterator[Event]:
         for name in FALLBACK_STEPS:
             if name in steps:
                 yield from self._skip(name, why)
 
-    def _await_or_fall_back(self, steps: tuple[str, ...]) -> Iterator[Event]:
+    def _await_or_fall_back(self, steps: tuple[Step, ...]) -> Iterator[Event]:
         try:
-            yield from self._run_step("awaitRun", self._await_step)
+            yield from self._run_step(Step.AWAIT_RUN, self._await_step)
         except _Stop as stop:
-            if "legacyFallback" in steps and self.loader_started:
+            if Step.LEGACY_FALLBACK in steps and self.loader_started:
                 # the payload runs in the target already (stillRunning, or it reported late): never inject twice
                 yield from self._skip_fallback(steps, "not used: the target already started our loader")
                 raise
-            if "legacyFallback" not in steps or not may_fall_back(self.request.method, stop.error):
+            if Step.LEGACY_FALLBACK not in steps or not may_fall_back(self.request.method, stop.error):
                 raise
             failed = stop.error
-            yield from self._run_step("legacyFallback", lambda: self._fallback(failed))
-            yield from self._run_step("legacyAwait", self._await_step)
+            yield from self._run_step(Step.LEGACY_FALLBACK, lambda: self._fallback(failed))
+            yield from self._run_step(Step.LEGACY_AWAIT, self._await_step)
             return
         yield from self._skip_fallback(steps, "not needed: safe attach ran it")
 
-    def _undo(self, step: str) -> Iterator[Event]:
+    def _undo(self, step: Step) -> Iterator[Event]:
         """Leave the target as it was: withdraw the loader, then undo our writes."""
         lines: list[str] = []
         try:
@@ -646,9 +636,9 @@ class _Attempt:
                 staged.cleanup()
         if self.lock is not None:
             self.lock.release()
-        if self.target is not None and (self.staged is not None or self.retired or self.lock is not None):
+        if self.opened is not None and (self.staged is not None or self.retired or self.lock is not None):
             remove_base_if_empty(self.target.root, base_dir_name(self.target.uid))
-        if self.target is not None:
+        if self.opened is not None:
             try:
                 self.target.close()
             except Exception:  # closing must not mask the outcome
@@ -657,7 +647,7 @@ class _Attempt:
     def _base_result(self) -> dict[str, Any]:
         return {
             "thread_selection": self.choice.method if self.choice else None,
-            "steps_ms": dict(self.elapsed),
+            "steps_ms": {step.value: ms for step, ms in self.elapsed.items()},
             "legacy": self.use_legacy,
             "flags": list(self.record.flags),
         }
@@ -686,24 +676,18 @@ class _Attempt:
         ):
             kind = FailureKind.SCRIPT_UNREADABLE
         result.update(exc_type=exc_type, exc_message=str(report.get("exc_message", "")), traceback=r.traceback)
-        self.record.failure_site, self.record.failure_kind = "awaitRun", kind.value
+        self.record.failure_site, self.record.failure_kind = Step.AWAIT_RUN.value, kind.value
         return Outcome(False, self.request.pid, total, f"the script raised {r.error}", kind,
-                       DEFAULT_HINTS[kind], "awaitRun", result)
+                       DEFAULT_HINTS[kind], Step.AWAIT_RUN, result)
 
-    def _failure(self, error: SafeAttachError, step: str | None) -> Outcome:
+    def _failure(self, error: SafeAttachError, step: Step | None) -> Outcome:
         total = (time.monotonic() - self.started) * 1000
         cancelled = error.kind is FailureKind.CANCELLED
         self.record.result = "cancelled" if cancelled else "failed"
-        self.record.failure_site, self.record.failure_kind = step, error.kind.value
+        self.record.failure_site = step.value if step is not None else None
+        self.record.failure_kind = error.kind.value
         result = {**self._base_result(), "ran": False, **dict(error.detail)}
         return Outcome(False, self.request.pid, total, error.message, error.kind, error.hint, step, result)
-
-
-def _step_kind(step: str) -> FailureKind:
-    for kind in FailureKind:
-        if kind.value == step:
-            return kind
-    return FailureKind.INTERNAL
 
 
 def run_attach(

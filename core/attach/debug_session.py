@@ -26,7 +26,7 @@ from typing import Any
 
 from core.dap_bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
-from core.payload import PayloadResult, PayloadSpec
+from core.payloads.contract import PayloadResult, PayloadSpec
 from core.payloads.debugpy_payload import is_loopback
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace, same_root, start_ticks_of

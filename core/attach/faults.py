@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-WRITE_STEPS = ("writeScript", "writePending", "writeBreaker")
+from core.attach.steps import Step
+from core.errors import FailureKind
+
+# The kind a step's injected fault fails with: the failure that step reports for real (the write steps fail
+# inside RequestWriter, with their own kinds); a step without a failure of its own fails as internal.
+FAULT_KINDS: Mapping[Step, FailureKind] = {
+    Step.OPEN_PROCESS: FailureKind.OPEN_PROCESS,
+    Step.OFFSETS_RESOLVE: FailureKind.OFFSETS_RESOLVE,
+    Step.PARSE: FailureKind.PARSE,
+    Step.THREAD_STATE: FailureKind.THREAD_STATE,
+    Step.WRITE_SCRIPT: FailureKind.WRITE_SCRIPT,
+    Step.WRITE_PENDING: FailureKind.WRITE_PENDING,
+    Step.WRITE_BREAKER: FailureKind.WRITE_BREAKER,
+}
 
 
 @dataclass(frozen=True)
 class FaultPlan:
-    fail: frozenset[str] = frozenset()  # steps that fail as they start (write steps: before writing)
+    fail: frozenset[str] = frozenset()  # steps (ids) that fail as they start (write steps: before writing)
     corrupt: frozenset[str] = frozenset()  # write steps whose bytes are altered (read-back must catch it)
     partial: frozenset[str] = frozenset()  # write steps that write only the first half, then fail
     pad_script_path: int = 0  # lengthen the staged script path by this many bytes (over-long path tests)

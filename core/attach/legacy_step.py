@@ -19,13 +19,8 @@ from core.requests import CancelToken, Injector, Method
 if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs
     from core.inject.injector import Injection
 
-FALLBACK_STEPS = ("legacyFallback", "legacyAwait")
 FALLBACK_KINDS = frozenset({FailureKind.TIMEOUT_RUN})  # safe attach failures injection can overcome
 LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
-TITLES = {
-    "legacyFallback": "Fall back to legacy injection",
-    "legacyAwait": "Wait for the injected loader's report",
-}
 # how long a legacy loader stays valid: the injector gets `timeout` to reach a safe point, the loader as long
 # to report
 LEGACY_EXPIRY_FACTOR = 2.0

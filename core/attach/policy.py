@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.requests import Method
@@ -45,7 +44,7 @@ class Consent:
     override_used: bool
     environ_readable: bool
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self) -> dict[str, object]:
         return {"opted_out": self.opted_out, "opt_out_sources": list(self.sources),
                 "override_used": self.override_used, "environ_readable": self.environ_readable}
 

@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass
 
 from core.errors import FailureKind, SafeAttachError
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 
 SCRIPT_COPY_NAME = "script.py"
 MAX_SCRIPT_BYTES = 16 * 1024 * 1024

@@ -13,15 +13,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.attach.faults import WRITE_STEPS, FaultPlan
+from core.attach.faults import FAULT_KINDS, FaultPlan
+from core.attach.steps import Step
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
 
 CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
 
-KIND = dict(zip(WRITE_STEPS, (FailureKind.WRITE_SCRIPT, FailureKind.WRITE_PENDING, FailureKind.WRITE_BREAKER),
-                strict=True))
 
 
 @dataclass
@@ -55,13 +54,13 @@ class RequestWriter:
     def path_size(self) -> int:
         return self.offsets.debugger_script_path_size
 
-    def _write(self, step: str, address: int, data: bytes) -> bytes:
+    def _write(self, step: Step, address: int, data: bytes) -> bytes:
         """Write `data` (or what the fault plan makes of it); returns the bytes actually written."""
         if step in self.faults.fail:
-            raise SafeAttachError(KIND[step], f"injected fault: {step} failed before writing")
+            raise SafeAttachError(FAULT_KINDS[step], f"injected fault: {step} failed before writing")
         if step in self.faults.partial:
             self.mem.write(address, data[: max(1, len(data) // 2)])
-            raise SafeAttachError(KIND[step], f"injected fault: {step} wrote only part of its bytes")
+            raise SafeAttachError(FAULT_KINDS[step], f"injected fault: {step} wrote only part of its bytes")
         if step in self.faults.corrupt:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         self.mem.write(address, data)
@@ -80,7 +79,7 @@ class RequestWriter:
         data = path + b"\0"
         self.old_path = self.mem.read(self.path_address, self.path_size)
         self.path_written = len(data)
-        self._write("writeScript", self.path_address, data)
+        self._write(Step.WRITE_SCRIPT, self.path_address, data)
         back = self.mem.read(self.path_address, len(data))
         if back != data:
             raise SafeAttachError(FailureKind.WRITE_SCRIPT, "the script path read back differs from what was written")
@@ -88,7 +87,7 @@ class RequestWriter:
 
     def write_pending(self) -> dict[str, object]:
         self.pending_touched = True
-        self._write("writePending", self.pending_address, (1).to_bytes(4, "little"))
+        self._write(Step.WRITE_PENDING, self.pending_address, (1).to_bytes(4, "little"))
         value = self.mem.read_i32(self.pending_address)
         if value != 1 and not (value == 0 and self._consumed()):
             raise SafeAttachError(FailureKind.WRITE_PENDING, f"pending flag reads back {value}, expected 1")
@@ -103,7 +102,7 @@ class RequestWriter:
         # until the write is known, assume our bit is all we may change (a partial write changes less)
         self.breaker_diff = self.please_stop
         wanted = before | self.please_stop
-        written = self._write("writeBreaker", self.breaker_address, wanted.to_bytes(8, "little"))
+        written = self._write(Step.WRITE_BREAKER, self.breaker_address, wanted.to_bytes(8, "little"))
         self.breaker_diff = int.from_bytes(written, "little") ^ before  # exactly the bits we changed
         after = self.mem.read_u64(self.breaker_address)
         # the target clears the bit itself as soon as it handles the request

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from core.errors import FailureKind, exit_code_for
 
@@ -25,7 +24,7 @@ class Finding:
     kind: FailureKind | None = None  # the failure an attach would report (FAIL and WARN)
     affects: str = "all"  # "safe", "legacy" or "all": which attach path the finding concerns
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"check": self.check, "status": self.status.value, "message": self.message,
                 "fixes": list(self.fixes), "kind": self.kind.value if self.kind else None, "affects": self.affects}
 
@@ -46,7 +45,7 @@ class Diagnosis:
         first = self.blocking
         return 0 if first is None else exit_code_for(first.kind or FailureKind.INTERNAL)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         first = self.blocking
         return {"pid": self.pid, "version": self.version, "path": self.path,
                 "attach_should_work": first is None, "exit_code": self.exit_code,

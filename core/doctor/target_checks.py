@@ -6,7 +6,7 @@ from core.attach.policy import ENV_OPT_OUT, OVERRIDE_FLAG, environ_opt_out
 from core.attach.script import check_script
 from core.doctor.model import Finding, Status
 from core.errors import FailureKind, SafeAttachError
-from core.legacy_layouts import LEGACY_LAYOUTS
+from core.offsets.pre313 import PRE313_LAYOUTS
 from core.target import Target, main_interpreter
 from core.walk import ProcessStacks
 
@@ -18,7 +18,7 @@ def version_findings(target: Target) -> list[Finding]:
     if target.pep768_capable:
         out.append(Finding("version", Status.OK, f"CPython {ver}: safe attach (PEP 768), legacy injection as the "
                                                  "fallback"))
-    elif target.offsets is not None or (ver.major, ver.minor) in LEGACY_LAYOUTS:
+    elif target.offsets is not None or (ver.major, ver.minor) in PRE313_LAYOUTS:
         out.append(Finding("version", Status.OK, f"CPython {ver}: no PEP 768 in this version, so attach uses "
                                                  "the legacy ptrace injector"))
     else:

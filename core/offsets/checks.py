@@ -1,6 +1,7 @@
 """Plausibility rules for a decoded `_Py_DebugOffsets` table.
 
-Every offset is relative to some C struct (pep768-spec.md §2.2): the fields of a sub-struct that declares
+Every offset is relative to some C struct (`_Py_DebugOffsets_INIT` in CPython's
+Include/internal/pycore_debug_offsets.h names the struct each one indexes): the fields of a sub-struct that declares
 a `size` are offsets into that struct, except the few listed in `_NOT_MEMBERS`, which the cross-struct
 rules below check against the struct they really index. Fatal findings make the table unusable; warnings
 (misalignment, a free-threaded flag that disagrees with the values) are reported but not fatal.

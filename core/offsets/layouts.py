@@ -1,9 +1,10 @@
 """The `_Py_DebugOffsets` table of each supported CPython minor version, declared once as named u64 fields.
 
 Field i sits at byte 8*i: a char[8] cookie, then little-endian u64s grouped into inlined sub-structs
-(pep768-spec.md §2). The layout is only stable within a minor version, so the table is picked by the
-major.minor of the target's `version` field. Free-threaded builds share their version's layout; only
-the flag and the values differ (see `FreeThreadedExpectations`).
+(`_Py_DebugOffsets` in CPython's Include/internal/pycore_debug_offsets.h at the v3.13.0, v3.14.0 and v3.15.0
+tags; PEP 768, peps.python.org/pep-0768). The layout is only stable within a minor version, so the table is
+picked by the major.minor of the target's `version` field. Free-threaded builds share their version's layout;
+only the flag and the values differ (see `FreeThreadedExpectations`).
 """
 
 from __future__ import annotations

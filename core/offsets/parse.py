@@ -4,7 +4,6 @@ SafeAttachError (PARSE, or UNSUPPORTED_VERSION for a well-formed table of an unk
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import PythonVersion
@@ -18,7 +17,7 @@ _RELEASE_LEVELS = (0xA, 0xB, 0xC, 0xF)
 _FUTURE_MINOR_LIMIT = 99
 
 
-def _parse_error(message: str, **detail: Any) -> SafeAttachError:
+def _parse_error(message: str, **detail: object) -> SafeAttachError:
     return SafeAttachError(FailureKind.PARSE, message, detail=detail)
 
 

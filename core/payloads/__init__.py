@@ -1,4 +1,4 @@
-"""Payloads the loader runs inside the target (see core.payload for the contract).
+"""Payloads the loader runs inside the target (see core.payloads.contract for the contract).
 
 Import the one you need (`core.payloads.exec_payload`, `core.payloads.debugpy_payload`): the debugpy one
 pulls in the distribution lookup, which an `exec` never needs."""

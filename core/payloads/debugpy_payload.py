@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from core.debugpy_dist import debugpy_min_python
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 from core.payloads.sources import payload_source
 
 DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client before it stops

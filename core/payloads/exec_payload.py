@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.payload import PayloadSpec
+from core.payloads.contract import PayloadSpec
 from core.payloads.sources import payload_source
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import builtins
 import io
-from typing import Any
 
 
-def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+def run(params: dict[str, object], ctx: dict[str, object]) -> dict[str, object]:
     path = str(params["script"])
     try:
         with io.open_code(path) as f:

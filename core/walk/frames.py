@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.errors import FailureKind, SafeAttachError
-from core.legacy_layouts import LegacyLayout
 from core.offsets import DebugOffsets
+from core.offsets.pre313 import Pre313Layout
 from core.walk.code import CodeReader
 from core.walk.layouts import InstrKind
 from core.walk.model import FrameRecord, LocalVar
@@ -35,7 +35,7 @@ def fatal(exc: SafeAttachError) -> bool:
 
 
 class FrameWalker:
-    def __init__(self, objects: RemoteObjects, offsets: DebugOffsets | None, legacy: LegacyLayout | None,
+    def __init__(self, objects: RemoteObjects, offsets: DebugOffsets | None, legacy: Pre313Layout | None,
                  locals_reader: LocalsReader | None = None) -> None:
         self.objects, self.offsets, self.legacy = objects, offsets, legacy
         self.code = CodeReader(objects)
@@ -46,10 +46,10 @@ class FrameWalker:
         if self.offsets is not None:
             return obj.pointer(tstate + self.offsets.tstate_current_frame, "current_frame", nullable=True)
         assert self.legacy is not None
-        start = obj.pointer(tstate + self.legacy.tstate_frame, "frame", nullable=True)
-        if self.legacy.cframe_current_frame is None or not start:  # 3.9: the frame itself
+        start = obj.pointer(tstate + self.legacy.tstate.frame, "frame", nullable=True)
+        if self.legacy.cframe is None or not start:  # 3.9: the frame itself
             return start
-        return obj.pointer(start + self.legacy.cframe_current_frame, "cframe.current_frame", nullable=True)
+        return obj.pointer(start + self.legacy.cframe.current_frame, "cframe.current_frame", nullable=True)
 
     def walk(self, tstate: int) -> WalkResult:
         result = WalkResult([])

@@ -1,9 +1,7 @@
 """Where frames and code objects keep what a stack walk needs, per CPython version (x86_64).
 
-3.13+ take every offset from the target's `_Py_DebugOffsets`; 3.9, 3.11 and 3.12 use hand-checked layouts
-next to `core/legacy_layouts.py`. 3.9 and 3.11 were checked live (ctypes against `id()` of a code object in
-the provisioned interpreters, then walked and compared with py-spy in tests/test_stack_live.py); 3.12 comes
-from CPython 3.12's headers (Include/cpython/code.h, Include/internal/pycore_frame.h), no live 3.12 build.
+3.13+ take every offset from the target's `_Py_DebugOffsets`; 3.9, 3.11 and 3.12 take theirs from the
+hand-checked tables of `core/offsets/pre313.py` (where they are named and their provenance is given).
 """
 
 from __future__ import annotations
@@ -12,6 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.offsets import DebugOffsets
+from core.offsets.pre313 import PRE313_LAYOUTS, Pre313Layout
 
 
 class InstrKind(str, Enum):
@@ -69,33 +68,29 @@ class FrameLayout:
         return max(self.frame_previous, self.frame_code, self.frame_instr, self.frame_owner or 0) + 8
 
 
-# 3.9: PyFrameObject is a heap object (f_back 24, f_code 32, f_lasti 104); PyCodeObject from code.h
-_LAYOUT_3_9 = FrameLayout(
-    frame_previous=24, frame_code=32, frame_instr=104, instr_kind=InstrKind.LASTI_BYTES, frame_owner=None,
-    cstack_owner=None, code_tag_mask=0, code_filename=104, code_name=112, code_qualname=None,
-    code_firstlineno=40, code_linetable=120, code_adaptive=None, code_localsplusnames=72, code_argcount=16,
-    frame_localsplus=360, line_kind=LineKind.LNOTAB, long_tagged=False,
-)
-# 3.11: _PyInterpreterFrame (f_code 32, previous 48, prev_instr 56, localsplus 72); co_code_adaptive 184
-_LAYOUT_3_11 = FrameLayout(
-    frame_previous=48, frame_code=32, frame_instr=56, instr_kind=InstrKind.POINTER, frame_owner=None,
-    cstack_owner=None, code_tag_mask=0, code_filename=112, code_name=120, code_qualname=128,
-    code_firstlineno=72, code_linetable=136, code_adaptive=184, code_localsplusnames=96, code_argcount=56,
-    frame_localsplus=72, line_kind=LineKind.LOCATIONS, long_tagged=False,
-)
-# 3.12 (headers only): f_code 0, previous 8, prev_instr 56, owner 70 (3 = C stack); co_code_adaptive 192;
-# PyASCIIObject lost wstr (40 bytes), compact data after utf8_length/utf8
-_LAYOUT_3_12 = FrameLayout(
-    frame_previous=8, frame_code=0, frame_instr=56, instr_kind=InstrKind.POINTER, frame_owner=70,
-    cstack_owner=3, code_tag_mask=0, code_filename=112, code_name=120, code_qualname=128,
-    code_firstlineno=68, code_linetable=136, code_adaptive=192, code_localsplusnames=96, code_argcount=52,
-    frame_localsplus=72, line_kind=LineKind.LOCATIONS, strings=StringLayout(32, 16, 40, 56),
-)
+def layout_from_pre313(t: Pre313Layout) -> FrameLayout:
+    """3.9, 3.11, 3.12: from the version's hand-checked table."""
+    fr, co, ob = t.frame, t.code, t.objects
+    before_311 = t.version < (3, 11)
+    return FrameLayout(
+        frame_previous=fr.previous, frame_code=fr.code, frame_instr=fr.instr,
+        instr_kind=InstrKind.LASTI_BYTES if before_311 else InstrKind.POINTER,
+        frame_owner=fr.owner, cstack_owner=fr.owned_by_cstack, code_tag_mask=0,
+        code_filename=co.filename, code_name=co.name, code_qualname=co.qualname, code_firstlineno=co.firstlineno,
+        code_linetable=co.linetable, code_adaptive=co.code_adaptive, code_localsplusnames=co.localsplusnames,
+        code_argcount=co.argcount, frame_localsplus=fr.localsplus,
+        line_kind=LineKind.LNOTAB if before_311 else LineKind.LOCATIONS,
+        long_tagged=ob.long_tagged, long_digits=ob.long_digits, float_value=ob.float_value, set_used=ob.set_used,
+        ob_type=ob.ob_type, tp_name=ob.tp_name, var_size=ob.var_size, bytes_sval=ob.bytes_sval,
+        tuple_items=ob.tuple_items,
+        strings=StringLayout(t.unicode.state, t.unicode.length, t.unicode.ascii_data, t.unicode.compact_data),
+    )
+
 
 LEGACY_FRAME_LAYOUTS: dict[tuple[int, int], FrameLayout] = {
-    (3, 9): _LAYOUT_3_9, (3, 11): _LAYOUT_3_11, (3, 12): _LAYOUT_3_12,
+    version: layout_from_pre313(table) for version, table in PRE313_LAYOUTS.items()
 }
-VERIFIED_LIVE = frozenset({(3, 9), (3, 11)})
+VERIFIED_LIVE = frozenset(version for version, table in PRE313_LAYOUTS.items() if table.verified_live)
 
 # FRAME_OWNED_BY_CSTACK: 3 in 3.13 (pycore_frame.h), 4 in 3.14+ where FRAME_OWNED_BY_INTERPRETER = 3 came in
 _CSTACK_OWNER = {13: 3}

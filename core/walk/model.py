@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,8 @@ class FrameRecord:
     first_line: int
     locals: tuple[LocalVar, ...] | None = None  # only with --locals
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"function": self.function, "qualname": self.qualname, "filename": self.filename,
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"function": self.function, "qualname": self.qualname, "filename": self.filename,
                                "line": self.line, "first_line": self.first_line}
         if self.locals is not None:
             out["locals"] = [{"name": v.name, "value": v.value} for v in self.locals]
@@ -42,7 +41,7 @@ class ThreadStack:
     frames: tuple[FrameRecord, ...]  # innermost first
     partial: str | None = None  # why the stack may be incomplete (corrupt or changing memory), else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "interpreter_id": self.interpreter_id, "native_thread_id": self.native_thread_id,
             "thread_id": self.thread_id, "name": self.name, "is_main": self.is_main,
@@ -63,7 +62,7 @@ class ProcessStacks:
     def partial(self) -> bool:
         return bool(self.problems) or any(t.partial for t in self.threads)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"pid": self.pid, "version": self.version, "partial": self.partial,
                 "problems": list(self.problems), "elapsed_ms": round(self.elapsed_ms, 3),
                 "threads": [t.to_dict() for t in self.threads]}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import DebugOffsets
@@ -50,7 +49,7 @@ class TaskRecord:
     running: bool  # the thread's asyncio_running_task
     partial: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"id": self.address, "name": self.name, "running": self.running,
                 "coroutine_stack": [f.to_dict() for f in self.coroutine_stack],
                 "awaited_by": list(self.awaited_by), "partial": self.partial}
@@ -65,7 +64,7 @@ class ThreadTasks:
     tasks: tuple[TaskRecord, ...]
     partial: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"interpreter_id": self.interpreter_id, "native_thread_id": self.native_thread_id,
                 "name": self.name, "running_loop": self.running_loop, "partial": self.partial,
                 "tasks": [t.to_dict() for t in self.tasks]}
@@ -87,7 +86,7 @@ class ProcessTasks:
     def all_tasks(self) -> dict[int, TaskRecord]:
         return {task.address: task for thread in self.threads for task in thread.tasks}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"pid": self.pid, "version": self.version, "partial": self.partial, "problems": list(self.problems),
                 "elapsed_ms": round(self.elapsed_ms, 3), "cycles": [list(c) for c in self.cycles],
                 "threads": [t.to_dict() for t in self.threads]}

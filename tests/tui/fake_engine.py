@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from core.attach.chain import TITLES, plan_steps
+from core.attach.chain import plan_steps
+from core.attach.steps import Step
 from core.doctor.model import Diagnosis, Finding, Status
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStarted, StepStatus
@@ -423,7 +424,7 @@ def fake_diagnoses() -> dict[int, Diagnosis]:
 
 
 # the real chain's steps and titles, so screenshots show what the engine shows
-SAFE_STEPS = tuple(StepSpec(name, TITLES[name]) for name in plan_steps(Method.SAFE))
+SAFE_STEPS = tuple(StepSpec(step, step.title) for step in plan_steps(Method.SAFE))
 
 FIXED_TIME = "2026-01-01T12:00:00Z"
 
@@ -573,7 +574,7 @@ class FakeEngine:
                 statuses.append((spec.name, "failed"))
                 outcome = self._failure(request, spec.name, kind, message)
                 break
-            if spec.name == "awaitRun":
+            if spec.name is Step.AWAIT_RUN:
                 yield StepOutput(spec.name, "target picked the request up at a safe point")
             yield StepFinished(spec.name, StepStatus.OK, 1.5)
             statuses.append((spec.name, "ok"))
@@ -604,25 +605,25 @@ class FakeEngine:
         yield outcome
 
     def _failure_at(
-        self, request: AttachRequest, step: str, cancel: CancelToken
+        self, request: AttachRequest, step: Step, cancel: CancelToken
     ) -> tuple[FailureKind, str] | None:
         if request.pid not in self.reports:
-            if step == "openProcess":
+            if step is Step.OPEN_PROCESS:
                 return FailureKind.NO_SUCH_PROCESS, f"no process with PID {request.pid}"
             return None
-        if step == "policy" and request.pid == DISABLED_PID:
+        if step is Step.POLICY and request.pid == DISABLED_PID:
             return (
                 FailureKind.POLICY_DISABLED,
                 "remote debugging is disabled in the target (remote_debugging_enabled=0)",
             )
-        if step == "awaitRun" and request.pid == BLOCKED_PID:
+        if step is Step.AWAIT_RUN and request.pid == BLOCKED_PID:
             self.blocking.set()
             if cancel.wait(request.timeout):
                 return FailureKind.CANCELLED, "cancelled by the user; the pending call was withdrawn"
             return FailureKind.TIMEOUT_RUN, f"the target did not run the script within {request.timeout:g}s"
         return None
 
-    def _failure(self, request: AttachRequest, step: str, kind: FailureKind, message: str) -> Outcome:
+    def _failure(self, request: AttachRequest, step: Step, kind: FailureKind, message: str) -> Outcome:
         result: dict[str, Any] = {}
         if kind is FailureKind.TIMEOUT_RUN:  # as the engine: the stacks of the threads it waited on
             waited = self.stack_data.get(request.pid)
