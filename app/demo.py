@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.tui.render import DEMO_MARKER
+from app.render.words import DEMO_MARKER
 
 TARGETS_DIR = Path(__file__).parent / "demo_targets"
 PAYLOAD_SCRIPT = TARGETS_DIR / "payload.py"

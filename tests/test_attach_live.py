@@ -353,7 +353,8 @@ def test_auto_on_old_target_goes_to_legacy_step(targets: TargetPool, marker: Mar
 
 def test_cli_exec_json_and_log(targets: TargetPool, marker: Marker, tmp_path: Path,
                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from app.cli_attach import cmd_exec, cmd_log
+    from app.cli.attach import cmd_exec
+    from app.cli.log import cmd_log
     from core.errors import exit_code_for
 
     monkeypatch.setenv("SAFEATTACH_STATE_DIR", str(tmp_path / "state"))

@@ -3,7 +3,7 @@ await cycles closed (also a cycle no root leads to), a task awaited twice shown 
 
 from __future__ import annotations
 
-from app.cli_tasks import render_tasks
+from app.render.listings import render_tasks
 from core.walk.model import FrameRecord
 from core.walk.tasks import ProcessTasks, TaskRecord, ThreadTasks, cycles_of
 

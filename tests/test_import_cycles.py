@@ -105,13 +105,7 @@ def cycles_within(scope: str) -> list[list[str]]:
     return cycles(edges)
 
 
-CLI_CYCLE = ("app.cli_doctor, app.cli_read, app.cli_stack and app.cli_tasks import print_error from app.cli, which "
-             "imports them (and the console, whose render and Stacks screen import app.cli_stack): the CLI "
-             "package of issue 11 (app/cli/, branch clirender) takes that apart; then drop this mark")
-
-
-@pytest.mark.parametrize("scope", ["core", "app.tui", pytest.param("app", marks=pytest.mark.xfail(
-    strict=True, reason=CLI_CYCLE))])
+@pytest.mark.parametrize("scope", ["core", "app.tui", "app"])
 def test_no_import_cycle(scope: str) -> None:
     assert cycles_within(scope) == []
 

@@ -1,8 +1,9 @@
-"""The connect block's extra lines: who may connect, and the `ssh -L` forward over SSH."""
+"""The outcome in words: the connect block's extra lines (who may connect, the `ssh -L` forward over SSH) and the
+result as labelled sentences."""
 
 from __future__ import annotations
 
-from app.outcome_render import access_line, ssh_forward_line
+from app.render.words import access_line, result_lines, ssh_forward_line
 
 RESULT = {"connect": {"host": "127.0.0.1", "port": 40493},
           "access": {"allowed_uids": [0, 1000], "idle_timeout": 600.0, "open_to_network": False}}
@@ -23,3 +24,18 @@ def test_ssh_forward_line() -> None:
     assert ssh_forward_line(RESULT, "garbage") is None
     v6 = {"connect": {"host": "::1", "port": 5}}
     assert ssh_forward_line(v6, "a 1 b 22") == "ssh -N -L 5:[::1]:5 b"
+
+
+def test_the_result_reads_as_sentences_without_raw_dicts() -> None:
+    result = {"thread_selection": "main", "steps_ms": {"openProcess": 0.4, "parse": 2.0, "policy": 0.1,
+                                                      "awaitRun": 300.2, "legacyAwait": 9.0},
+              "legacy": False, "flags": ["legacy_fallback", "ptrace"], "ran": True, "thread_name": "MainThread",
+              "native_thread_id": 4242, "payload": {}, "warnings": [], "bridge": None}
+    lines = result_lines(312.0, result)
+    assert lines == [
+        'Ran in thread "MainThread" TID 4242 (chosen: the main thread).',
+        "Took 312 ms: parse 2.0 ms, awaitRun 300 ms, legacyAwait 9.0 ms, 2 other step(s) 0.5 ms.",
+        "Also: fell back to legacy injection, ptrace injector.",
+    ]  # empty ones (payload, warnings, bridge, flags when none) are left out
+    assert result_lines(4.0, {"flags": [], "steps_ms": {}, "ran": False}) == ["Took 4.0 ms."]
+    assert result_lines(1.0, {"exit": {"code": 3}}) == ["Took 1.0 ms.", "exit: code=3"]

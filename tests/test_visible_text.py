@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from live_targets import Target, TargetPool, chroot_command, require
 
-from app.tui import render as tui_render
+from app.render import rich as tui_render
 from app.viewmodel import AttemptView, reduce
 from core.errors import FailureKind
 from core.events import Outcome, Plan, StepFinished, StepOutput, StepSpec, StepStatus

@@ -1,3 +1,3 @@
 """The attach console (Textual) over core.source.EngineSource: `app.tui.app.run_console(source)`.
 
-Empty on purpose: importing a screen (or app.tui.render) must not load the app, which imports every screen."""
+Empty on purpose: importing a screen (or app.render.rich) must not load the app, which imports every screen."""

@@ -599,7 +599,11 @@ class FakeEngine:
                 request.pid,
                 12.0,
                 "script ran in the target",
-                result={"script": request.script or "", "ran_in_thread": 1, "method": method},
+                result={  # shaped like the engine's (core/attach/chain.py _success)
+                    "thread_selection": "main", "steps_ms": {name: 1.5 for name, _ in statuses}, "legacy": False,
+                    "flags": [], "ran": True, "thread_name": "MainThread", "native_thread_id": request.pid,
+                    "payload": {},
+                },
             )
         self._record(request, outcome, statuses)
         yield outcome

@@ -11,7 +11,7 @@ import pytest
 
 from app import demo
 from app.demo import candidates, demo_targets, find_interpreter
-from app.tui.render import demo_tag
+from app.render.words import demo_tag
 
 
 def cmdline(pid: int) -> str:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from textual.widgets import Input
 
-from app.cli_stack import render_stacks
+from app.render.listings import render_stacks
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.help import HelpScreen
 from app.tui.screens.log import LogScreen, StatsScreen

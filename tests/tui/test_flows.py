@@ -129,7 +129,8 @@ async def test_select_offsets_threads_then_attach_success() -> None:
         assert steps.count("ok") == 9 and "1.5 ms" in steps
         assert "target picked the request up" in steps
         outcome = static_text(pilot, "#outcome")
-        assert "attached" in outcome and "script: /tmp/hello.py" in outcome
+        assert "attached" in outcome and 'Ran in thread "MainThread"' in outcome and "Took 12 ms: " in outcome
+        assert "steps_ms" not in outcome and "flags" not in outcome  # sentences, not raw dicts
         assert engine.requests[-1].script == "/tmp/hello.py"
         assert engine.requests[-1].method is Method.AUTO
         assert engine.requests[-1].payload is Payload.EXEC
@@ -332,7 +333,7 @@ async def test_debugpy_attach_shows_where_to_connect() -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         outcome = static_text(pilot, "#outcome")
-        assert "connect a DAP client to 127.0.0.1:5678" in outcome
+        assert "Connect any DAP client to 127.0.0.1:5678" in outcome
         assert "VS Code launch.json configuration" in outcome and '"request": "attach"' in outcome
         assert engine.requests[-1].payload is Payload.DEBUGPY
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
-from app.tui.render import waited_stacks_text
+from app.render.rich import waited_stacks_text
 from app.tui.screens.attach import AttachScreen
 from core.text import visible
 

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Footer, Header, Input, RadioButton, RadioSet, Static
 
-from app.tui import render
+from app.render import rich as render
 from app.tui.messages import OpenLog
 from app.tui.styles import css
 from app.viewmodel import AttemptView, reduce
@@ -218,7 +218,7 @@ class AttachScreen(Screen[None]):
     def _show_steps(self) -> None:
         frame = self.frame if self.spinners else None
         steps: Table | Text = (
-            render.step_lines(self.view, frame) if self.view.steps else Text("starting…", style="dim")
+            render.step_list(self.view, frame) if self.view.steps else Text("starting…", style="dim")
         )
         self.query_one("#steps", Static).update(steps)
 

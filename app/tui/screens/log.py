@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,16 +15,13 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from app.render import RESULT_STYLE, fmt_ms, fmt_time
-from app.tui import render
+from app.render import rich as render
 from app.tui.styles import css
 from core.attemptstats import AttemptStats, attempt_stats
 from core.source import EngineSource
-from core.text import visible
 
 RESULTS = ("all", "ok", "failed", "cancelled")
-COLUMNS = (("n", "#"), ("time", "Time"), ("pid", "PID"), ("version", "Version"), ("method", "Method"),
-           ("result", "Result"), ("site", "Failure site"), ("kind", "Kind"), ("ms", "ms"))
+COLUMNS = render.LOG_COLUMNS
 WIDE_ONLY = {"n", "method", "ms"}  # dropped below NARROW_BELOW columns (all shown in the detail view)
 NARROW_BELOW = 100
 
@@ -116,17 +112,7 @@ class LogScreen(Screen[None]):
         table: DataTable[Text] = self.query_one(DataTable)
         table.clear()
         for i, rec in self.visible_records():
-            cells = {
-                "n": Text(str(i + 1), justify="right"),
-                "time": Text(fmt_time(rec.get("time"), short=bool(self.narrow))),
-                "pid": Text(str(rec.get("pid", "")), justify="right"),
-                "version": render.version_cell(rec.get("target_version")),
-                "method": render.cell(rec.get("method")),
-                "result": render.result_cell(rec),
-                "site": render.cell(rec.get("failure_site")),
-                "kind": render.cell(rec.get("failure_kind")),
-                "ms": Text(fmt_ms(rec.get("elapsed_ms")), justify="right"),
-            }
+            cells = render.log_cells(i, rec, short_time=bool(self.narrow))
             table.add_row(*(cells[str(key.value)] for key in table.columns), key=str(i))
         shown = len(table.rows)
         self.query_one("#log-filters", Static).update(
@@ -208,31 +194,7 @@ class AttemptDetailScreen(ModalScreen[None]):
         self.record = record
 
     def compose(self) -> ComposeResult:
-        rec = self.record
-        fields = Table.grid(padding=(0, 2))
-        fields.add_column(style="bold")
-        fields.add_column()
-        for key, value in rec.items():
-            if key == "steps":
-                continue
-            shown = fmt_time(value) if key == "time" else ("" if value is None else str(value))
-            if key == "result":
-                fields.add_row(Text(key), render.result_cell(rec))
-            elif key == "target_version":
-                fields.add_row(Text(key), render.version_cell(value))
-            else:
-                fields.add_row(Text(visible(key)), Text(visible(shown)))
-        steps = Table(box=None, padding=(0, 2), header_style="bold")
-        steps.add_column("step")
-        steps.add_column("status")
-        steps.add_column("ms", justify="right")
-        for step in rec.get("steps") or []:
-            status = str(step.get("status", ""))
-            steps.add_row(
-                Text(visible(step.get("name", ""))),
-                Text(visible(status), style=RESULT_STYLE.get(status, "dim")),
-                Text(fmt_ms(step.get("elapsed_ms"))),
-            )
+        fields, steps = render.attempt_detail(self.record)
         with VerticalScroll(id="detail-dialog") as dialog:
             dialog.border_title = f"Attempt #{self.number}"
             dialog.border_subtitle = "Esc to close"

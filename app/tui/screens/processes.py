@@ -13,7 +13,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from app.tui import render
+from app.render import rich as render
+from app.render import words
 from app.tui.messages import OpenAttach, OpenReport, ReportView
 from app.tui.styles import css
 from core.model import ProcessSummary
@@ -129,7 +130,7 @@ class ProcessesScreen(Screen[None]):
 
     def _fill(self, columns: bool = False) -> None:
         """Rebuild the rows (and the columns when asked) only if what is shown changed; keep the cursor."""
-        visible = render.visible_rows(self.rows, self.needle, self.sort_key, self.sort_reverse)
+        visible = words.visible_rows(self.rows, self.needle, self.sort_key, self.sort_reverse)
         shown_columns = self._columns()
         column_keys = [k for k, _ in shown_columns]
         if not columns and visible == self._visible and column_keys == self._visible_keys:

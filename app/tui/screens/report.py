@@ -9,8 +9,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from app.render import policy_word
-from app.tui import render
+from app.render import rich as render
+from app.render.words import policy_word
 from app.tui.messages import OpenAttach, ReportView, SwitchView
 from app.tui.styles import css
 from core.model import OffsetsTree, ProcessReport, PythonVersion

@@ -18,8 +18,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Static
 
-from app.cli_stack import render_stacks
-from app.tui import render
+from app.render import rich as render
+from app.render.listings import render_stacks
 from app.tui.messages import ReportView
 from app.tui.screens.report import ReportScreen, report_header
 from app.tui.styles import css

@@ -17,7 +17,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
-from app.tui import render
+from app.render import rich as render
 from app.tui.screens.report import ReportScreen, report_header
 from app.tui.styles import css
 from core.errors import SafeAttachError
@@ -113,7 +113,7 @@ class TasksScreen(ReportScreen):
         if self.tasks is not None:
             body.update(render.tasks_text(self.tasks))
         elif self.error is not None:
-            body.update(error_text(self.error))
+            body.update(render.error_text(self.error, "reading the tasks"))
         self._show_status()
 
     def _show_status(self) -> None:
@@ -134,15 +134,3 @@ class TasksScreen(ReportScreen):
         status.append("  reading…" if self._inflight else "  r refreshes", style="dim")
         self.query_one("#tasks-status", Static).update(status)
 
-
-def error_text(error: BaseException) -> Text:
-    """The engine's message and hint, as text (both may quote the target)."""
-    text = Text()
-    if isinstance(error, SafeAttachError):
-        text.append(visible(error.message), style="bold yellow")
-        if error.hint:
-            text.append("\n\n")
-            text.append(visible(error.hint), style="dim")
-    else:
-        text.append(visible(f"reading the tasks failed: {type(error).__name__}: {error}"), style="bold red")
-    return text

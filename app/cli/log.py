@@ -1,27 +1,44 @@
-"""`safeattach log --stats`: the attempt log summarised (rates, P50/P95 latency, failure sites)."""
+"""`safeattach log`: the attempt log as compact rows for the terminal's width, or JSON lines; `--stats`: the
+log summarised (rates, P50/P95 latency, failure sites). rich is imported only for the human `--stats`."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
-from core.attemptstats import GroupStats, attempt_stats
+from app.render.words import log_lines
+from app.render.words import ms as _ms
+from app.render.words import pct as _pct
 from core.text import visible
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+    from core.attemptstats import GroupStats
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
+def cmd_log(json_out: bool, failures_only: bool, stats: bool = False) -> int:
+    from core.attemptlog import read_attempts_counted
+
+    records, corrupt = read_attempts_counted(failures_only)
+    if stats:
+        return print_stats(records, corrupt, json_out)
+    if json_out:
+        for rec in records:
+            print(json.dumps(rec, sort_keys=True))
+        return 0
+    for line in log_lines(records, shutil.get_terminal_size().columns, failures_only):
+        print(line)
+    if corrupt:
+        print(f"{corrupt} corrupt line(s) skipped")
+    return 0
 
 
 def _table(title: str, groups: Mapping[str, GroupStats]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, expand=False)
     for col in ("", "attempts", "ok", "fallback", "P50 ms", "P95 ms"):
         table.add_column(col, justify="left" if col == "" else "right")
@@ -32,10 +49,15 @@ def _table(title: str, groups: Mapping[str, GroupStats]) -> Table:
 
 
 def print_stats(records: Sequence[Mapping[str, Any]], corrupt: int, json_out: bool) -> int:
+    from core.attemptstats import attempt_stats
+
     stats = attempt_stats(records)
     if json_out:
         print(json.dumps({**stats.to_dict(), "corrupt_lines": corrupt}, indent=2))
         return 0
+    from rich.console import Console
+    from rich.table import Table
+
     con = Console(highlight=False, width=80)
     o = stats.overall
     con.print(f"{o.attempts} attempt(s): {_pct(o.success_rate)} succeeded, {_pct(o.fallback_rate)} fell back to "

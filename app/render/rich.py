@@ -1,20 +1,22 @@
-"""Pure helpers turning engine records into rich Text; untrusted text is wrapped in Text, never markup."""
+"""The rich renderables both front ends show: the step list, the outcome, the connect block, the process,
+log and statistics tables, stacks, tasks and doctor findings. The words come from app/render/words.py; untrusted
+text is wrapped in Text, never markup. No Textual here (the CLI uses this module too)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from app import render as plain
-from app.cli_stack import _runs
-from app.cli_stats import _ms, _pct
-from app.outcome_render import access_line, connect_address, vscode_block
+from app.render import words
+from app.render.listings import runs
 from app.viewmodel import AttemptView
 from core.attemptstats import AttemptStats
 from core.doctor.model import Diagnosis, Status
+from core.errors import SafeAttachError
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
@@ -23,36 +25,27 @@ from core.walk.model import ThreadStack
 if TYPE_CHECKING:
     from core.walk.tasks import ProcessTasks
 
-DEMO_MARKER = "safeattach-demo"  # command-line argument carried by the bundled demo targets
-
 
 YES_NO_STYLE = {"yes": "green", "no": "dim", "?": "dim"}
 POLICY_STYLE = {"enabled": "green", "opted out": "bold yellow", "n/a": "dim"}
+RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow", "started": "cyan", "abandoned": "magenta"}
 
 
 def yes_no(value: bool | None) -> Text:
-    word = plain.yes_no(value)
+    word = words.yes_no(value)
     return Text(word, style=YES_NO_STYLE[word])
 
 
 def policy_cell(p: ProcessSummary) -> Text:
     if p.error:
         return Text("error", style="bold red")
-    word = plain.policy_label(p)
+    word = words.policy_label(p)
     return Text(word, style=POLICY_STYLE[word])
-
-
-def demo_tag(cmdline: str) -> str | None:
-    """The demo target's role ("busy", ...) when the command line carries the demo marker."""
-    for token in cmdline.split():
-        if token.startswith(DEMO_MARKER + ":"):
-            return token.split(":", 1)[1] or "demo"
-    return None
 
 
 def command_cell(p: ProcessSummary) -> Text:
     text = Text()
-    tag = demo_tag(p.cmdline)
+    tag = words.demo_tag(p.cmdline)
     if tag is not None:
         text.append(f"demo:{tag}", style="bold magenta")
         text.append(" ")
@@ -75,57 +68,29 @@ COLUMNS: tuple[tuple[str, str, bool, Callable[[ProcessSummary], Text]], ...] = (
     ("command", "Command", True, command_cell),
 )
 
-SORT_KEYS: dict[str, Callable[[ProcessSummary], Any]] = {
-    "pid": lambda p: p.pid,
-    "user": lambda p: (p.user, p.pid),
-    "version": lambda p: (p.version.hexversion if p.version else -1, p.pid),
-    "build": lambda p: (p.build.describe() if p.build else "", p.pid),
-    "pep768": lambda p: (not p.pep768_capable, p.pid),
-    "policy": lambda p: (str(p.remote_debug_enabled), p.pid),
-    "container": lambda p: (p.container, p.pid),
-    "command": lambda p: (p.cmdline, p.pid),
+
+STEP_STYLE = {
+    StepStatus.PENDING: "dim",
+    StepStatus.RUNNING: "bold cyan",
+    StepStatus.OK: "green",
+    StepStatus.FAILED: "bold red",
+    StepStatus.SKIPPED: "dim",
 }
 
 
-def matches(p: ProcessSummary, needle: str) -> bool:
-    if not needle:
-        return True
-    hay = " ".join(
-        [str(p.pid), p.user, p.cmdline, str(p.version or ""), p.error or "", demo_tag(p.cmdline) or ""]
-    ).lower()
-    return all(part in hay for part in needle.lower().split())
-
-
-def visible_rows(
-    rows: Sequence[ProcessSummary], needle: str, sort: str, reverse: bool
-) -> list[ProcessSummary]:
-    return sorted((p for p in rows if matches(p, needle)), key=SORT_KEYS[sort], reverse=reverse)
-
-
-STATUS_STYLE = {
-    StepStatus.PENDING: ("·", "dim"),
-    StepStatus.RUNNING: ("", "bold cyan"),
-    StepStatus.OK: ("✔", "green"),
-    StepStatus.FAILED: ("✘", "bold red"),
-    StepStatus.SKIPPED: ("-", "dim"),
-}
-
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
-
-def step_lines(view: AttemptView, frame: int | None) -> Table:
+def step_list(view: AttemptView, frame: int | None = None) -> Table:
     """The step list: one row per step; output lines, failure message and hint indented under their step.
 
-    `frame` None renders running steps with a static glyph (deterministic screenshots)."""
+    `frame` None shows running steps with a static glyph (the CLI, and deterministic screenshots)."""
     table = Table.grid(padding=(0, 1))
     table.add_column(width=2)
     table.add_column(ratio=1)
     table.add_column(width=8, no_wrap=True)
     table.add_column(width=11, justify="right", no_wrap=True)
     for step in view.steps:
-        glyph, style = STATUS_STYLE[step.status]
-        if step.status is StepStatus.RUNNING:
-            glyph = "◐" if frame is None else SPINNER[frame % len(SPINNER)]
+        glyph, style = words.STEP_GLYPH[step.status], STEP_STYLE[step.status]
+        if step.status is StepStatus.RUNNING and frame is not None:
+            glyph = words.SPINNER[frame % len(words.SPINNER)]
         title = Text(step.title, style="bold" if step.status is StepStatus.RUNNING else "")
         ms = Text(f"{step.elapsed_ms:.1f} ms", style="dim") if step.elapsed_ms is not None else Text("")
         table.add_row(Text(glyph, style=style, justify="right"), title, Text(step.status.value, style=style), ms)
@@ -139,17 +104,34 @@ def step_lines(view: AttemptView, frame: int | None) -> Table:
     return table
 
 
-def outcome_text(view: AttemptView) -> Text:
+def connect_block(result: Mapping[str, Any], pid: int, ssh_connection: str | None = None) -> Text | None:
+    """How to reach a started debugpy server (words.connect_lines), then the VS Code configuration."""
+    lines = words.connect_lines(result, pid, ssh_connection)
+    config = words.vscode_json(result)
+    if not lines and config is None:
+        return None
+    out = Text()
+    for i, line in enumerate(lines):
+        out.append(("\n" if i else "") + line, style="bold green" if line.startswith("Connect ") else "")
+    if config is not None:
+        out.append(("\n" if lines else "") + words.VSCODE_HEADING + "\n", style="bold")
+        out.append(visible_block(config))
+    return out
+
+
+def outcome_text(view: AttemptView, with_connect: bool = True) -> Text:
+    """The outcome: verdict, message, kind and hint, what the attempt waited on, then the result as sentences
+    and, with `with_connect`, the connect block (the CLI prints that block itself, unwrapped, to stdout)."""
     o = view.outcome
     if o is None:
         return Text("running…" if view.steps else "", style="dim")
     out = Text()
     if o.ok:
-        out.append("✔ attached", style="bold green")
+        out.append(f"{words.OK_GLYPH} attached", style="bold green")
     elif o.kind is not None and o.kind.value == "cancelled":
-        out.append("✘ cancelled", style="bold yellow")
+        out.append(f"{words.FAILED_GLYPH} cancelled", style="bold yellow")
     else:
-        out.append("✘ failed", style="bold red")
+        out.append(f"{words.FAILED_GLYPH} failed", style="bold red")
     out.append(f"  pid {o.pid}  {o.elapsed_ms:.1f} ms\n")
     out.append(visible(o.message))
     if o.kind is not None:
@@ -163,25 +145,23 @@ def outcome_text(view: AttemptView) -> Text:
     if waited is not None:
         out.append("\n")
         out.append_text(waited)
-    address = connect_address(o.result)
-    if address is not None:
-        out.append("\nconnect a DAP client to ", style="bold green")
-        out.append(visible(address), style="bold")
-        if o.result.get("reused"):
-            out.append("  (an existing debugpy server was reused)", style="dim")
-        access = access_line(o.result)
-        if access is not None:
-            out.append(f"\n{access}", style="dim")
-    for key, value in o.result.items():
-        if key in ("connect", "vscode", "stacks"):
-            continue
-        out.append(f"\n{key}: ", style="bold")
-        out.append(visible_block(value) if key == "traceback" else visible(value))
-    vscode = vscode_block(o.result)
-    if vscode is not None:
+    for line in words.result_lines(o.elapsed_ms, o.result):
+        out.append(f"\n{line}", style="dim" if line.startswith(("Took ", "Also: ")) else "")
+    traceback = o.result.get("traceback")
+    if traceback:
         out.append("\n")
-        out.append_text(vscode)
+        out.append(visible_block(str(traceback).rstrip()), style="red")
+    block = connect_block(o.result, o.pid) if with_connect else None
+    if block is not None:
+        out.append("\n")
+        out.append_text(block)
     return out
+
+
+def attempt_view(view: AttemptView) -> Group:
+    """What the CLI shows while an attempt runs and after: a heading, the step list, the outcome."""
+    head = Text(f"PID {view.pid} · {view.payload} · method {view.method}", style="bold")
+    return Group(head, step_list(view), outcome_text(view, with_connect=False))
 
 
 WAITED_FRAMES = 3  # innermost frames shown per waited-on thread
@@ -222,16 +202,68 @@ def waited_stacks_text(stacks: object) -> Text | None:
 
 def result_cell(record: Mapping[str, Any]) -> Text:
     result = str(record.get("result", ""))
-    return Text(result, style=plain.RESULT_STYLE.get(result, ""))
+    return Text(result, style=RESULT_STYLE.get(result, ""))
 
 
 def version_cell(value: object) -> Text:
-    return Text(visible(plain.version_label(value)))
+    return Text(visible(words.version_label(value)))
 
 
 def cell(value: object) -> Text:
     """Any value for a table cell, control characters made visible (it may come from a target)."""
     return Text("" if value is None else visible(value))
+
+
+LOG_COLUMNS = (("n", "#"), ("time", "Time"), ("pid", "PID"), ("version", "Version"), ("method", "Method"),
+               ("result", "Result"), ("site", "Failure site"), ("kind", "Kind"), ("ms", "ms"))
+
+
+def log_cells(index: int, rec: Mapping[str, Any], short_time: bool = False) -> dict[str, Text]:
+    """One attempt-log record's cells, by LOG_COLUMNS key (the console's attempt table)."""
+    return {
+        "n": Text(str(index + 1), justify="right"),
+        "time": Text(words.fmt_time(rec.get("time"), short=short_time)),
+        "pid": Text(str(rec.get("pid", "")), justify="right"),
+        "version": version_cell(rec.get("target_version")),
+        "method": cell(rec.get("method")),
+        "result": result_cell(rec),
+        "site": cell(rec.get("failure_site")),
+        "kind": cell(rec.get("failure_kind")),
+        "ms": Text(words.fmt_ms(rec.get("elapsed_ms")), justify="right"),
+    }
+
+
+def attempt_detail(record: Mapping[str, Any]) -> tuple[Table, Table]:
+    """One attempt-log record: its fields as labelled values (empty ones left out, flags as words), then its
+    steps with status and time."""
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column()
+    for key, value in record.items():
+        if key == "steps" or words.is_empty(value):
+            continue
+        if key == "result":
+            shown = result_cell(record)
+        elif key == "target_version":
+            shown = version_cell(value)
+        elif key == "time":
+            shown = Text(words.fmt_time(value) + " UTC")
+        elif key == "flags":
+            shown = Text(", ".join(words.FLAG_WORDS.get(str(f), visible(f)) for f in value))
+        elif key == "elapsed_ms":
+            shown = Text(words.fmt_ms(value) or visible(value))
+        else:
+            shown = Text(words.value_words(value))
+        fields.add_row(Text(visible(key)), shown)
+    steps = Table(box=None, padding=(0, 2), header_style="bold")
+    steps.add_column("step")
+    steps.add_column("status")
+    steps.add_column("ms", justify="right")
+    for step in record.get("steps") or []:
+        status = str(step.get("status", ""))
+        steps.add_row(Text(visible(step.get("name", ""))), Text(visible(status), style=RESULT_STYLE.get(status, "dim")),
+                      Text(words.fmt_ms(step.get("elapsed_ms"))))
+    return fields, steps
 
 
 def thread_header(t: ThreadStack) -> Text:
@@ -261,7 +293,7 @@ def stacks_text(threads: Sequence[ThreadStack]) -> Text:
         out.append_text(thread_header(t))
         if not t.frames and not t.partial:
             out.append("\n    (no Python frames)", style="dim")
-        for f, repeats in _runs(t.frames):
+        for f, repeats in runs(t.frames):
             out.append("\n    ")
             out.append(visible(f.qualname or f.function), style="cyan")
             line = "?" if f.line is None else str(f.line)
@@ -307,8 +339,9 @@ def stats_summary(stats: AttemptStats) -> Text:
     o = stats.overall
     text = Text()
     text.append(f"{o.attempts} attempt(s)", style="bold")
-    text.append(f": {_pct(o.success_rate)} succeeded, {_pct(o.fallback_rate)} fell back to legacy")
-    text.append(f"\nlatency of successful attempts: P50 {_ms(o.latency.p50_ms)} ms, P95 {_ms(o.latency.p95_ms)} ms")
+    text.append(f": {words.pct(o.success_rate)} succeeded, {words.pct(o.fallback_rate)} fell back to legacy")
+    text.append(f"\nlatency of successful attempts: P50 {words.ms(o.latency.p50_ms)} ms, "
+                f"P95 {words.ms(o.latency.p95_ms)} ms")
     if stats.delta_p50_ms is not None and stats.delta_p95_ms is not None:
         text.append(f"\nlegacy minus safe attach: P50 {stats.delta_p50_ms:+.0f} ms, P95 {stats.delta_p95_ms:+.0f} ms")
     else:
@@ -328,8 +361,8 @@ def stats_table(stats: AttemptStats) -> Table:
         for i, (name, g) in enumerate(groups.items()):
             label = Text(f"{title} " if i == 0 else " " * (len(title) + 1), style="bold")
             label.append(visible(name), style="cyan")
-            table.add_row(label, str(g.attempts), _pct(g.success_rate), _pct(g.fallback_rate),
-                          _ms(g.latency.p50_ms), _ms(g.latency.p95_ms))
+            table.add_row(label, str(g.attempts), words.pct(g.success_rate), words.pct(g.fallback_rate),
+                          words.ms(g.latency.p50_ms), words.ms(g.latency.p95_ms))
     return table
 
 
@@ -348,7 +381,7 @@ def tasks_text(result: ProcessTasks) -> Text:
     """The asyncio tasks as `safeattach tasks` prints them (its summary line left to the status), styled:
     thread headings bold, task lines cyan, await cycles red. The lines are already `visible`; wrapping them in
     Text keeps them text, never markup."""
-    from app.cli_tasks import render_tasks
+    from app.render.listings import render_tasks
 
     out = Text()
     for i, line in enumerate(render_tasks(result)[1:]):
@@ -366,3 +399,17 @@ def tasks_text(result: ProcessTasks) -> Text:
             style = ""
         out.append(line, style=style)
     return out
+
+
+def error_text(error: BaseException, doing: str) -> Text:
+    """What went wrong `doing` something: the engine's message and hint (both may quote the target), or the
+    unexpected exception."""
+    text = Text()
+    if isinstance(error, SafeAttachError):
+        text.append(visible(error.message), style="bold yellow")
+        if error.hint:
+            text.append("\n\n")
+            text.append(visible(error.hint), style="dim")
+    else:
+        text.append(visible(f"{doing} failed: {type(error).__name__}: {error}"), style="bold red")
+    return text

@@ -1,4 +1,4 @@
-"""The `safeattach` command line."""
+"""The `safeattach` command line: the argument parser, and dispatch to the one command module it needs."""
 
 # Start-up is part of the product: this module imports only the standard library and core's vocabulary,
 # parses the arguments, then imports what the one command needs (rich only for human output, the engine only
@@ -10,40 +10,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from core.limits import MAX_TIMEOUT
 
-if TYPE_CHECKING:
-    from core.errors import SafeAttachError
-
 EXIT_USAGE = 2
-
-
-def print_error(exc: SafeAttachError, json_out: bool) -> int:
-    from core.errors import exit_code_for
-
-    if json_out:
-        import json
-
-        print(json.dumps({"error": exc.to_dict()}))
-    else:
-        from app.cli_human import print_error_human
-
-        print_error_human(exc)
-    return exit_code_for(exc.kind)
-
-
-def cmd_ps(json_out: bool) -> int:
-    from app.cli_read import cmd_ps as run
-
-    return run(json_out)
-
-
-def cmd_info(pid: int, json_out: bool) -> int:
-    from app.cli_read import cmd_info as run
-
-    return run(pid, json_out)
 
 
 def _version() -> str:
@@ -154,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except SafeAttachError as exc:
+        from app.cli.errors import print_error
+
         return print_error(exc, bool(getattr(args, "json", False)))
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -168,37 +140,41 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.print_help()
         return EXIT_USAGE
     if cmd == "ps":
+        from app.cli.read import cmd_ps
+
         return cmd_ps(args.json)
     if cmd == "info":
+        from app.cli.read import cmd_info
+
         return cmd_info(args.pid, args.json)
     if cmd == "stack":
-        from app.cli_stack import cmd_stack
+        from app.cli.read import cmd_stack
 
         return cmd_stack(args.pid, args.json, args.locals)
     if cmd == "tasks":
-        from app.cli_tasks import cmd_tasks
+        from app.cli.read import cmd_tasks
 
         return cmd_tasks(args.pid, args.json)
     if cmd == "doctor":
-        from app.cli_doctor import cmd_doctor
+        from app.cli.read import cmd_doctor
 
         return cmd_doctor(args.pid, args.json, args.injector, args.script)
     if cmd == "exec":
-        from app.cli_attach import cmd_exec
+        from app.cli.attach import cmd_exec
 
         return cmd_exec(args.pid, args.script, args.timeout, args.json, method=args.method,
                         allow_opted_out=args.allow_opted_out, injector=args.injector)
     if cmd == "attach":
-        from app.cli_attach import cmd_attach
+        from app.cli.attach import cmd_attach
 
         return cmd_attach(args.pid, args.listen, args.wait_for_client, args.method, args.allow_opted_out,
                           args.timeout, args.json, injector=args.injector, idle_timeout=args.idle_timeout)
     if cmd == "dap":
-        from app.cli_dap import cmd_dap
+        from app.cli.attach import cmd_dap
 
         return cmd_dap(args.pid, args.method, args.timeout, args.idle_timeout)
     if cmd == "log":
-        from app.cli_attach import cmd_log
+        from app.cli.log import cmd_log
 
         return cmd_log(args.json, args.failures, args.stats)
     if cmd == "tui":

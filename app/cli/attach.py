@@ -1,4 +1,4 @@
-"""CLI commands that attach: `exec`, `attach` (debugpy) and `log`; wired into app/cli.py.
+"""CLI commands that attach: `exec`, `attach` (debugpy) and `dap` (`attach`, then a DAP adapter on stdio).
 
 rich and the view model are imported only for human output: `--json` prints event lines straight from the
 engine, and the engine is imported only by the commands that run it."""
@@ -10,25 +10,21 @@ import math
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
+from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
+from app.cli.errors import print_usage_error
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
-from core.events import StepStatus as S
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 from core.text import visible, visible_block
 
 if TYPE_CHECKING:
-    from rich.console import Console, Group
-
-    from app.viewmodel import AttemptView
-
-ICONS = {S.PENDING: ("·", "dim"), S.RUNNING: ("…", "cyan"), S.OK: ("✓", "green"),
-         S.FAILED: ("✗", "bold red"), S.SKIPPED: ("-", "dim")}
+    from rich.console import Console
 MAX_IDLE_TIMEOUT = 7 * 24 * 3600.0
 CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still needs to withdraw the request
 
@@ -82,40 +78,6 @@ def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> 
                 rendering = False
 
 
-def render_view(view: AttemptView) -> Group:
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table.grid(padding=(0, 1))
-    table.add_column(width=1)
-    table.add_column()
-    table.add_column(justify="right", style="dim")
-    for step in view.steps:
-        icon, style = ICONS[step.status]
-        line = Text(step.title, style="bold" if step.status is S.RUNNING else "")
-        if step.message:
-            line.append(f"  {step.message}", style="red" if step.status is S.FAILED else "dim")
-        ms = f"{step.elapsed_ms:.1f} ms" if step.elapsed_ms is not None else ""
-        table.add_row(Text(icon, style=style), line, ms)
-        for out in step.output:
-            table.add_row("", Text(f"  {out}", style="dim"), "")
-    parts: list[Any] = [Text(f"PID {view.pid} · {view.payload} · method {view.method}", style="bold"), table]
-    o = view.outcome
-    if o is not None:
-        if o.ok:
-            parts.append(Text(f"✓ {visible(o.message)} ({o.elapsed_ms:.0f} ms)", style="bold green"))
-        else:
-            kind = o.kind.value if o.kind else "failed"
-            parts.append(Text(f"✗ [{kind}] {visible(o.message)}", style="bold red"))
-            if o.hint:
-                parts.append(Text(f"hint: {visible(o.hint)}", style="yellow"))
-            tb = o.result.get("traceback")
-            if tb:
-                parts.append(Text(visible_block(str(tb).rstrip()), style="red"))
-    return Group(*parts)
-
-
 def _run(request: AttachRequest, json_out: bool) -> int:
     return exit_code(run_outcome(request, json_out))
 
@@ -142,16 +104,17 @@ def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool, t
     from rich.console import Console
     from rich.live import Live
 
+    from app.render.rich import attempt_view
     from app.viewmodel import AttemptView, reduce
 
     view = AttemptView()
-    live = Live(render_view(view), console=Console(highlight=False, stderr=to_stderr), refresh_per_second=20,
-                transient=False)
+    console = Console(highlight=False, stderr=to_stderr)
+    live = Live(attempt_view(view), console=console, refresh_per_second=20, transient=False)
 
     def show(event: Event) -> None:
         nonlocal view
         view = reduce(view, event)
-        live.update(render_view(view))
+        live.update(attempt_view(view))
 
     try:
         try:
@@ -162,6 +125,8 @@ def _render(q: queue.Queue[Event | None], cancel: CancelToken, json_out: bool, t
     finally:
         try:
             live.stop()
+            if not console.is_terminal:  # off a terminal, rich's live view ends without a newline
+                console.line()
         except OSError:  # the terminal went away (SIGHUP); the engine has finished
             pass
 
@@ -187,11 +152,11 @@ def cmd_attach(
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        return _usage(f"--listen must be HOST:PORT, got {listen!r}")
+        return print_usage_error(f"--listen must be HOST:PORT, got {listen!r}")
     host = host.strip("[]")  # [::1]:PORT
     bad_idle = idle_timeout_error(idle_timeout)
     if bad_idle is not None:
-        return _usage(bad_idle)
+        return print_usage_error(bad_idle)
     request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             idle_timeout=idle_timeout,
@@ -208,7 +173,7 @@ def cmd_attach(
         return 0  # the usual case, and with --json one without rich
     from rich.text import Text
 
-    from app.cli_human import err_console
+    from app.cli.errors import err_console
 
     err = err_console()
     for warning in warnings:
@@ -218,37 +183,16 @@ def cmd_attach(
     return 0
 
 
-def _usage(message: str) -> int:
-    from rich.console import Console
-    from rich.text import Text
-
-    Console(stderr=True).print(Text(f"error: {message}", style="red"))
-    return 2
-
-
 def _print_connect(outcome: Outcome) -> None:
-    from app.outcome_render import access_line, connect_address, ssh_forward_line, vscode_block
+    """The connect block on stdout, unwrapped (the launch.json entry is meant to be copied)."""
+    from app.render.words import VSCODE_HEADING, connect_lines, vscode_json
 
-    if not sys.stdout.isatty():  # rich's live view ends without a newline when not on a terminal
-        print()
-    r = outcome.result
-    debugpy = r["debugpy"]
-    where = connect_address(r) or "?"
-    state = "already running (reused)" if r["reused"] else "started"
-    if r.get("reattach_cache") == "hit":
-        state += ", found through the reattach cache"
-    print(visible(f"debugpy {debugpy['version']} {state} in PID {outcome.pid}"))
-    print(visible(f"Connect any DAP client to {where} (debugpy \"attach\" with \"connect\")."))
-    access = access_line(r)
-    if access is not None:
-        print(visible(access))
-    forward = ssh_forward_line(r, os.environ.get("SSH_CONNECTION"))
-    if forward is not None:
-        print(f"Over SSH: run on your own machine, then connect there to 127.0.0.1:{r['connect']['port']}:")
-        print(visible(f"  {forward}"))
-    vscode = vscode_block(r)
-    if vscode is not None:
-        print(visible_block(vscode.plain))
+    for line in connect_lines(outcome.result, outcome.pid, os.environ.get("SSH_CONNECTION")):
+        print(line)
+    config = vscode_json(outcome.result)
+    if config is not None:
+        print(VSCODE_HEADING)
+        print(visible_block(config))
 
 
 def _serve_bridges(pid: int, err: Console) -> None:
@@ -278,40 +222,71 @@ def _serve_bridges(pid: int, err: Console) -> None:
         stop_bridges()
 
 
-def cmd_log(json_out: bool, failures_only: bool, stats: bool = False) -> int:
-    from core.attemptlog import read_attempts_counted
+# dap -----------------------------------------------------------------------------------------------------------------
+CONNECT_TIMEOUT = 10.0
 
-    records, corrupt = read_attempts_counted(failures_only)
-    if stats:
-        from app.cli_stats import print_stats
 
-        return print_stats(records, corrupt, json_out)
-    if json_out:
-        for rec in records:
-            print(json.dumps(rec, sort_keys=True))
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
+    """A DAP adapter on stdin/stdout, for editors that launch an adapter executable (VS Code executable
+    adapters, nvim-dap `executable`): attach like `attach` (progress on stderr, as JSON lines), then relay
+    stdio to the debug server's port, which admits only this user and the target's (see
+    core/payloads/in_target_adapter_gate.py); it ends when either side closes."""
+    from core.attach.debug_session import stop_bridges
 
-    from app.render import RESULT_STYLE, fmt_ms, fmt_time, version_label
-
-    console = Console(highlight=False)
-    table = Table(title=f"{len(records)} attempt(s)" + (" (failures)" if failures_only else ""))
-    for col in ("time", "PID", "version", "method", "thread", "result", "failed at", "kind", "ms"):
-        table.add_column(col)
-    for rec in records:
-        result = str(rec.get("result", "?"))
-        flags = ",".join(rec.get("flags") or [])
-        table.add_row(
-            visible(fmt_time(rec.get("time"))), visible(rec.get("pid", "")),
-            visible(version_label(rec.get("target_version"))), visible(rec.get("method", "")),
-            visible(rec.get("thread_selection") or ""),
-            Text(visible(result + (f" [{flags}]" if flags else "")), style=RESULT_STYLE.get(result, "red")),
-            visible(rec.get("failure_site") or ""), visible(rec.get("failure_kind") or ""),
-            fmt_ms(rec.get("elapsed_ms")),
-        )
-    console.print(table)
-    if corrupt:
-        console.print(Text(f"{corrupt} corrupt line(s) skipped", style="yellow"))
+    bad_idle = idle_timeout_error(idle_timeout)
+    if bad_idle is not None:
+        return print_usage_error(bad_idle)
+    request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
+                            idle_timeout=idle_timeout)
+    outcome = run_outcome(request, json_out=True, to_stderr=True)
+    if outcome is None or not outcome.ok:
+        return exit_code(outcome)
+    connect = outcome.result["connect"]
+    try:
+        sock = socket.create_connection((str(connect["host"]), int(connect["port"])), timeout=CONNECT_TIMEOUT)
+    except OSError as exc:
+        print(f"error: cannot connect to the debug server at {connect['host']}:{connect['port']}: {exc}",
+              file=sys.stderr)
+        stop_bridges()
+        return exit_code_for(FailureKind.TIMEOUT_CONNECT)
+    sock.settimeout(None)
+    try:
+        _relay_stdio(sock)
+    finally:
+        sock.close()
+        stop_bridges()
     return 0
+
+
+def _relay_stdio(sock: socket.socket) -> None:
+    """Pump stdin -> socket and socket -> stdout until either ends (or a signal that cancels attaches)."""
+    done = threading.Event()
+
+    def upstream() -> None:
+        try:
+            while data := os.read(sys.stdin.fileno(), 65536):
+                sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        done.set()
+
+    def downstream() -> None:
+        try:
+            while data := sock.recv(65536):
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(sys.stdout.fileno(), view):]
+        except OSError:
+            pass
+        done.set()
+
+    previous = {sig: signal.signal(sig, lambda signum, frame: done.set()) for sig in CANCEL_SIGNALS}
+    try:
+        for pump in (upstream, downstream):
+            threading.Thread(target=pump, name="safeattach-dap-stdio", daemon=True).start()
+        while not done.wait(0.2):
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,12 +1,13 @@
-"""CLI commands that only read: `ps` and `info` (JSON, or tables through rich, imported only for those)."""
+"""CLI commands that only read: `ps`, `info`, `stack`, `tasks` and `doctor` (JSON, or human text: tables
+through rich for `ps`/`info`, imported only for those, and 80-column listings for the others)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from app.render import policy_label, report_to_dict, summary_to_dict, yes_no
-from core.errors import SafeAttachError
+from app.render.records import report_to_dict, summary_to_dict
+from app.render.words import policy_label, yes_no
 from core.model import ProcessReport, ProcessSummary
 from core.text import visible
 
@@ -23,13 +24,10 @@ def cmd_ps(json_out: bool) -> int:
 
 
 def cmd_info(pid: int, json_out: bool) -> int:
-    from app.cli import print_error
+    """A failure to read (a typed SafeAttachError) is reported by app/cli/main.py, as for every command."""
     from core.inspect import inspect_process
 
-    try:
-        report = inspect_process(pid)
-    except SafeAttachError as exc:
-        return print_error(exc, json_out)
+    report = inspect_process(pid)
     if json_out:
         print(json.dumps(report_to_dict(report), indent=2))
     else:
@@ -104,3 +102,34 @@ def _print_info(report: ProcessReport) -> None:
             Text(visible(t.current_function or "?")),
         )
     con.print(threads)
+
+
+def _print_listing(json_out: bool, record: dict[str, object], lines: Callable[[], list[str]]) -> None:
+    print(json.dumps(record, indent=2) if json_out else "\n".join(lines()))
+
+
+def cmd_stack(pid: int, json_out: bool, with_locals: bool = False) -> int:
+    from app.render.listings import render_stacks
+    from core.walk import snapshot
+
+    stacks = snapshot(pid, with_locals=with_locals)
+    _print_listing(json_out, stacks.to_dict(), lambda: render_stacks(stacks))
+    return 0
+
+
+def cmd_tasks(pid: int, json_out: bool) -> int:
+    from app.render.listings import render_tasks
+    from core.walk.tasks import read_tasks
+
+    result = read_tasks(pid)
+    _print_listing(json_out, result.to_dict(), lambda: render_tasks(result))
+    return 0
+
+
+def cmd_doctor(pid: int, json_out: bool, injector: str, script: str | None = None) -> int:
+    from app.render.listings import render_diagnosis
+    from core.doctor import diagnose
+
+    diagnosis = diagnose(pid, injector=injector, script=script)
+    _print_listing(json_out, diagnosis.to_dict(), lambda: render_diagnosis(diagnosis))
+    return diagnosis.exit_code
