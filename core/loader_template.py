@@ -60,7 +60,9 @@ def _safeattach_loader():
         report["ok"] = False
         report["exc_type"] = type(exc).__name__
         report["exc_message"] = str(exc)
-        report["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        # a payload may have formatted it already (in_target_exec: while the user's source lines were known)
+        report["traceback"] = getattr(exc, "__safeattach_traceback__", None) or "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__))
     finally:
         try:
             if not namespace.get("KEEP_NAMESPACE"):

@@ -15,7 +15,7 @@ from attach_helpers import SLEEP_THEN_RUN, Marker, attach, make_marker, request_
 from live_targets import SID, TargetPool, chroot_command, require
 
 from core.errors import FailureKind
-from core.events import Plan, StepFinished, StepStatus
+from core.events import Plan, StepFinished, StepOutput, StepStatus
 from core.requests import Method
 
 pytestmark = pytest.mark.live
@@ -191,6 +191,27 @@ def test_script_raising_is_reported(targets: TargetPool, tmp_path: Path) -> None
     assert outcome.result["exc_type"] == "KeyError"
     assert "nope" in outcome.result["exc_message"]
     assert "raise KeyError" in outcome.result["traceback"]
+    assert target.alive()
+
+
+@pytest.mark.parametrize("source", ["x = (1,\n", "def f():\n    raise KeyError('nope')\nf()\n"],
+                         ids=["syntax-error", "raises"])
+def test_errors_in_a_copied_script_name_the_users_file(targets: TargetPool, tmp_path: Path, source: str) -> None:
+    """The chroot target cannot see the host's tmp_path, so it runs our private copy (script.py): the
+    SyntaxError and the traceback still name the user's own path, with the user's source line."""
+    target = targets.spawn_script(require("3.14"), "busy.py")
+    script = tmp_path / "mine.py"
+    script.write_text(source)
+    events, outcome = attach(target.pid, script)
+    assert any(isinstance(e, StepOutput) and "copied into the private directory" in e.text for e in events)
+    assert outcome.kind is FailureKind.SCRIPT_FAILED, outcome
+    tb = outcome.result["traceback"]
+    assert f'File "{script}", line ' in tb, tb
+    assert "script.py" not in tb and "script.py" not in outcome.message, tb
+    if source.startswith("x"):
+        assert outcome.result["exc_type"] == "SyntaxError" and "x = (1," in tb, tb
+    else:
+        assert outcome.result["exc_type"] == "KeyError" and "raise KeyError('nope')" in tb, tb
     assert target.alive()
 
 

@@ -261,5 +261,5 @@ def exec_spec(plan: ScriptPlan, private_dir_in_target: str) -> PayloadSpec:
 
     if not plan.copied:
         return exec_payload(plan.caller_path)
-    spec = exec_payload(f"{private_dir_in_target}/{SCRIPT_COPY_NAME}")
+    spec = exec_payload(f"{private_dir_in_target}/{SCRIPT_COPY_NAME}", filename=plan.caller_path)
     return PayloadSpec(spec.name, spec.source, spec.params, {**spec.files, SCRIPT_COPY_NAME: plan.content})

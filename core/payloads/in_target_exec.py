@@ -1,8 +1,10 @@
 """Runs INSIDE the target (source shipped by `exec_payload`): run a user's script like sys.remote_exec does.
 
 The script is read by the target itself (its uid, its mount namespace, relative paths against its cwd),
-through io.open_code like CPython, and executed in a fresh namespace holding only `__builtins__`.
-Imports nothing from safeattach and stays valid on CPython 3.9+.
+through io.open_code like CPython, and executed in a fresh namespace holding only `__builtins__`. When the
+target runs our private copy (it cannot see the user's file), the code is compiled under the user's own path,
+so a SyntaxError or a traceback names the file the user wrote, with its lines. Imports nothing from
+safeattach and stays valid on CPython 3.9+.
 """
 
 from __future__ import annotations
@@ -13,13 +15,51 @@ import io
 
 def run(params: dict[str, object], ctx: dict[str, object]) -> dict[str, object]:
     path = str(params["script"])
+    filename = str(params.get("filename") or path)  # the user's path, also for the private copy
     try:
         with io.open_code(path) as f:
             source = f.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         # keep the exception type: the engine maps PermissionError/FileNotFoundError to SCRIPT_UNREADABLE
-        raise type(exc)(exc.errno, f"cannot read script {path!r} in the target: {reason}", path) from None
-    code = compile(source, path, "exec")
-    exec(code, {"__builtins__": builtins})
-    return {"script": path}
+        raise type(exc)(exc.errno, f"cannot read script {filename!r} in the target: {reason}", path) from None
+    code = compile(source, filename, "exec")
+    if filename == path:
+        exec(code, {"__builtins__": builtins})
+    else:
+        _exec_as(code, source, filename)
+    return {"script": filename}
+
+
+def _exec_as(code: Any, source: bytes, filename: str) -> None:
+    """Run `code` with its source lines known under `filename` (which may not exist, or be another file, in
+    the target's view) while it runs and while its traceback is formatted; the target's linecache is left
+    as it was."""
+    import linecache
+
+    entry = None
+    try:
+        from importlib.util import decode_source
+
+        text = decode_source(source)
+        entry = (len(text), None, text.splitlines(True), filename)  # mtime None: checkcache keeps it
+    except Exception:  # an undecodable script still runs (compile accepted it); only its lines go unshown
+        pass
+    previous = linecache.cache.get(filename)
+    if entry is not None:
+        linecache.cache[filename] = entry
+    try:
+        exec(code, {"__builtins__": builtins})
+    except BaseException as exc:
+        import traceback
+
+        # the loader reports this text instead of formatting the traceback itself, after our lines are gone
+        exc.__safeattach_traceback__ = "".join(  # type: ignore[attr-defined]
+            traceback.format_exception(type(exc), exc, exc.__traceback__))
+        raise
+    finally:
+        if entry is not None and linecache.cache.get(filename) is entry:
+            if previous is None:
+                del linecache.cache[filename]
+            else:
+                linecache.cache[filename] = previous
