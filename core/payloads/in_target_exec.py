@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import io
+from types import CodeType
 
 
 def run(params: dict[str, object], ctx: dict[str, object]) -> dict[str, object]:
@@ -31,7 +32,7 @@ def run(params: dict[str, object], ctx: dict[str, object]) -> dict[str, object]:
     return {"script": filename}
 
 
-def _exec_as(code: Any, source: bytes, filename: str) -> None:
+def _exec_as(code: CodeType, source: bytes, filename: str) -> None:
     """Run `code` with its source lines known under `filename` (which may not exist, or be another file, in
     the target's view) while it runs and while its traceback is formatted; the target's linecache is left
     as it was."""
