@@ -201,7 +201,7 @@ def cmd_attach(
         return exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
-    from core.attach.debug_session import active_bridges
+    from core.dap.session import active_bridges
 
     warnings = outcome.result.get("warnings") or []
     if not warnings and not active_bridges():
@@ -255,7 +255,7 @@ def _serve_bridges(pid: int, err: Console) -> None:
     """Keep the local DAP bridge(s) up until Ctrl-C, SIGTERM or the target's exit."""
     from rich.text import Text
 
-    from core.attach.debug_session import stop_bridges
+    from core.dap.session import stop_bridges
     from core.procfs import start_ticks_of
 
     err.print(Text("The target is in another network namespace: this command relays the port above into it. "

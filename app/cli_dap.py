@@ -13,7 +13,7 @@ import threading
 
 from app.cancel_signals import CANCEL_SIGNALS
 from app.cli_attach import exit_code, idle_timeout_error, run_outcome
-from core.attach.debug_session import stop_bridges
+from core.dap.session import stop_bridges
 from core.errors import FailureKind, exit_code_for
 from core.requests import AttachRequest, Method, Payload
 

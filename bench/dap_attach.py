@@ -41,9 +41,9 @@ from dap_client import DapClient  # noqa: E402
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
 
-from core.debugpy_dist import install_into_root, local_debugpy  # noqa: E402
+from core.dap.dist import install_into_root, local_debugpy  # noqa: E402
+from core.dap.reattach import find_listener, listen_rows  # noqa: E402
 from core.procfs import start_ticks_of  # noqa: E402
-from core.reattach_cache import find_listener, listen_rows  # noqa: E402
 
 CONNECT_DEADLINE = 60.0
 

@@ -23,10 +23,10 @@ from dap_session import program_text, run_full_session
 from live_targets import SID, Target, TargetPool, chroot_command, require
 
 from core.attach import run_attach
-from core.debugpy_dist import install_into_root, local_debugpy
+from core.dap.dist import install_into_root, local_debugpy
+from core.dap.reattach import cache_dir, listening_ports
 from core.events import Outcome, StepFinished, StepStatus
 from core.procfs import start_ticks_of
-from core.reattach_cache import cache_dir, listening_ports
 from core.requests import AttachRequest, CancelToken, Payload
 
 pytestmark = pytest.mark.live
@@ -365,15 +365,23 @@ def test_nonexistent_pid_and_bad_listen(session: Session) -> None:
 def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3.9 is older than the bundled debugpy supports: the CLI injects (ptrace) with debugpy 1.8.21."""
-    from live_targets import CACHE
+    """3.9 is older than the bundled debugpy supports: the CLI injects (ptrace) with debugpy 1.8.21, and the
+    chroot gets a copy of that release only (the release is chosen before anything is copied)."""
+    from live_targets import BULLSEYE, CACHE
 
-    from core.debugpy_legacy import LEGACY_DEBUGPY_VERSION
+    from core.dap.releases import OLD_RELEASE
 
+    def copies_of_ours() -> list[Path]:
+        return sorted((BULLSEYE / "tmp").glob(f"safeattach-debugpy-{local_debugpy().version}-*"))
+
+    for stale in copies_of_ours():  # left by an earlier run (or by a client that copied before it decided)
+        shutil.rmtree(stale)
     monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(CACHE / "cache"))  # provisioned by tests/provision.sh
     target, program = session.spawn("3.9")
     code, _events, outcome, _ = cli_attach(session, target.pid)
     assert code == 0, (outcome.message, outcome.hint)
     assert outcome.result["legacy"] is True
-    assert outcome.result["debugpy"]["version"] == LEGACY_DEBUGPY_VERSION
+    assert outcome.result["debugpy"]["version"] == OLD_RELEASE
+    assert copies_of_ours() == [], "a 3.9 target got a useless copy of the bundled debugpy"
+    assert list((BULLSEYE / "tmp").glob(f"safeattach-debugpy-{OLD_RELEASE}-*")), "the 1.8.21 copy is missing"
     drive_session(int(outcome.result["connect"]["port"]), program, target)

@@ -1,82 +1,79 @@
-"""A debugpy for targets older than our own debugpy supports (CPython 3.9 for debugpy 1.8.22).
+"""Which debugpy release serves which target Python: our own, or an older release for older targets.
 
-debugpy 1.8.21 is the newest release that still supports 3.9 (Requires-Python >= 3.8; 1.8.22 has none).
-Its pure wheel (`py2.py3-none-any`, no compiled speedups, so pydevd runs in pure Python on any 3.9
-build) is expected, unpacked, in the cache directory:
+Our debugpy (1.8.22) needs CPython >= 3.10. debugpy 1.8.21 is the newest release that still supports 3.9
+(Requires-Python >= 3.8). Its pure wheel (`py2.py3-none-any`, no compiled speedups, so pydevd runs in pure
+Python on any 3.9 build) is expected, unpacked, in the cache directory:
 
     <cache>/debugpy-legacy/1.8.21/debugpy/...
 
-where <cache> is `$SAFEATTACH_CACHE_DIR`, else `$XDG_CACHE_HOME/safeattach`, else `~/.cache/safeattach`.
-`fetch_command()` is the one command that puts it there (tests/provision.sh runs it for the test suite).
-Nothing is downloaded at attach time: a missing copy is an UNSUPPORTED_VERSION failure whose hint is that
-command. For a target in another root the copy is placed under the target's /tmp (cached, sealed,
-verified before reuse) by the same code in core.debugpy_dist that places our own debugpy.
+where <cache> is `$SAFEATTACH_CACHE_DIR`, else `$XDG_CACHE_HOME/safeattach`, else `~/.cache/safeattach` (the
+directory keeps its historical name so copies fetched earlier stay valid). `fetch_command()` is the one
+command that puts it there (tests/provision.sh runs it for the test suite). Nothing is downloaded at attach
+time: a missing copy is an UNSUPPORTED_VERSION failure whose hint is that command.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from core.debugpy_dist import DebugpyInstall, debugpy_dir_for_target
-from core.debugpy_dist import debugpy_min_python as current_min_python
+from core.dap.dist import DebugpyInstall, debugpy_min_python, local_debugpy
 from core.errors import FailureKind, SafeAttachError
 from core.paths import xdg_dir
-from core.payload import PayloadSpec
 
-LEGACY_DEBUGPY_VERSION = "1.8.21"
-LEGACY_MIN_PYTHON = (3, 8)
+OLD_RELEASE = "1.8.21"  # the newest debugpy that runs on 3.9
+OLD_RELEASE_MIN_PYTHON = (3, 8)
+
+
+@dataclass(frozen=True)
+class Release:
+    """The debugpy a target gets: where it is installed (client's view) and the oldest Python it runs on."""
+
+    install: DebugpyInstall
+    min_python: tuple[int, int]
+    ours: bool  # our own debugpy (the one installed next to safeattach)
 
 
 def cache_root() -> Path:
     return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
 
 
-def legacy_debugpy_parent() -> Path:
-    """The directory that holds the legacy `debugpy` package (what goes on the target's sys.path)."""
-    return cache_root() / "debugpy-legacy" / LEGACY_DEBUGPY_VERSION
+def old_release_parent() -> Path:
+    """The directory that holds the old release's `debugpy` package (what goes on the target's sys.path)."""
+    return cache_root() / "debugpy-legacy" / OLD_RELEASE
 
 
 def fetch_command(python: str = "python3") -> str:
-    dest = shlex.quote(str(legacy_debugpy_parent()))
+    dest = shlex.quote(str(old_release_parent()))
     return (f"{python} -m pip install --no-deps --only-binary=:all: --platform any --python-version 3.9 "
-            f"--target {dest} debugpy=={LEGACY_DEBUGPY_VERSION}")
+            f"--target {dest} debugpy=={OLD_RELEASE}")
 
 
-def needs_legacy_debugpy(version: tuple[int, int]) -> bool:
-    return version < current_min_python()
+def needs_old_release(version: tuple[int, int]) -> bool:
+    return version < debugpy_min_python()
 
 
-def _installed() -> DebugpyInstall:
-    parent = legacy_debugpy_parent()
+def release_for_target(version: tuple[int, int]) -> Release:
+    """The debugpy for a target running Python `version`; UNSUPPORTED_VERSION when none fits or the old
+    release was never fetched. Decided before anything is copied into the target's filesystem."""
+    if not needs_old_release(version):
+        return Release(local_debugpy(), debugpy_min_python(), ours=True)
+    if version < OLD_RELEASE_MIN_PYTHON:
+        raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
+                              f"no supported debugpy release runs on Python {version[0]}.{version[1]}")
+    return Release(_old_release(), OLD_RELEASE_MIN_PYTHON, ours=False)
+
+
+def _old_release() -> DebugpyInstall:
+    parent = old_release_parent()
     package = parent / "debugpy"
     if not (package / "__init__.py").is_file():
         raise SafeAttachError(
             FailureKind.UNSUPPORTED_VERSION,
-            f"the bundled debugpy needs Python >= {'.'.join(map(str, current_min_python()))}, and debugpy "
-            f"{LEGACY_DEBUGPY_VERSION} (the newest release for older targets) is not in {parent}",
+            f"the bundled debugpy needs Python >= {'.'.join(map(str, debugpy_min_python()))}, and debugpy "
+            f"{OLD_RELEASE} (the newest release for older targets) is not in {parent}",
             hint=f"Fetch it once with: {fetch_command()}",
-            detail={"expected": str(package), "debugpy_version": LEGACY_DEBUGPY_VERSION},
+            detail={"expected": str(package), "debugpy_version": OLD_RELEASE},
         )
-    return DebugpyInstall(parent, LEGACY_DEBUGPY_VERSION)
-
-
-def legacy_debugpy_dir_for_target(pid: int, *, target_uid: int | None = None) -> str:
-    """A directory, as the target sees it, holding the legacy debugpy package."""
-    return debugpy_dir_for_target(pid, target_uid=target_uid, install=_installed())
-
-
-def adapt_debugpy_spec(spec: PayloadSpec, version: tuple[int, int], pid: int, uid: int,
-                       say: Callable[[str], None]) -> PayloadSpec:
-    """The debugpy payload for a target too old for our debugpy: point it at the legacy release instead.
-    Other payloads and current targets are returned unchanged."""
-    if spec.name != "debugpy" or not needs_legacy_debugpy(version):
-        return spec
-    if version < LEGACY_MIN_PYTHON:
-        raise SafeAttachError(FailureKind.UNSUPPORTED_VERSION,
-                              f"no supported debugpy release runs on Python {version[0]}.{version[1]}")
-    where = legacy_debugpy_dir_for_target(pid, target_uid=uid)
-    say(f"Python {version[0]}.{version[1]} target: using debugpy {LEGACY_DEBUGPY_VERSION} from {where}")
-    params = {**spec.params, "debugpy_dir": where, "min_python": list(LEGACY_MIN_PYTHON)}
-    return PayloadSpec(spec.name, spec.source, params, spec.files)
+    return DebugpyInstall(parent, OLD_RELEASE)

@@ -10,7 +10,7 @@ adapter exits once no client has been connected for `idle` seconds; the debuggee
 
 Configuration comes from the environment variable SAFEATTACH_ADAPTER_GATE (JSON); any failure to install
 the gate ends the process before the adapter starts (fail closed). Self-contained, valid on CPython 3.9+;
-`peer_uid` is also imported by the client's own bridge (core.dap_bridge) for the same check.
+`peer_uid` is also imported by the client's own bridge (core.dap.bridge) for the same check.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Runs INSIDE the target (source shipped by `debugpy_payload`): start or reuse a debugpy server.
+"""Runs INSIDE the target (source shipped by `core.dap.payload`): start or reuse a debugpy server.
 
 Imports nothing from safeattach and stays valid on every CPython the engine can inject into (3.9+).
 `run(params, ctx)` returns a JSON-able dict; errors are raised (the loader reports them).
