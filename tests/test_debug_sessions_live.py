@@ -385,3 +385,52 @@ def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
     assert copies_of_ours() == [], "a 3.9 target got a useless copy of the bundled debugpy"
     assert list((BULLSEYE / "tmp").glob(f"safeattach-debugpy-{OLD_RELEASE}-*")), "the 1.8.21 copy is missing"
     drive_session(int(outcome.result["connect"]["port"]), program, target)
+
+
+COMPILE_COUNTER = """
+import sys, threading, time
+DIR = sys.argv[1]
+compiled = []
+def hook(event, args):
+    # a module the import system compiled from source (not debugpy's own compile() calls)
+    if event == "compile" and len(args) > 1 and str(args[1]).startswith(DIR):
+        if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+            compiled.append(str(args[1]))
+sys.addaudithook(hook)
+def answer():
+    for _line in sys.stdin:
+        print(f"compiled {len(compiled)} {sorted(set(compiled))[:5]}", flush=True)
+threading.Thread(target=answer, daemon=True).start()
+print("ready", flush=True)
+while True:
+    time.sleep(0.01)
+"""
+
+
+def test_a_target_that_writes_no_bytecode_imports_debugpy_from_bytecode_on_the_next_attach(session: Session) -> None:
+    """PYTHONDONTWRITEBYTECODE=1 target: the first attach leaves debugpy's .pyc in the copy (target and adapter
+    side), so the next target compiles none of debugpy (counted by a `compile` audit hook inside it)."""
+    interp = require("3.14")
+    inside = install_into_root(SID)
+    copy = SID / inside.lstrip("/") / "debugpy"
+    tag = f"cpython-{interp.version[0]}{interp.version[1]}"
+    for pyc in copy.rglob(f"*.{tag}.pyc"):  # start cold, as after a fresh install
+        pyc.unlink(missing_ok=True)
+
+    def attach_and_count() -> int:
+        argv = chroot_command(SID, [interp.argv0, "-c", COMPILE_COUNTER, inside])
+        target = session.targets.spawn(argv, interp, env={"PYTHONDONTWRITEBYTECODE": "1"}, timeout=30,
+                                       stdin=subprocess.PIPE)
+        _, outcome = engine_attach(session, target.pid)
+        assert outcome.ok, (outcome.message, outcome.hint)
+        assert target.proc.stdin is not None
+        target.proc.stdin.write(b"count\n")
+        target.proc.stdin.flush()
+        return int(target.wait_for("compiled ", timeout=30).split()[1])
+
+    assert attach_and_count() > 50  # cold: debugpy and pydevd compiled from source
+    assert (copy / "adapter" / "__pycache__" / f"clients.{tag}.pyc").is_file()  # the adapter cached its own
+    for pyc in copy.rglob(f"*.{tag}.pyc"):
+        st = pyc.stat()
+        assert st.st_uid == os.geteuid() and not st.st_mode & 0o022, pyc
+    assert attach_and_count() == 0

@@ -44,7 +44,7 @@ def debugpy_payload(
         "min_python": list(min_python),
         "gate": None,
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = {"bytecode.py": payload_source("in_target_bytecode").encode("utf-8")}
     if allowed_uids is not None:
         if not idle_timeout > 0:
             raise ValueError(f"invalid idle timeout {idle_timeout}")

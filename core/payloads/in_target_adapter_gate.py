@@ -134,8 +134,28 @@ def _from_environment() -> None:
         os.environ["PYTHONPATH"] = previous
     else:
         os.environ.pop("PYTHONPATH", None)
+    if config.get("bytecode"):  # this adapter caches the bytecode of debugpy's modules (in_target_bytecode)
+        try:
+            _cache_bytecode(str(config["bytecode"]))
+        except Exception:  # only a speed-up: the gate above is installed either way
+            pass
     fd = os.open(config["marker"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     os.close(fd)
+
+
+def _cache_bytecode(parent: str) -> None:
+    """The adapter runs with PYTHONDONTWRITEBYTECODE (nothing lands in the gate's dir); its imports from
+    debugpy's directory still leave their .pyc for the next attach."""
+    import safeattach_bytecode  # type: ignore[import-not-found]  # placed next to this file by the payload
+
+    hook = safeattach_bytecode.caching_hook(parent)
+    sys.path_hooks.insert(0, hook)
+    for path in list(sys.path_importer_cache):
+        try:
+            hook(path)
+        except ImportError:
+            continue
+        del sys.path_importer_cache[path]  # found again through the hook
 
 
 if __name__ == "sitecustomize" and ENV in os.environ:

@@ -25,6 +25,8 @@ KEEP_NAMESPACE = True  # the relay threads started here keep using this module's
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
 _GATE_ATTR = "_safeattach_gate"  # the peer gate that listener's adapter runs behind
 _SERVICE_THREAD = "safeattach-debugpy"
+_BYTECODE_FILE = "bytecode.py"  # shipped next to the loader: core/payloads/in_target_bytecode.py
+_GATE_BYTECODE = "safeattach_bytecode.py"  # the same file, importable by the adapter's sitecustomize
 _PROC = "/proc"
 _PROBE_TIMEOUT = 1.0  # seconds: a loopback connect is instant when the loopback works
 _LISTEN_MIN, _LISTEN_MAX = 2.0, 15.0  # seconds debugpy.listen() may take, within the request's deadline
@@ -49,10 +51,11 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = {"reused": True, "host": existing[0], "port": existing[1]}
     else:
         _probe_loopback(host)
-        debugpy = _import_debugpy(str(params["debugpy_dir"]))
+        debugpy_dir = str(params["debugpy_dir"])
+        debugpy = _import_debugpy(debugpy_dir, ctx)
         adapter_python = _configure_adapter_python(debugpy)
         gate = params.get("gate")
-        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx) if gate else None)
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx, debugpy_dir) if gate else None)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
@@ -286,8 +289,22 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
     return str(bound[0]), int(bound[1])
 
 
-def _import_debugpy(debugpy_dir: str) -> Any:
-    """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards."""
+def _bytecode_helper(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """The namespace of bytecode.py (core/payloads/in_target_bytecode.py), run without importing it."""
+    path = os.path.join(str(ctx.get("private_dir", "")), _BYTECODE_FILE)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError:
+        return None
+    namespace: dict[str, Any] = {"__name__": "safeattach_bytecode"}
+    exec(compile(source, path, "exec"), namespace)
+    return namespace
+
+
+def _import_debugpy(debugpy_dir: str, ctx: dict[str, Any]) -> Any:
+    """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards; where this process
+    writes no bytecode, debugpy's own directories cache theirs (in_target_bytecode)."""
     if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
         import debugpy.server.api
 
@@ -302,6 +319,9 @@ def _import_debugpy(debugpy_dir: str) -> Any:
     saved_env = {k: os.environ.get(k) for k in overrides}
     for k, v in overrides.items():
         os.environ.setdefault(k, v)
+    helper = _bytecode_helper(ctx)
+    if helper is not None:
+        helper["cache_package"](debugpy_dir)
     sys.path.insert(0, debugpy_dir)
     try:
         # listen() imports debugpy.server.api lazily: import it now, while the path is set
@@ -323,8 +343,10 @@ class _Gate:
     """debugpy's adapter behind a peer-uid gate: `adapter_gate.py` (core/payloads/in_target_adapter_gate.py)
     becomes the adapter's sitecustomize through the environment debugpy spawns it with."""
 
-    def __init__(self, config: dict[str, Any], ctx: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], ctx: dict[str, Any], debugpy_dir: str) -> None:
         self.config = config
+        self.debugpy_dir = debugpy_dir  # the adapter caches the bytecode of what it imports from there
+        self.bytecode = os.path.join(str(ctx["private_dir"]), _BYTECODE_FILE)
         self.source = os.path.join(str(ctx["private_dir"]), "adapter_gate.py")
         self.dir = os.path.join(str(ctx["private_dir"]), "gate")
         self.marker = os.path.join(self.dir, "installed")
@@ -336,12 +358,14 @@ class _Gate:
         with open(self.source, "rb") as f:
             code = f.read()
         os.mkdir(self.dir, 0o700)
-        fd = os.open(os.path.join(self.dir, "sitecustomize.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                     0o600)
+        _write_new(os.path.join(self.dir, "sitecustomize.py"), code)
+        caching = False
         try:
-            os.write(fd, code)
-        finally:
-            os.close(fd)
+            with open(self.bytecode, "rb") as f:
+                _write_new(os.path.join(self.dir, _GATE_BYTECODE), f.read())
+            caching = True
+        except OSError:
+            pass
         old = os.environ.get("PYTHONPATH", "")
         env = dict(os.environ)
         env["PYTHONPATH"] = self.dir + (os.pathsep + old if old else "")
@@ -349,6 +373,7 @@ class _Gate:
         env["SAFEATTACH_ADAPTER_GATE"] = json.dumps({
             "allowed": list(self.config["allowed"]), "open": bool(self.config["open"]),
             "idle": float(self.config["idle"]), "marker": self.marker, "pythonpath": old,
+            "bytecode": self.debugpy_dir if caching else None,
         })
         try:
             debugpy.configure(pythonEnv=env)
@@ -372,7 +397,7 @@ class _Gate:
             debugpy.configure(pythonEnv={})
         except ValueError:
             pass
-        for name in ("sitecustomize.py", "installed"):
+        for name in ("sitecustomize.py", _GATE_BYTECODE, "installed"):
             try:
                 os.unlink(os.path.join(self.dir, name))
             except OSError:
@@ -381,6 +406,14 @@ class _Gate:
             os.rmdir(self.dir)
         except OSError:
             pass
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _discover_listener_pid() -> int | None:
