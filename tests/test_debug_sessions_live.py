@@ -434,3 +434,36 @@ def test_a_target_that_writes_no_bytecode_imports_debugpy_from_bytecode_on_the_n
         st = pyc.stat()
         assert st.st_uid == os.geteuid() and not st.st_mode & 0o022, pyc
     assert attach_and_count() == 0
+
+
+SLOW_PYDEVD = program_text("import sys, time", '''\
+sys.path.insert(0, sys.argv[1])
+import debugpy, debugpy.server.api as api
+sys.path.pop(0)
+_settrace = api._settrace
+def slow_settrace(*args, **kwargs):  # pydevd connects to the adapter late: listen() returns late
+    time.sleep(float(sys.argv[2]))
+    return _settrace(*args, **kwargs)
+api._settrace = slow_settrace
+print("ready", flush=True)
+''')
+
+
+def test_attach_reports_once_the_gated_port_listens_before_listen_returns(session: Session) -> None:
+    """debugpy.listen() still connects pydevd to the adapter after the adapter's port listens; the attach reports
+    the port then (the gate announces it), and a client that connects meanwhile is served once pydevd is up."""
+    interp = require("3.14")
+    delay = 6.0
+    host = Path(tempfile.mkdtemp(prefix="sa-dbg-", dir=SID / "tmp"))
+    os.chmod(host, 0o755)
+    session.dirs.append(host)
+    (host / "prog.py").write_text(SLOW_PYDEVD)
+    prog = "/" + str((host / "prog.py").relative_to(SID))
+    target = session.targets.spawn(chroot_command(SID, [interp.argv0, prog, install_into_root(SID), str(delay)]),
+                                   interp, timeout=30)
+    t0 = time.monotonic()
+    _, outcome = engine_attach(session, target.pid)
+    assert time.monotonic() - t0 < delay, "the attach waited for debugpy.listen() to return"
+    _assert_started(outcome, reused=False, cache="miss")
+    run_full_session("127.0.0.1", int(outcome.result["connect"]["port"]), program=prog, source=SLOW_PYDEVD,
+                     target=target)

@@ -55,7 +55,9 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         debugpy = _import_debugpy(debugpy_dir, ctx)
         adapter_python = _configure_adapter_python(debugpy)
         gate = params.get("gate")
-        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx, debugpy_dir) if gate else None)
+        after = _waiter(debugpy) if params.get("wait_for_client") else None
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx, debugpy_dir) if gate else None,
+                                after)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
@@ -64,7 +66,8 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
     result["pid"] = os.getpid()
     if params.get("wait_for_client"):
-        _service_thread(debugpy.wait_for_client, "wait-for-client").start()
+        if result["reused"]:
+            _waiter(debugpy)()
         result["waiting_for_client"] = True
     bridge = params.get("bridge_socket")
     if bridge:
@@ -77,10 +80,11 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
 
 def _existing_listener() -> tuple[str, int] | None:
     """(host, port) of a debugpy server already listening in this process, or None."""
-    api = sys.modules.get("debugpy.server.api")
-    if api is None or not getattr(getattr(api, "listen", None), "called", False):
-        return None
+    # ours is known from the moment its port listened (listen() may still be connecting pydevd then)
     known = getattr(sys.modules.get("debugpy"), _STATE_ATTR, None)
+    api = sys.modules.get("debugpy.server.api")
+    if known is None and (api is None or not getattr(getattr(api, "listen", None), "called", False)):
+        return None
     if known is not None:
         if int(known[1]) not in _listening_anywhere():
             raise PayloadGaveUp(
@@ -247,9 +251,18 @@ def _local_address(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
 
 
-def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None) -> tuple[str, int]:
+def _waiter(debugpy: Any) -> Any:
+    """Starts debugpy.wait_for_client() in a service thread (it needs a finished listen())."""
+    return lambda: _service_thread(debugpy.wait_for_client, "wait-for-client").start()
+
+
+def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None,
+                    after: Any = None) -> tuple[str, int]:
     """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
-    gate is placed before and removed after listen() by that thread, so a late adapter still finds it."""
+    gate is placed before and removed after listen() by that thread, so a late adapter still finds it.
+    With the gate, this thread returns as soon as the gated adapter's client port listens (the gate
+    announces it): debugpy.listen() goes on connecting pydevd to the adapter, which a DAP client that
+    connects meanwhile waits for. `after` runs once listen() returned."""
     done: dict[str, Any] = {}
 
     def listen() -> None:
@@ -263,6 +276,8 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
             finally:
                 if gate is not None:
                     gate.remove(debugpy)
+            if after is not None:
+                after()
         except BaseException as exc:  # reported to the waiting thread, never printed
             done["error"] = exc
 
@@ -274,7 +289,12 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
     else:  # sys.monitoring is process-wide: listen() may run in a thread of its own
         thread = _service_thread(listen, "listen")
         thread.start()
-        thread.join(budget)
+        deadline = time.monotonic() + budget
+        if gate is not None:
+            early = gate.wait_listening(thread, deadline)
+            if early is not None and "error" not in done:
+                return host, early
+        thread.join(max(0.0, deadline - time.monotonic()))
     if "bound" not in done and "error" not in done:
         raise PayloadGaveUp(
             f"debugpy.listen() did not finish within {budget:.1f}s in the target; it was left to finish or "
@@ -350,6 +370,7 @@ class _Gate:
         self.source = os.path.join(str(ctx["private_dir"]), "adapter_gate.py")
         self.dir = os.path.join(str(ctx["private_dir"]), "gate")
         self.marker = os.path.join(self.dir, "installed")
+        self.listening = os.path.join(self.dir, "listening")  # the gate writes the client port there
 
     def place(self, debugpy: Any) -> None:
         if not any(os.path.exists(f"{_PROC}/self/net/{t}") for t in ("tcp", "tcp6")):
@@ -373,12 +394,22 @@ class _Gate:
         env["SAFEATTACH_ADAPTER_GATE"] = json.dumps({
             "allowed": list(self.config["allowed"]), "open": bool(self.config["open"]),
             "idle": float(self.config["idle"]), "marker": self.marker, "pythonpath": old,
-            "bytecode": self.debugpy_dir if caching else None,
+            "bytecode": self.debugpy_dir if caching else None, "listening": self.listening,
         })
         try:
             debugpy.configure(pythonEnv=env)
         except ValueError as exc:  # a debugpy the program imported itself, too old for this
             raise PayloadGaveUp(f"this debugpy cannot start its adapter behind safeattach's gate: {exc}") from None
+
+    def wait_listening(self, thread: threading.Thread, deadline: float) -> int | None:
+        """The client port of the gated adapter once it listens; None if listen() ended first (or the time)."""
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                with open(self.listening) as f:
+                    return int(f.read())
+            except (OSError, ValueError):
+                time.sleep(0.002)
+        return None
 
     def verify(self, debugpy: Any) -> None:
         """Fail closed: an adapter that runs without the gate is stopped."""
@@ -397,7 +428,7 @@ class _Gate:
             debugpy.configure(pythonEnv={})
         except ValueError:
             pass
-        for name in ("sitecustomize.py", _GATE_BYTECODE, "installed"):
+        for name in ("sitecustomize.py", _GATE_BYTECODE, "installed", "listening", "listening.tmp"):
             try:
                 os.unlink(os.path.join(self.dir, name))
             except OSError:
