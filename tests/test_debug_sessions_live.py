@@ -467,3 +467,13 @@ def test_attach_reports_once_the_gated_port_listens_before_listen_returns(sessio
     _assert_started(outcome, reused=False, cache="miss")
     run_full_session("127.0.0.1", int(outcome.result["connect"]["port"]), program=prog, source=SLOW_PYDEVD,
                      target=target)
+
+
+def test_wait_for_client_behind_the_gate(session: Session) -> None:
+    """--wait-for-client: debugpy.wait_for_client() starts once listen() returned (after the early report),
+    in a service thread; the program runs on and a client gets a full session."""
+    target, prog = session.spawn("3.14")
+    _, outcome = engine_attach(session, target.pid, wait_for_client=True)
+    _assert_started(outcome, reused=False, cache="miss")
+    assert outcome.result["debugpy"]["waiting_for_client"] is True
+    drive_session(int(outcome.result["connect"]["port"]), prog, target)
