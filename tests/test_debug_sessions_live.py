@@ -24,7 +24,7 @@ from live_targets import SID, Target, TargetPool, chroot_command, require
 
 from core.attach import run_attach
 from core.dap.dist import install_into_root, local_debugpy
-from core.dap.reattach import cache_dir, listening_ports
+from core.dap.reattach import cache_dir, find_listener, listening_ports
 from core.events import Outcome, StepFinished, StepStatus
 from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Payload
@@ -477,3 +477,15 @@ def test_wait_for_client_behind_the_gate(session: Session) -> None:
     _assert_started(outcome, reused=False, cache="miss")
     assert outcome.result["debugpy"]["waiting_for_client"] is True
     drive_session(int(outcome.result["connect"]["port"]), prog, target)
+
+
+def test_the_adapter_pid_the_target_names_is_only_a_hint(session: Session) -> None:
+    """The gate names the adapter's pid; the client checks it in /proc and finds the real one past a wrong one."""
+    target, _ = session.spawn("3.14")
+    _, outcome = engine_attach(session, target.pid)
+    assert outcome.ok, outcome.message
+    port, listener = int(outcome.result["debugpy"]["port"]), int(outcome.result["debugpy"]["listener_pid"])
+    assert listener != target.pid
+    assert find_listener(target.pid, port, hint=listener) == listener
+    assert find_listener(target.pid, port, hint=os.getpid()) == listener  # a wrong hint: the scan finds it
+    assert find_listener(target.pid, port, hint=None) == listener

@@ -269,10 +269,12 @@ class DebugSession:
         info = dict(result.result)
         port = int(info["port"])
         deadline = time.monotonic() + LISTEN_WAIT
-        listener = find_listener(self.pid, port)
+        hint = info.get("adapter_pid")
+        hint = hint if isinstance(hint, int) else None
+        listener = find_listener(self.pid, port, hint)
         while listener is None and time.monotonic() < deadline:
             time.sleep(0.02)
-            listener = find_listener(self.pid, port)
+            listener = find_listener(self.pid, port, hint)
         if listener is None:
             raise SafeAttachError(
                 FailureKind.PAYLOAD,

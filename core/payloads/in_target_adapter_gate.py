@@ -119,7 +119,7 @@ def _announce(path: str, port: int) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            os.write(fd, str(port).encode())
+            os.write(fd, f"{port} {os.getpid()}".encode())  # the pid saves the client a scan of /proc
         finally:
             os.close(fd)
         os.rename(tmp, path)

@@ -56,12 +56,14 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         adapter_python = _configure_adapter_python(debugpy)
         gate = params.get("gate")
         after = _waiter(debugpy) if params.get("wait_for_client") else None
-        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx, debugpy_dir) if gate else None,
-                                after)
+        gated = _Gate(gate, ctx, debugpy_dir) if gate else None
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx), gated, after)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
         result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
+        if gated is not None and gated.adapter_pid is not None:
+            result["adapter_pid"] = gated.adapter_pid
     result["gate"] = getattr(debugpy, _GATE_ATTR, None)  # None: not started by safeattach, or ungated
     result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
     result["pid"] = os.getpid()
@@ -371,6 +373,7 @@ class _Gate:
         self.dir = os.path.join(str(ctx["private_dir"]), "gate")
         self.marker = os.path.join(self.dir, "installed")
         self.listening = os.path.join(self.dir, "listening")  # the gate writes the client port there
+        self.adapter_pid: int | None = None  # and the adapter's pid (a hint the client checks in /proc)
 
     def place(self, debugpy: Any) -> None:
         if not any(os.path.exists(f"{_PROC}/self/net/{t}") for t in ("tcp", "tcp6")):
@@ -406,7 +409,9 @@ class _Gate:
         while thread.is_alive() and time.monotonic() < deadline:
             try:
                 with open(self.listening) as f:
-                    return int(f.read())
+                    port, pid = f.read().split()
+                self.adapter_pid = int(pid)
+                return int(port)
             except (OSError, ValueError):
                 time.sleep(0.002)
         return None
