@@ -341,9 +341,12 @@ def _import_debugpy(debugpy_dir: str, ctx: dict[str, Any]) -> Any:
     saved_env = {k: os.environ.get(k) for k in overrides}
     for k, v in overrides.items():
         os.environ.setdefault(k, v)
-    helper = _bytecode_helper(ctx)
-    if helper is not None:
-        helper["cache_package"](debugpy_dir)
+    try:
+        helper = _bytecode_helper(ctx)
+        if helper is not None:
+            helper["cache_package"](debugpy_dir)
+    except Exception:  # only a speed-up: debugpy imports from source as before
+        pass
     sys.path.insert(0, debugpy_dir)
     try:
         # listen() imports debugpy.server.api lazily: import it now, while the path is set
