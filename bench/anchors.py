@@ -170,7 +170,7 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
 def bench_attach(rounds: int, interp: Interpreter) -> list[Pair]:
     from dap_attach import PROGRAM, _adapters_of, _reap, run_debugpy, run_safeattach
 
-    from core.debugpy_dist import install_into_root
+    from core.dap.dist import install_into_root
 
     workdir = Path(tempfile.mkdtemp(prefix="sa-anchors-", dir=interp.root / "tmp"))
     os.chmod(workdir, 0o755)

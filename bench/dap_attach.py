@@ -1,6 +1,6 @@
 """Time to a usable debugger: `safeattach attach` vs `python -m debugpy --listen … --pid PID`.
 
-Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14 3.13 3.11]
+Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14 3.15] [--no-bytecode]
 
 For each sample a fresh target (a loop calling work(i), from tests/test_debug_sessions_live.py) is started
 (in the sid chroot, or on the host for 3.11), then, from the moment the command starts:
@@ -13,6 +13,13 @@ target's own interpreter (same root) with our debugpy on PYTHONPATH, which injec
 sys.remote_exec (3.14) or its own gdb script (3.13, 3.11) and returns without saying when the server is up:
 the client connects to the port it chose, retrying while the connection is refused (a refused connect
 never reaches debugpy's adapter).
+
+Bytecode: `debugpy --pid` imports its own copy of debugpy, precompiled once by the target's interpreter
+(`python -m compileall`, as `pip install` does). safeattach imports the copy it places in the target's root;
+the bench first removes that copy's bytecode for the measured versions, so the first sample starts cold as
+after a fresh install (and again before `--baseline`'s samples). `--no-bytecode` runs the targets, the CLI
+and `debugpy --pid` with PYTHONDONTWRITEBYTECODE=1; without it, the variable is removed from every
+environment.
 Every target is killed and reaped, and every debugpy adapter it spawned is waited for (or killed).
 """
 
@@ -41,9 +48,9 @@ from dap_client import DapClient  # noqa: E402
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
 
-from core.debugpy_dist import install_into_root, local_debugpy  # noqa: E402
+from core.dap.dist import install_into_root, local_debugpy  # noqa: E402
+from core.dap.reattach import find_listener, listen_rows  # noqa: E402
 from core.procfs import start_ticks_of  # noqa: E402
-from core.reattach_cache import find_listener, listen_rows  # noqa: E402
 
 CONNECT_DEADLINE = 60.0
 
@@ -91,21 +98,34 @@ def session_times(port: int, program: str, start: float) -> tuple[float, float]:
     return t_init, t_bp
 
 
-def run_safeattach(target: Target, program: str) -> tuple[float, float]:
+def bytecode_env(no_bytecode: bool) -> dict[str, str]:
+    """The variables the bench adds to every environment it starts (targets, CLI, debugpy --pid)."""
+    return {"PYTHONDONTWRITEBYTECODE": "1"} if no_bytecode else {}
+
+
+def client_env(no_bytecode: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **bytecode_env(no_bytecode)}
+
+
+def run_safeattach(target: Target, program: str, no_bytecode: bool, tree: Path = REPO) -> tuple[float, float]:
     start = time.perf_counter()
+    # `-m` puts the working directory first on sys.path: `tree` (a checkout of another revision) is what runs
     proc = subprocess.run([sys.executable, "-m", "app.cli", "attach", str(target.pid), "--json"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+                          capture_output=True, text=True, timeout=60, cwd=tree, env=client_env(no_bytecode))
     outcome = json.loads(proc.stdout.splitlines()[-1])
     if not outcome.get("ok"):
         raise RuntimeError(f"safeattach attach failed: {outcome.get('message')}")
     return session_times(int(outcome["result"]["connect"]["port"]), program, start)
 
 
-def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpreter) -> tuple[float, float]:
+def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpreter,
+                no_bytecode: bool) -> tuple[float, float]:
     port = free_port()
     argv = chroot_command(interp.root, [interp.argv0, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
                                         "--pid", str(target.pid)])
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": debugpy_dir, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": debugpy_dir, "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           **bytecode_env(no_bytecode)}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -121,7 +141,7 @@ def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpre
 
 
 def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, float]], interp_name: str,
-            workdir: Path) -> None:
+            workdir: Path, no_bytecode: bool) -> dict[str, float]:
     interp = INTERPRETERS[interp_name]
     program = "/" + str((workdir / "prog.py").relative_to(interp.root))
     inits: list[float] = []
@@ -130,7 +150,8 @@ def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, 
         pool = TargetPool()
         adapters: list[tuple[int, int]] = []
         try:
-            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30)
+            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30,
+                                env=bytecode_env(no_bytecode))
             try:
                 t_init, t_bp = one(target, program)
             finally:
@@ -143,6 +164,25 @@ def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, 
     for what, values in (("initialize", inits), ("breakpoint", stops)):
         print(f"{interp_name:>5}  {label:<26} {what:<11} n={len(values):<3} median {statistics.median(values):8.1f} ms"
               f"   p95 {p95(values):8.1f} ms   min {min(values):8.1f} ms", flush=True)
+    return {"initialize": statistics.median(inits), "breakpoint": statistics.median(stops)}
+
+
+def precompiled_copy(interp: Interpreter, workdir: Path) -> str:
+    """Our debugpy, copied into the workdir and compiled by the target's interpreter (what pip install does)."""
+    dest = workdir / "debugpy-precompiled"
+    shutil.copytree(local_debugpy().parent / "debugpy", dest / "debugpy",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    inside = "/" + str(dest.relative_to(interp.root)) if interp.chrooted else str(dest)
+    subprocess.run(chroot_command(interp.root, [interp.argv0, "-m", "compileall", "-q", inside]), check=True,
+                   stdout=subprocess.DEVNULL, timeout=300)
+    return inside
+
+
+def drop_bytecode(parent: Path, version: tuple[int, int]) -> None:
+    """Remove the bytecode `version` wrote into safeattach's copy, so the first sample starts cold."""
+    tag = f".cpython-{version[0]}{version[1]}"
+    for pyc in (parent / "debugpy").rglob(f"*{tag}*.pyc"):
+        pyc.unlink(missing_ok=True)
 
 
 def _adapters_of(pid: int) -> list[tuple[int, int]]:
@@ -169,7 +209,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--interp", nargs="+", default=["3.14"])
+    parser.add_argument("--baseline", type=Path, metavar="TREE",
+                        help="also measure `safeattach attach` from this checkout (e.g. a `git worktree` of main)")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="PYTHONDONTWRITEBYTECODE=1 for the targets, the CLI and debugpy --pid")
     args = parser.parse_args()
+    nb = bool(args.no_bytecode)
     os.environ.setdefault("SAFEATTACH_STATE_DIR", tempfile.mkdtemp(prefix="sa-bench-state-"))
     for name in args.interp:
         interp = INTERPRETERS[name]
@@ -179,13 +224,27 @@ def main() -> int:
         workdir = Path(tempfile.mkdtemp(prefix="sa-bench-", dir=interp.root / "tmp"))
         os.chmod(workdir, 0o755)
         (workdir / "prog.py").write_text(PROGRAM)
-        debugpy_dir = install_into_root(interp.root) if interp.chrooted else str(local_debugpy().parent)
+        ours = install_into_root(interp.root) if interp.chrooted else str(local_debugpy().parent)
+        drop_bytecode(interp.root / ours.lstrip("/"), interp.version)
+        precompiled = precompiled_copy(interp, workdir)
         try:
             where = "sid chroot" if interp.chrooted else "host"
-            print(f"time from command start, fresh {name} target per sample ({where})", flush=True)
-            measure("safeattach attach", args.samples, run_safeattach, name, workdir)
-            measure(f"debugpy --pid ({name} client)", args.samples,
-                    lambda t, p, i=interp, d=debugpy_dir: run_debugpy(t, p, d, i), name, workdir)
+            print(f"time from command start, fresh {name} target per sample ({where}), "
+                  f"PYTHONDONTWRITEBYTECODE={'1' if nb else 'unset'}", flush=True)
+            if args.baseline is not None:
+                base = args.baseline.resolve()
+                drop_bytecode(interp.root / ours.lstrip("/"), interp.version)
+                bl = measure("safeattach (baseline)", args.samples,
+                             lambda t, p, b=base: run_safeattach(t, p, nb, b), name, workdir, nb)
+                drop_bytecode(interp.root / ours.lstrip("/"), interp.version)
+            sa = measure("safeattach attach", args.samples, lambda t, p: run_safeattach(t, p, nb), name, workdir, nb)
+            dp = measure(f"debugpy --pid ({name} client)", args.samples,
+                         lambda t, p, i=interp, d=precompiled: run_debugpy(t, p, d, i, nb), name, workdir, nb)
+            if args.baseline is not None:
+                print(f"{name:>5}  ratio baseline/debugpy: initialize {bl['initialize'] / dp['initialize']:.2f}x, "
+                      f"breakpoint {bl['breakpoint'] / dp['breakpoint']:.2f}x", flush=True)
+            print(f"{name:>5}  ratio safeattach/debugpy: initialize {sa['initialize'] / dp['initialize']:.2f}x, "
+                  f"breakpoint {sa['breakpoint'] / dp['breakpoint']:.2f}x", flush=True)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0

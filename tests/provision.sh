@@ -82,7 +82,7 @@ build_embedder() {
   chroot "$root" sh -c 'gcc -O1 -o /opt/safeattach/embed314 /opt/safeattach/embed.c -I/usr/include/python3.14 -I/usr/include/x86_64-linux-gnu/python3.14 -lpython3.14' >&2
 }
 
-legacy_debugpy() {  # debugpy 1.8.21, the newest release for 3.9 targets (see core/debugpy_legacy.py)
+legacy_debugpy() {  # debugpy 1.8.21, the newest release for 3.9 targets (see core/dap/releases.py)
   local dest=$CACHE/cache/debugpy-legacy/1.8.21 py=${PYTHON:-python3}
   [[ -f $dest/debugpy/__init__.py ]] && return
   log "fetching debugpy 1.8.21 (pure wheel) for 3.9 targets into $dest"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.dap_bridge import DapBridge
+from core.dap.bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
 
 

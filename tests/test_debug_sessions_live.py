@@ -23,10 +23,10 @@ from dap_session import program_text, run_full_session
 from live_targets import SID, Target, TargetPool, chroot_command, require
 
 from core.attach import run_attach
-from core.debugpy_dist import install_into_root, local_debugpy
+from core.dap.dist import install_into_root, local_debugpy
+from core.dap.reattach import cache_dir, find_listener, listening_ports
 from core.events import Outcome, StepFinished, StepStatus
 from core.procfs import start_ticks_of
-from core.reattach_cache import cache_dir, listening_ports
 from core.requests import AttachRequest, CancelToken, Payload
 
 pytestmark = pytest.mark.live
@@ -365,15 +365,127 @@ def test_nonexistent_pid_and_bad_listen(session: Session) -> None:
 def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3.9 is older than the bundled debugpy supports: the CLI injects (ptrace) with debugpy 1.8.21."""
-    from live_targets import CACHE
+    """3.9 is older than the bundled debugpy supports: the CLI injects (ptrace) with debugpy 1.8.21, and the
+    chroot gets a copy of that release only (the release is chosen before anything is copied)."""
+    from live_targets import BULLSEYE, CACHE
 
-    from core.debugpy_legacy import LEGACY_DEBUGPY_VERSION
+    from core.dap.releases import OLD_RELEASE
 
+    def copies_of_ours() -> list[Path]:
+        return sorted((BULLSEYE / "tmp").glob(f"safeattach-debugpy-{local_debugpy().version}-*"))
+
+    for stale in copies_of_ours():  # left by an earlier run (or by a client that copied before it decided)
+        shutil.rmtree(stale)
     monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(CACHE / "cache"))  # provisioned by tests/provision.sh
     target, program = session.spawn("3.9")
     code, _events, outcome, _ = cli_attach(session, target.pid)
     assert code == 0, (outcome.message, outcome.hint)
     assert outcome.result["legacy"] is True
-    assert outcome.result["debugpy"]["version"] == LEGACY_DEBUGPY_VERSION
+    assert outcome.result["debugpy"]["version"] == OLD_RELEASE
+    assert copies_of_ours() == [], "a 3.9 target got a useless copy of the bundled debugpy"
+    assert list((BULLSEYE / "tmp").glob(f"safeattach-debugpy-{OLD_RELEASE}-*")), "the 1.8.21 copy is missing"
     drive_session(int(outcome.result["connect"]["port"]), program, target)
+
+
+COMPILE_COUNTER = """
+import sys, threading, time
+DIR = sys.argv[1]
+compiled = []
+def hook(event, args):
+    # a module the import system compiled from source (not debugpy's own compile() calls)
+    if event == "compile" and len(args) > 1 and str(args[1]).startswith(DIR):
+        if sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+            compiled.append(str(args[1]))
+sys.addaudithook(hook)
+def answer():
+    for _line in sys.stdin:
+        print(f"compiled {len(compiled)} {sorted(set(compiled))[:5]}", flush=True)
+threading.Thread(target=answer, daemon=True).start()
+print("ready", flush=True)
+while True:
+    time.sleep(0.01)
+"""
+
+
+def test_a_target_that_writes_no_bytecode_imports_debugpy_from_bytecode_on_the_next_attach(session: Session) -> None:
+    """PYTHONDONTWRITEBYTECODE=1 target: the first attach leaves debugpy's .pyc in the copy (target and adapter
+    side), so the next target compiles none of debugpy (counted by a `compile` audit hook inside it)."""
+    interp = require("3.14")
+    inside = install_into_root(SID)
+    copy = SID / inside.lstrip("/") / "debugpy"
+    tag = f"cpython-{interp.version[0]}{interp.version[1]}"
+    for pyc in copy.rglob(f"*.{tag}.pyc"):  # start cold, as after a fresh install
+        pyc.unlink(missing_ok=True)
+
+    def attach_and_count() -> int:
+        argv = chroot_command(SID, [interp.argv0, "-c", COMPILE_COUNTER, inside])
+        target = session.targets.spawn(argv, interp, env={"PYTHONDONTWRITEBYTECODE": "1"}, timeout=30,
+                                       stdin=subprocess.PIPE)
+        _, outcome = engine_attach(session, target.pid)
+        assert outcome.ok, (outcome.message, outcome.hint)
+        assert target.proc.stdin is not None
+        target.proc.stdin.write(b"count\n")
+        target.proc.stdin.flush()
+        return int(target.wait_for("compiled ", timeout=30).split()[1])
+
+    assert attach_and_count() > 50  # cold: debugpy and pydevd compiled from source
+    assert (copy / "adapter" / "__pycache__" / f"clients.{tag}.pyc").is_file()  # the adapter cached its own
+    for pyc in copy.rglob(f"*.{tag}.pyc"):
+        st = pyc.stat()
+        assert st.st_uid == os.geteuid() and not st.st_mode & 0o022, pyc
+    assert attach_and_count() == 0
+
+
+SLOW_PYDEVD = program_text("import sys, time", '''\
+sys.path.insert(0, sys.argv[1])
+import debugpy, debugpy.server.api as api
+sys.path.pop(0)
+_settrace = api._settrace
+def slow_settrace(*args, **kwargs):  # pydevd connects to the adapter late: listen() returns late
+    time.sleep(float(sys.argv[2]))
+    return _settrace(*args, **kwargs)
+api._settrace = slow_settrace
+print("ready", flush=True)
+''')
+
+
+def test_attach_reports_once_the_gated_port_listens_before_listen_returns(session: Session) -> None:
+    """debugpy.listen() still connects pydevd to the adapter after the adapter's port listens; the attach reports
+    the port then (the gate announces it), and a client that connects meanwhile is served once pydevd is up."""
+    interp = require("3.14")
+    delay = 6.0
+    host = Path(tempfile.mkdtemp(prefix="sa-dbg-", dir=SID / "tmp"))
+    os.chmod(host, 0o755)
+    session.dirs.append(host)
+    (host / "prog.py").write_text(SLOW_PYDEVD)
+    prog = "/" + str((host / "prog.py").relative_to(SID))
+    target = session.targets.spawn(chroot_command(SID, [interp.argv0, prog, install_into_root(SID), str(delay)]),
+                                   interp, timeout=30)
+    t0 = time.monotonic()
+    _, outcome = engine_attach(session, target.pid)
+    assert time.monotonic() - t0 < delay, "the attach waited for debugpy.listen() to return"
+    _assert_started(outcome, reused=False, cache="miss")
+    run_full_session("127.0.0.1", int(outcome.result["connect"]["port"]), program=prog, source=SLOW_PYDEVD,
+                     target=target)
+
+
+def test_wait_for_client_behind_the_gate(session: Session) -> None:
+    """--wait-for-client: debugpy.wait_for_client() starts once listen() returned (after the early report),
+    in a service thread; the program runs on and a client gets a full session."""
+    target, prog = session.spawn("3.14")
+    _, outcome = engine_attach(session, target.pid, wait_for_client=True)
+    _assert_started(outcome, reused=False, cache="miss")
+    assert outcome.result["debugpy"]["waiting_for_client"] is True
+    drive_session(int(outcome.result["connect"]["port"]), prog, target)
+
+
+def test_the_adapter_pid_the_target_names_is_only_a_hint(session: Session) -> None:
+    """The gate names the adapter's pid; the client checks it in /proc and finds the real one past a wrong one."""
+    target, _ = session.spawn("3.14")
+    _, outcome = engine_attach(session, target.pid)
+    assert outcome.ok, outcome.message
+    port, listener = int(outcome.result["debugpy"]["port"]), int(outcome.result["debugpy"]["listener_pid"])
+    assert listener != target.pid
+    assert find_listener(target.pid, port, hint=listener) == listener
+    assert find_listener(target.pid, port, hint=os.getpid()) == listener  # a wrong hint: the scan finds it
+    assert find_listener(target.pid, port, hint=None) == listener

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from dap_session import program_text, run_full_session
 from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 
-from core.debugpy_dist import debugpy_dir_for_target, install_into_root, local_debugpy, shares_root
-from core.payloads.debugpy_payload import debugpy_payload
+from core.dap.dist import debugpy_dir_for_target, debugpy_min_python, install_into_root, local_debugpy, shares_root
+from core.dap.payload import debugpy_payload
 from core.payloads.exec_payload import exec_payload
 
 pytestmark = pytest.mark.live
@@ -91,6 +91,7 @@ def prepare(wd: Workdir, *, debugpy_dir: str, runs: int = 1, self_listen: bool =
     private.mkdir(mode=0o700)
     spec = debugpy_payload(
         host="127.0.0.1", port=0, wait_for_client=wait_for_client, debugpy_dir=debugpy_dir,
+        min_python=debugpy_min_python(),
         bridge_socket=f"{wd.inside}/private/bridge.sock" if bridge else None,
     )
     (wd.host / "prog.py").write_text(PROGRAM)
@@ -203,7 +204,7 @@ def test_program_that_listened_itself_is_reused(
 
 
 def test_bridge_into_another_network_namespace(targets: TargetPool, workdir_factory: Any) -> None:
-    from core.dap_bridge import DapBridge
+    from core.dap.bridge import DapBridge
 
     wd = workdir_factory(SID)
     prepare(wd, debugpy_dir=debugpy_dir_in(SID), bridge=True)
@@ -315,8 +316,10 @@ def test_payload_specs_validate_input() -> None:
     with pytest.raises(ValueError):
         exec_payload("")
     with pytest.raises(ValueError):
-        debugpy_payload(host="127.0.0.1", port=70000, wait_for_client=False, debugpy_dir="/x", bridge_socket=None)
-    spec = debugpy_payload(host="127.0.0.1", port=0, wait_for_client=True, debugpy_dir="/x", bridge_socket=None)
+        debugpy_payload(host="127.0.0.1", port=70000, wait_for_client=False, debugpy_dir="/x", bridge_socket=None,
+                        min_python=(3, 10))
+    spec = debugpy_payload(host="127.0.0.1", port=0, wait_for_client=True, debugpy_dir="/x", bridge_socket=None,
+                           min_python=(3, 10))
     assert spec.name == "debugpy"
     assert "def run(" in spec.source
     assert subprocess.run([sys.executable, "-c", spec.source], check=False).returncode == 0

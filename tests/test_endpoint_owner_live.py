@@ -14,8 +14,8 @@ from live_targets import SID, TargetPool, chroot_command, require
 from test_dap_bridge import HOSTILE_UID, run_as_other_user
 from test_debug_sessions_live import Session, cli_attach, drive_session
 
+from core.dap.reattach import listening_ports
 from core.procfs import start_ticks_of
-from core.reattach_cache import listening_ports
 
 pytestmark = pytest.mark.live
 

@@ -357,8 +357,8 @@ def dap_session(targets: TargetPool, monkeypatch: pytest.MonkeyPatch) -> Iterato
 def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, name: str) -> None:
     from test_debug_sessions_live import drive_session, engine_attach
 
-    from core.debugpy_dist import local_debugpy
-    from core.debugpy_legacy import LEGACY_DEBUGPY_VERSION
+    from core.dap.dist import local_debugpy
+    from core.dap.releases import OLD_RELEASE
 
     target, program = dap_session.spawn(name)
     events, outcome = engine_attach(dap_session, target.pid)
@@ -366,10 +366,10 @@ def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, nam
     assert finished(events, "legacyInject").status is StepStatus.OK
     assert finished(events, "debugpyReady").status is StepStatus.OK
     assert outcome.result["legacy"] is True and outcome.result["flags"] == ["legacy", "ptrace"]
-    expected = LEGACY_DEBUGPY_VERSION if name == "3.9" else local_debugpy().version
+    expected = OLD_RELEASE if name == "3.9" else local_debugpy().version
     assert outcome.result["debugpy"]["version"] == expected
     if name == "3.9":
-        assert any(f"using debugpy {LEGACY_DEBUGPY_VERSION}" in line for line in outputs(events, "legacyInject"))
+        assert any(f"using debugpy {OLD_RELEASE}" in line for line in outputs(events, "legacyInject"))
     connect = outcome.result["connect"]
     drive_session(int(connect["port"]), program, target, host=str(connect["host"]))
 

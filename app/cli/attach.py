@@ -166,7 +166,7 @@ def cmd_attach(
         return exit_code(outcome)
     if not json_out:
         _print_connect(outcome)
-    from core.attach.debug_session import active_bridges
+    from core.dap.session import active_bridges
 
     warnings = outcome.result.get("warnings") or []
     if not warnings and not active_bridges():
@@ -199,7 +199,7 @@ def _serve_bridges(pid: int, err: Console) -> None:
     """Keep the local DAP bridge(s) up until Ctrl-C, SIGTERM or the target's exit."""
     from rich.text import Text
 
-    from core.attach.debug_session import stop_bridges
+    from core.dap.session import stop_bridges
     from core.procfs import start_ticks_of
 
     err.print(Text("The target is in another network namespace: this command relays the port above into it. "
@@ -231,7 +231,7 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     adapters, nvim-dap `executable`): attach like `attach` (progress on stderr, as JSON lines), then relay
     stdio to the debug server's port, which admits only this user and the target's (see
     core/payloads/in_target_adapter_gate.py); it ends when either side closes."""
-    from core.attach.debug_session import stop_bridges
+    from core.dap.session import stop_bridges
 
     bad_idle = idle_timeout_error(idle_timeout)
     if bad_idle is not None:

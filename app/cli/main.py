@@ -185,7 +185,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _tui(demo: bool) -> int:
     from app.tui.app import run_console
-    from core.attach.debug_session import stop_bridges
+    from core.dap.session import stop_bridges
     from core.engine import LiveEngine
 
     try:

@@ -46,7 +46,7 @@ from core.target import Phase, Target, main_interpreter
 from core.walk import snapshot_target
 
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
-    from core.attach.debug_session import DebugSession
+    from core.dap.session import DebugSession
 
 # the read path's phases are the chain's first steps
 PHASE_STEPS = {Phase.OPEN: Step.OPEN_PROCESS, Phase.RESOLVE: Step.OFFSETS_RESOLVE, Phase.PARSE: Step.PARSE}
@@ -105,7 +105,7 @@ class _Attempt:
             pid=self.request.pid, method=self.request.method.value, payload=self.request.payload.value
         )
         if self.request.payload is Payload.DEBUGPY:
-            from core.attach.debug_session import DebugSession
+            from core.dap.session import DebugSession
 
             self.session = DebugSession(self.request)
 
@@ -240,13 +240,8 @@ class _Attempt:
             where = "copied into the private directory" if plan.copied else "read by the target in place"
             self._say(f"script {where}")
             return exec_spec(plan, private_dir)
-        assert self.session is not None
-        from core.debugpy_legacy import adapt_debugpy_spec
-
-        spec = self.session.payload_spec(target, self._say)
-        assert target.version is not None  # known since parse
-        version = (target.version.major, target.version.minor)
-        return adapt_debugpy_spec(spec, version, target.pid, target.uid, self._say)  # 3.9: an older debugpy
+        assert self.session is not None and target.version is not None
+        return self.session.payload_spec(target, (target.version.major, target.version.minor), self._say)
 
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target

@@ -1,4 +1,4 @@
 """Payloads the loader runs inside the target (see core.payloads.contract for the contract).
 
-Import the one you need (`core.payloads.exec_payload`, `core.payloads.debugpy_payload`): the debugpy one
-pulls in the distribution lookup, which an `exec` never needs."""
+The `in_target_*` files run inside the target; `exec_payload` builds the exec spec. The debugpy payload's
+client-side builder lives with the rest of debugpy in core.dap."""

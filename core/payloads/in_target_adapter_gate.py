@@ -10,7 +10,7 @@ adapter exits once no client has been connected for `idle` seconds; the debuggee
 
 Configuration comes from the environment variable SAFEATTACH_ADAPTER_GATE (JSON); any failure to install
 the gate ends the process before the adapter starts (fail closed). Self-contained, valid on CPython 3.9+;
-`peer_uid` is also imported by the client's own bridge (core.dap_bridge) for the same check.
+`peer_uid` is also imported by the client's own bridge (core.dap.bridge) for the same check.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def admitted(conn: socket.socket, allowed: frozenset[int], open_to_network: bool
     return open_to_network if uid is None else uid in allowed
 
 
-def install(allowed: frozenset[int], open_to_network: bool, idle: float) -> None:
-    """Gate socket.socket.accept; start the idle watchdog once the first port (debugpy's client port) listens."""
+def install(allowed: frozenset[int], open_to_network: bool, idle: float, announce: str | None = None) -> None:
+    """Gate socket.socket.accept; start the idle watchdog once the first port (debugpy's client port) listens,
+    and write that port into the file `announce` (the payload reports it without waiting for the rest)."""
     accept, listen = socket.socket.accept, socket.socket.listen
     watching: list[int] = []
     clients: set[tuple[Any, int]] = set()  # admitted peers of the client port: only they keep the server up
@@ -105,9 +106,25 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float) -> None
             thread = threading.Thread(target=_watchdog, args=(watching[0], idle, clients), name="safeattach-idle",
                                       daemon=True)
             thread.start()
+            if announce is not None:
+                _announce(announce, watching[0])
 
     socket.socket.accept = gated_accept  # type: ignore[method-assign]
     socket.socket.listen = watched_listen  # type: ignore[method-assign,assignment]
+
+
+def _announce(path: str, port: int) -> None:
+    """Atomically (the payload polls for the file): only a speed-up, so a failure is ignored."""
+    tmp = path + ".tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, f"{port} {os.getpid()}".encode())  # the pid saves the client a scan of /proc
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError:
+        pass
 
 
 def _connected(port: int, clients: set[tuple[Any, int]]) -> bool:
@@ -128,14 +145,35 @@ def _watchdog(port: int, idle: float, clients: set[tuple[Any, int]]) -> None:
 
 def _from_environment() -> None:
     config = json.loads(os.environ.pop(ENV))
-    install(frozenset(int(u) for u in config["allowed"]), bool(config["open"]), float(config["idle"]))
+    install(frozenset(int(u) for u in config["allowed"]), bool(config["open"]), float(config["idle"]),
+            config.get("listening"))
     previous = config.get("pythonpath")  # later children of the adapter must not load this file again
     if previous:
         os.environ["PYTHONPATH"] = previous
     else:
         os.environ.pop("PYTHONPATH", None)
+    if config.get("bytecode"):  # this adapter caches the bytecode of debugpy's modules (in_target_bytecode)
+        try:
+            _cache_bytecode(str(config["bytecode"]))
+        except Exception:  # only a speed-up: the gate above is installed either way
+            pass
     fd = os.open(config["marker"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     os.close(fd)
+
+
+def _cache_bytecode(parent: str) -> None:
+    """The adapter runs with PYTHONDONTWRITEBYTECODE (nothing lands in the gate's dir); its imports from
+    debugpy's directory still leave their .pyc for the next attach."""
+    import safeattach_bytecode  # type: ignore[import-not-found]  # placed next to this file by the payload
+
+    hook = safeattach_bytecode.caching_hook(parent)
+    sys.path_hooks.insert(0, hook)
+    for path in list(sys.path_importer_cache):
+        try:
+            hook(path)
+        except ImportError:
+            continue
+        del sys.path_importer_cache[path]  # found again through the hook
 
 
 if __name__ == "sitecustomize" and ENV in os.environ:

@@ -1,4 +1,4 @@
-"""Runs INSIDE the target (source shipped by `debugpy_payload`): start or reuse a debugpy server.
+"""Runs INSIDE the target (source shipped by `core.dap.payload`): start or reuse a debugpy server.
 
 Imports nothing from safeattach and stays valid on every CPython the engine can inject into (3.9+).
 `run(params, ctx)` returns a JSON-able dict; errors are raised (the loader reports them).
@@ -25,6 +25,8 @@ KEEP_NAMESPACE = True  # the relay threads started here keep using this module's
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
 _GATE_ATTR = "_safeattach_gate"  # the peer gate that listener's adapter runs behind
 _SERVICE_THREAD = "safeattach-debugpy"
+_BYTECODE_FILE = "bytecode.py"  # shipped next to the loader: core/payloads/in_target_bytecode.py
+_GATE_BYTECODE = "safeattach_bytecode.py"  # the same file, importable by the adapter's sitecustomize
 _PROC = "/proc"
 _PROBE_TIMEOUT = 1.0  # seconds: a loopback connect is instant when the loopback works
 _LISTEN_MIN, _LISTEN_MAX = 2.0, 15.0  # seconds debugpy.listen() may take, within the request's deadline
@@ -49,19 +51,25 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = {"reused": True, "host": existing[0], "port": existing[1]}
     else:
         _probe_loopback(host)
-        debugpy = _import_debugpy(str(params["debugpy_dir"]))
+        debugpy_dir = str(params["debugpy_dir"])
+        debugpy = _import_debugpy(debugpy_dir, ctx)
         adapter_python = _configure_adapter_python(debugpy)
         gate = params.get("gate")
-        bound = _listen_bounded(debugpy, host, port, _budget(ctx), _Gate(gate, ctx) if gate else None)
+        after = _waiter(debugpy) if params.get("wait_for_client") else None
+        gated = _Gate(gate, ctx, debugpy_dir) if gate else None
+        bound = _listen_bounded(debugpy, host, port, _budget(ctx), gated, after)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
         result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
+        if gated is not None and gated.adapter_pid is not None:
+            result["adapter_pid"] = gated.adapter_pid
     result["gate"] = getattr(debugpy, _GATE_ATTR, None)  # None: not started by safeattach, or ungated
     result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
     result["pid"] = os.getpid()
     if params.get("wait_for_client"):
-        _service_thread(debugpy.wait_for_client, "wait-for-client").start()
+        if result["reused"]:
+            _waiter(debugpy)()
         result["waiting_for_client"] = True
     bridge = params.get("bridge_socket")
     if bridge:
@@ -74,10 +82,11 @@ def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
 
 def _existing_listener() -> tuple[str, int] | None:
     """(host, port) of a debugpy server already listening in this process, or None."""
-    api = sys.modules.get("debugpy.server.api")
-    if api is None or not getattr(getattr(api, "listen", None), "called", False):
-        return None
+    # ours is known from the moment its port listened (listen() may still be connecting pydevd then)
     known = getattr(sys.modules.get("debugpy"), _STATE_ATTR, None)
+    api = sys.modules.get("debugpy.server.api")
+    if known is None and (api is None or not getattr(getattr(api, "listen", None), "called", False)):
+        return None
     if known is not None:
         if int(known[1]) not in _listening_anywhere():
             raise PayloadGaveUp(
@@ -244,9 +253,18 @@ def _local_address(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
 
 
-def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None) -> tuple[str, int]:
+def _waiter(debugpy: Any) -> Any:
+    """Starts debugpy.wait_for_client() in a service thread (it needs a finished listen())."""
+    return lambda: _service_thread(debugpy.wait_for_client, "wait-for-client").start()
+
+
+def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None,
+                    after: Any = None) -> tuple[str, int]:
     """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
-    gate is placed before and removed after listen() by that thread, so a late adapter still finds it."""
+    gate is placed before and removed after listen() by that thread, so a late adapter still finds it.
+    With the gate, this thread returns as soon as the gated adapter's client port listens (the gate
+    announces it): debugpy.listen() goes on connecting pydevd to the adapter, which a DAP client that
+    connects meanwhile waits for. `after` runs once listen() returned."""
     done: dict[str, Any] = {}
 
     def listen() -> None:
@@ -260,6 +278,8 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
             finally:
                 if gate is not None:
                     gate.remove(debugpy)
+            if after is not None:
+                after()
         except BaseException as exc:  # reported to the waiting thread, never printed
             done["error"] = exc
 
@@ -271,7 +291,12 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
     else:  # sys.monitoring is process-wide: listen() may run in a thread of its own
         thread = _service_thread(listen, "listen")
         thread.start()
-        thread.join(budget)
+        deadline = time.monotonic() + budget
+        if gate is not None:
+            early = gate.wait_listening(thread, deadline)
+            if early is not None and "error" not in done:
+                return host, early
+        thread.join(max(0.0, deadline - time.monotonic()))
     if "bound" not in done and "error" not in done:
         raise PayloadGaveUp(
             f"debugpy.listen() did not finish within {budget:.1f}s in the target; it was left to finish or "
@@ -286,8 +311,22 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
     return str(bound[0]), int(bound[1])
 
 
-def _import_debugpy(debugpy_dir: str) -> Any:
-    """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards."""
+def _bytecode_helper(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """The namespace of bytecode.py (core/payloads/in_target_bytecode.py), run without importing it."""
+    path = os.path.join(str(ctx.get("private_dir", "")), _BYTECODE_FILE)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError:
+        return None
+    namespace: dict[str, Any] = {"__name__": "safeattach_bytecode"}
+    exec(compile(source, path, "exec"), namespace)
+    return namespace
+
+
+def _import_debugpy(debugpy_dir: str, ctx: dict[str, Any]) -> Any:
+    """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards; where this process
+    writes no bytecode, debugpy's own directories cache theirs (in_target_bytecode)."""
     if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
         import debugpy.server.api
 
@@ -302,6 +341,12 @@ def _import_debugpy(debugpy_dir: str) -> Any:
     saved_env = {k: os.environ.get(k) for k in overrides}
     for k, v in overrides.items():
         os.environ.setdefault(k, v)
+    try:
+        helper = _bytecode_helper(ctx)
+        if helper is not None:
+            helper["cache_package"](debugpy_dir)
+    except Exception:  # only a speed-up: debugpy imports from source as before
+        pass
     sys.path.insert(0, debugpy_dir)
     try:
         # listen() imports debugpy.server.api lazily: import it now, while the path is set
@@ -323,11 +368,15 @@ class _Gate:
     """debugpy's adapter behind a peer-uid gate: `adapter_gate.py` (core/payloads/in_target_adapter_gate.py)
     becomes the adapter's sitecustomize through the environment debugpy spawns it with."""
 
-    def __init__(self, config: dict[str, Any], ctx: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], ctx: dict[str, Any], debugpy_dir: str) -> None:
         self.config = config
+        self.debugpy_dir = debugpy_dir  # the adapter caches the bytecode of what it imports from there
+        self.bytecode = os.path.join(str(ctx["private_dir"]), _BYTECODE_FILE)
         self.source = os.path.join(str(ctx["private_dir"]), "adapter_gate.py")
         self.dir = os.path.join(str(ctx["private_dir"]), "gate")
         self.marker = os.path.join(self.dir, "installed")
+        self.listening = os.path.join(self.dir, "listening")  # the gate writes the client port there
+        self.adapter_pid: int | None = None  # and the adapter's pid (a hint the client checks in /proc)
 
     def place(self, debugpy: Any) -> None:
         if not any(os.path.exists(f"{_PROC}/self/net/{t}") for t in ("tcp", "tcp6")):
@@ -336,12 +385,14 @@ class _Gate:
         with open(self.source, "rb") as f:
             code = f.read()
         os.mkdir(self.dir, 0o700)
-        fd = os.open(os.path.join(self.dir, "sitecustomize.py"), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                     0o600)
+        _write_new(os.path.join(self.dir, "sitecustomize.py"), code)
+        caching = False
         try:
-            os.write(fd, code)
-        finally:
-            os.close(fd)
+            with open(self.bytecode, "rb") as f:
+                _write_new(os.path.join(self.dir, _GATE_BYTECODE), f.read())
+            caching = True
+        except OSError:
+            pass
         old = os.environ.get("PYTHONPATH", "")
         env = dict(os.environ)
         env["PYTHONPATH"] = self.dir + (os.pathsep + old if old else "")
@@ -349,11 +400,24 @@ class _Gate:
         env["SAFEATTACH_ADAPTER_GATE"] = json.dumps({
             "allowed": list(self.config["allowed"]), "open": bool(self.config["open"]),
             "idle": float(self.config["idle"]), "marker": self.marker, "pythonpath": old,
+            "bytecode": self.debugpy_dir if caching else None, "listening": self.listening,
         })
         try:
             debugpy.configure(pythonEnv=env)
         except ValueError as exc:  # a debugpy the program imported itself, too old for this
             raise PayloadGaveUp(f"this debugpy cannot start its adapter behind safeattach's gate: {exc}") from None
+
+    def wait_listening(self, thread: threading.Thread, deadline: float) -> int | None:
+        """The client port of the gated adapter once it listens; None if listen() ended first (or the time)."""
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                with open(self.listening) as f:
+                    port, pid = f.read().split()
+                self.adapter_pid = int(pid)
+                return int(port)
+            except (OSError, ValueError):
+                time.sleep(0.002)
+        return None
 
     def verify(self, debugpy: Any) -> None:
         """Fail closed: an adapter that runs without the gate is stopped."""
@@ -372,7 +436,7 @@ class _Gate:
             debugpy.configure(pythonEnv={})
         except ValueError:
             pass
-        for name in ("sitecustomize.py", "installed"):
+        for name in ("sitecustomize.py", _GATE_BYTECODE, "installed", "listening", "listening.tmp"):
             try:
                 os.unlink(os.path.join(self.dir, name))
             except OSError:
@@ -381,6 +445,14 @@ class _Gate:
             os.rmdir(self.dir)
         except OSError:
             pass
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _discover_listener_pid() -> int | None:

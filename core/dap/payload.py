@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from core.debugpy_dist import debugpy_min_python
 from core.payloads.contract import PayloadSpec
 from core.payloads.sources import payload_source
 
@@ -14,17 +13,18 @@ DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client bef
 
 def debugpy_payload(
     *, host: str, port: int, wait_for_client: bool, debugpy_dir: str, bridge_socket: str | None,
-    allowed_uids: Iterable[int] | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    min_python: tuple[int, int], allowed_uids: Iterable[int] | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> PayloadSpec:
     """Start debugpy in the target, listening on (host, port) of the target's network namespace.
 
     `debugpy_dir` is the directory containing the `debugpy` package, as the target sees it (see
-    core.debugpy_dist). `port` 0 binds a free port. `bridge_socket`, a path in the target's view (inside
-    the private dir), additionally relays connections from that Unix socket to the debugpy port, for
-    clients in another network namespace (see core.dap_bridge). The result dict holds `reused`, `host`,
-    `port` (the real one), `debugpy_version`, `pid`, and when relevant `adapter_python`,
-    `waiting_for_client` and `bridge_socket`. A target older than debugpy supports (3.10 for 1.8.22) gets
-    a RuntimeError saying so, before anything is imported.
+    core.dap.dist), and `min_python` the oldest Python that release runs on (core.dap.releases). `port` 0
+    binds a free port. `bridge_socket`, a path in the target's view (inside the private dir), additionally
+    relays connections from that Unix socket to the debugpy port, for clients in another network namespace
+    (see core.dap.bridge). The result dict holds `reused`, `host`, `port` (the real one), `debugpy_version`,
+    `pid`, and when relevant `adapter_python`, `waiting_for_client` and `bridge_socket`. A target older than
+    `min_python` gets a RuntimeError saying so, before anything is imported.
 
     `allowed_uids` (None: no gate) puts debugpy's adapter behind the peer-uid gate of
     core/payloads/in_target_adapter_gate.py: only connections from those uids are accepted (from anyone
@@ -41,10 +41,10 @@ def debugpy_payload(
         "wait_for_client": wait_for_client,
         "debugpy_dir": debugpy_dir,
         "bridge_socket": bridge_socket,
-        "min_python": list(debugpy_min_python()),
+        "min_python": list(min_python),
         "gate": None,
     }
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = {"bytecode.py": payload_source("in_target_bytecode").encode("utf-8")}
     if allowed_uids is not None:
         if not idle_timeout > 0:
             raise ValueError(f"invalid idle timeout {idle_timeout}")

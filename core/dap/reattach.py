@@ -157,9 +157,10 @@ def listening_ports(pid: int) -> set[int]:
     return {port for port, inode in listen_rows(pid) if inode in owned}
 
 
-def find_listener(pid: int, port: int) -> int | None:
+def find_listener(pid: int, port: int, hint: int | None = None) -> int | None:
     """The PID owning the LISTEN socket on `port` in the network namespace of `pid`: the process itself
-    (in-process adapter) or another process in that namespace (debugpy's daemonised adapter)."""
+    (in-process adapter) or another process in that namespace (debugpy's daemonised adapter). `hint`, a PID
+    the target named (untrusted), is checked first, the same way, before every process is looked at."""
     inodes = {inode for p, inode in listen_rows(pid) if p == port}
     if not inodes:
         return None
@@ -169,7 +170,10 @@ def find_listener(pid: int, port: int) -> int | None:
         net = os.stat(f"/proc/{pid}/ns/net").st_ino
     except OSError:
         return None
-    for entry in os.listdir("/proc"):
+    candidates = os.listdir("/proc")
+    if hint is not None and hint > 0:
+        candidates.insert(0, str(hint))
+    for entry in candidates:
         if not entry.isdigit() or int(entry) == pid:
             continue
         try:

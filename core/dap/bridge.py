@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from core.dap.payload import is_loopback
 from core.errors import FailureKind, SafeAttachError
-from core.payloads.debugpy_payload import is_loopback
 from core.payloads.in_target_adapter_gate import admitted
 
 _ACCEPT_POLL = 0.2  # seconds between checks of the stop flag

@@ -21,17 +21,20 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from core.dap_bridge import DapBridge
+from core.dap.bridge import DapBridge
+from core.dap.payload import is_loopback
+from core.dap.reattach import CacheEntry, find_listener, forget, load, store, validate
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.contract import PayloadResult, PayloadSpec
-from core.payloads.debugpy_payload import is_loopback
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace, same_root, start_ticks_of
-from core.reattach_cache import CacheEntry, find_listener, forget, load, store, validate
 from core.requests import AttachRequest
+
+Say = Callable[[str], None]  # a line of step output
 
 BRIDGE_SOCKET = "dap.sock"
 GAVE_UP = "PayloadGaveUp"  # the in-target payload's exception for "stopped cleanly, here is why"
@@ -115,6 +118,21 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
     return f"/tmp/{base}/{name}/{BRIDGE_SOCKET}"
 
 
+class OpenedTarget(Protocol):
+    """What the payload needs to know of the opened target (core.target.Target provides it)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def uid(self) -> int: ...
+    @property
+    def gid(self) -> int: ...
+    @property
+    def start_ticks(self) -> int: ...
+    @property
+    def root(self) -> str: ...
+
+
 @dataclass
 class DebugSession:
     """State of one debugpy attach; the chain calls `check_cache`, `payload_spec` and `ready`."""
@@ -151,11 +169,18 @@ class DebugSession:
                 "cache": "hit", "port": entry.port, "listener_pid": entry.listener_pid}
 
     # -- the payload -------------------------------------------------------------------------------------
-    def payload_spec(self, target: Any, say: Any) -> PayloadSpec:
-        from core.debugpy_dist import debugpy_dir_for_target
-        from core.payloads.debugpy_payload import debugpy_payload
+    def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
+        """The payload for this target. The release is chosen first, so a target whose root is not ours gets a
+        copy of the debugpy it will import, and only that one."""
+        from core.dap.dist import debugpy_dir_for_target
+        from core.dap.payload import debugpy_payload
+        from core.dap.releases import release_for_target
 
         req = self.request
+        release = release_for_target(version)
+        where = debugpy_dir_for_target(target.pid, target_uid=target.uid, install=release.install)
+        if not release.ours:
+            say(f"Python {version[0]}.{version[1]} target: using debugpy {release.install.version} from {where}")
         host, port = req.listen_host, req.listen_port
         if same_namespace(target.pid, "net") is False:
             self.bridge_socket = prepare_bridge_dir(target.root, target.pid, target.start_ticks, target.uid,
@@ -164,10 +189,9 @@ class DebugSession:
                 f"through {self.bridge_socket}")
             host, port = "127.0.0.1", 0  # the local bridge listens on the requested address instead
         return debugpy_payload(
-            host=host, port=port, wait_for_client=req.wait_for_client,
-            debugpy_dir=debugpy_dir_for_target(target.pid, target_uid=target.uid),
-            bridge_socket=self.bridge_socket, allowed_uids=self.allowed_uids(target.uid),
-            idle_timeout=req.idle_timeout,
+            host=host, port=port, wait_for_client=req.wait_for_client, debugpy_dir=where,
+            min_python=release.min_python, bridge_socket=self.bridge_socket,
+            allowed_uids=self.allowed_uids(target.uid), idle_timeout=req.idle_timeout,
         )
 
     def allowed_uids(self, target_uid: int) -> list[int]:
@@ -181,7 +205,7 @@ class DebugSession:
         return os.stat(f"/proc/{self.pid}").st_uid
 
     # -- debugpyReady ------------------------------------------------------------------------------------
-    def ready(self, result: PayloadResult | None, say: Any) -> dict[str, Any]:
+    def ready(self, result: PayloadResult | None, say: Say) -> dict[str, Any]:
         if self.entry is not None:
             e = self.entry
             self.bridge_socket = e.bridge_socket
@@ -245,10 +269,12 @@ class DebugSession:
         info = dict(result.result)
         port = int(info["port"])
         deadline = time.monotonic() + LISTEN_WAIT
-        listener = find_listener(self.pid, port)
+        hint = info.get("adapter_pid")
+        hint = hint if isinstance(hint, int) else None
+        listener = find_listener(self.pid, port, hint)
         while listener is None and time.monotonic() < deadline:
             time.sleep(0.02)
-            listener = find_listener(self.pid, port)
+            listener = find_listener(self.pid, port, hint)
         if listener is None:
             raise SafeAttachError(
                 FailureKind.PAYLOAD,
