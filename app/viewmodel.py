@@ -13,7 +13,7 @@ from core.text import visible
 
 @dataclass(frozen=True)
 class StepView:
-    name: str
+    name: Step
     title: str
     status: StepStatus = StepStatus.PENDING
     elapsed_ms: float | None = None
@@ -35,7 +35,7 @@ class AttemptView:
     def done(self) -> bool:
         return self.outcome is not None
 
-    def step(self, name: str) -> StepView | None:
+    def step(self, name: Step) -> StepView | None:
         return next((s for s in self.steps if s.name == name), None)
 
 
@@ -46,7 +46,7 @@ def _update(view: AttemptView, name: Step, change: Callable[[StepView], StepView
             steps[i] = change(step)
             return replace(view, steps=tuple(steps))
     # a step the plan did not announce (e.g. a payload step): append it
-    title = name.title if isinstance(name, Step) else str(name)
+    title = name.title
     steps.append(change(StepView(name=name, title=title)))
     return replace(view, steps=tuple(steps))
 

@@ -16,6 +16,7 @@ from textual.widgets import Input
 
 from app.tui.app import SafeAttachApp
 from app.tui.screens.attach import AttachScreen
+from core.attach.steps import Step
 from core.events import StepStatus
 
 from .fake_engine import BLOCKED_PID, BUSY_PID, DENIED_PID, DISABLED_PID, LEGACY_PID, FakeEngine
@@ -115,7 +116,7 @@ async def attach_running(pilot: Pilot[int]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, AttachScreen)
     for _ in range(500):  # bounded: the StepStarted message is already posted
-        step = screen.view.step("awaitRun")
+        step = screen.view.step(Step.AWAIT_RUN)
         if step is not None and step.status is StepStatus.RUNNING:
             break
         await pilot.pause()
