@@ -22,12 +22,12 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.paths import xdg_dir
 from core.procfs import start_ticks_of
+from core.records import dataclass, field
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20

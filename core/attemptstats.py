@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from core.records import dataclass, field
 
 
 def percentile(values: Sequence[float], p: float) -> float | None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
+from core.records import dataclass
 
 if TYPE_CHECKING:
     from elftools.elf.elffile import ELFFile

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 from core.elf import ElfFacts
 from core.paths import xdg_dir
+from core.records import asdict, fields
 
 FORMAT = 1
 _MAX_FILE = 1 << 14

@@ -8,8 +8,9 @@ Every read is bounded and every count checked, since the file may be anything; a
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import IO
+
+from core.records import dataclass
 
 _ELF64_LE = b"\x7fELF\x02\x01"
 _PT_LOAD, _PT_NOTE = 1, 4

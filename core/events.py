@@ -7,11 +7,11 @@ runs, a StepStarted, any StepOutput lines, and a StepFinished.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from core.errors import FailureKind
+from core.records import dataclass, field
 
 
 class StepStatus(str, Enum):

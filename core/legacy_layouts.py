@@ -7,7 +7,7 @@ build was available to verify it. 3.10 is not listed: nothing to verify it again
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from core.records import dataclass
 
 
 @dataclass(frozen=True)

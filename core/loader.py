@@ -20,13 +20,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.loader_template import LOADER_TEMPLATE
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import PrivateDir, create_private_dir
+from core.records import dataclass, field
 from core.requests import CancelToken
 from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the loader's own claim stays empty
 

@@ -12,8 +12,9 @@ interrupted beyond it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from core.records import dataclass, field
 
 
 @dataclass(frozen=True)

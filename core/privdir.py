@@ -13,10 +13,10 @@ import errno
 import os
 import shlex
 import stat
-from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import user_name
+from core.records import dataclass, field
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import pwd
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
+from core.records import dataclass
 
 DELETED_SUFFIX = " (deleted)"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass
 from typing import IO
 
 from core import elf_cache
@@ -14,6 +13,7 @@ from core.elf_headers import build_id, first_load, section_names, sections
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry, exe_path, read_maps
+from core.records import dataclass
 
 COOKIE = b"xdebugpy"
 SCAN_LIMIT = 64 * 1024 * 1024  # bytes of writable mappings the cookie scan may read

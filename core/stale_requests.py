@@ -24,10 +24,10 @@ import secrets
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.privdir import remove_dir_at
 from core.procfs import start_ticks_of
+from core.records import dataclass
 
 REQUEST_NAME = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*")
 LOCK_NAME = re.compile(r"attach-(\d+)-(\d+)\.lock")

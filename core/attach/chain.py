@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.attach.faults import WRITE_STEPS, FaultPlan
@@ -41,6 +40,7 @@ from core.model import InterpreterInfo
 from core.payload import PayloadResult, PayloadSpec
 from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
+from core.records import dataclass, field
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter

@@ -10,10 +10,10 @@ can never run afterwards: its claim file exists, so a late pickup is a no-op.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
+from core.records import dataclass
 from core.requests import CancelToken, Injector, Method
 
 if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs

@@ -16,7 +16,6 @@ import os
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from core.errors import FailureKind, SafeAttachError
@@ -24,6 +23,7 @@ from core.memory import ProcessMemory
 from core.model import InterpreterInfo
 from core.offsets import DebugOffsets
 from core.procfs import MapEntry, thread_os_state
+from core.records import dataclass
 
 METHODS: tuple[str, ...] = ("main", "enumerate", "symbol", "scan")
 SCAN_LIMIT_BYTES = 64 * 1024 * 1024

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
+from core.records import dataclass, field
 
 CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
 

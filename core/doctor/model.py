@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from core.errors import FailureKind, exit_code_for
+from core.records import dataclass, field
 
 
 class Status(str, Enum):

@@ -8,10 +8,10 @@ from CPython 3.12's headers (Include/cpython/code.h, Include/internal/pycore_fra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from core.offsets import DebugOffsets
+from core.records import dataclass
 
 
 class InstrKind(str, Enum):
