@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from core.limits import MAX_TIMEOUT
 
 if TYPE_CHECKING:
+    from types import SimpleNamespace
+
     from core.errors import SafeAttachError
 
 EXIT_USAGE = 2
@@ -145,12 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    from app.quick_args import quick_parse
+
+    args: argparse.Namespace | SimpleNamespace | None = quick_parse(list(sys.argv[1:] if argv is None else argv))
+    if args is None:  # anything but the common forms: help, errors, every other command
+        args = build_parser().parse_args(argv)
     from core.errors import SafeAttachError
 
     try:
-        return _dispatch(parser, args)
+        return _dispatch(args)
     except KeyboardInterrupt:
         return 130
     except SafeAttachError as exc:
@@ -160,12 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
     cmd = args.command
     if cmd is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
             return _tui(demo=False)
-        parser.print_help()
+        build_parser().print_help()
         return EXIT_USAGE
     if cmd == "ps":
         return cmd_ps(args.json)
@@ -203,7 +208,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return cmd_log(args.json, args.failures, args.stats)
     if cmd == "tui":
         return _tui(demo=args.demo)
-    parser.error(f"unknown command {cmd}")
+    build_parser().error(f"unknown command {cmd}")
     return EXIT_USAGE
 
 

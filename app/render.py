@@ -4,11 +4,13 @@ No Textual here (the CLI imports it); the console adds its styling around these 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.model import ProcessReport, ProcessSummary, PythonVersion
+from core.records import asdict  # dataclasses.asdict works on records too, but imports dataclasses (start-up)
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:
@@ -67,6 +69,8 @@ RESULT_STYLE = {"ok": "green", "failed": "bold red", "cancelled": "yellow", "sta
 
 def fmt_time(value: object, short: bool = False) -> str:
     """Epoch seconds or an ISO 8601 string, as UTC "YYYY-MM-DD HH:MM:SS" ("MM-DD HH:MM:SS" when short)."""
+    from datetime import datetime, timezone  # only the log's human form needs it (start-up of info/stack)
+
     when: datetime | None = None
     if isinstance(value, (int, float)):
         when = datetime.fromtimestamp(value, tz=timezone.utc)

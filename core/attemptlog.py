@@ -18,7 +18,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Mapping
@@ -66,7 +65,7 @@ class AttemptRecord:
     reuse: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
     elapsed_ms: float = 0.0
-    attempt_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    attempt_id: str = field(default_factory=lambda: os.urandom(8).hex())
     client: list[int] = field(default_factory=lambda: [os.getpid(), start_ticks_of(os.getpid()) or 0])
 
     def started(self) -> dict[str, Any]:

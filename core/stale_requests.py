@@ -20,7 +20,6 @@ import fcntl
 import math
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ def request_name(expires_in: float, target_pid: int, target_ticks: int) -> str:
     client and the target."""
     deadline = math.ceil(time.time() + expires_in) + 1
     client_ticks = start_ticks_of(os.getpid()) or 0
-    return f"r{deadline}-{os.getpid()}-{client_ticks}-{target_pid}-{target_ticks}-{secrets.token_hex(8)}"
+    return f"r{deadline}-{os.getpid()}-{client_ticks}-{target_pid}-{target_ticks}-{os.urandom(8).hex()}"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,6 @@ from core.records import dataclass, field
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
-from core.walk import snapshot_target
 
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
     from core.attach.debug_session import DebugSession
@@ -473,6 +472,8 @@ class _Attempt:
 
     def _waited_stacks(self, tids: set[int]) -> tuple[list[dict[str, Any]], str]:
         """The Python stacks of the threads an attempt waited on (read-only), and where the first one is."""
+        from core.walk import snapshot_target  # only a timeout reads stacks (start-up of every exec)
+
         try:
             stacks = snapshot_target(self.target)
         except SafeAttachError as exc:
