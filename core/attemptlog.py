@@ -21,12 +21,14 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.paths import xdg_dir
+from core.paths import xdg_location
 from core.procfs import start_ticks_of
 from core.records import dataclass, field
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20
@@ -39,8 +41,14 @@ FIELDS = (
 STARTED, ABANDONED = "started", "abandoned"
 
 
+def state_location() -> str:
+    return xdg_location("SAFEATTACH_STATE_DIR", "XDG_STATE_HOME", ".local/state")
+
+
 def state_dir() -> Path:
-    return xdg_dir("SAFEATTACH_STATE_DIR", "XDG_STATE_HOME", ".local/state")
+    from pathlib import Path
+
+    return Path(state_location())
 
 
 def log_path() -> Path:
@@ -82,8 +90,9 @@ class AttemptRecord:
 class AttemptLog:
     """Appends records to a JSONL file (default: `log_path()`)."""
 
-    def __init__(self, path: Path | None = None, max_bytes: int = MAX_LOG_BYTES) -> None:
-        self.path = path if path is not None else log_path()
+    def __init__(self, path: str | os.PathLike[str] | None = None, max_bytes: int = MAX_LOG_BYTES) -> None:
+        # a string, not a Path: every exec appends here, and pathlib costs more to import than the append
+        self.path = os.fspath(path) if path is not None else os.path.join(state_location(), "attempts.jsonl")
         self.max_bytes = max_bytes
 
     def append(self, record: AttemptRecord | Mapping[str, Any]) -> None:
@@ -94,7 +103,7 @@ class AttemptLog:
         line = json.dumps(data, sort_keys=True, default=str) + "\n"
         data_bytes = line.encode("utf-8")
         with _LOCK:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
             fd = os.open(self.path, _OPEN_FLAGS, 0o600)
             try:
                 if os.fstat(fd).st_size + len(data_bytes) > self.max_bytes:
@@ -104,8 +113,8 @@ class AttemptLog:
                 os.close(fd)
 
     @property
-    def rotated_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".1")
+    def rotated_path(self) -> str:
+        return self.path + ".1"
 
     def _rotate(self, fd: int) -> int:
         """Rename the full log to `.1` (once, even with several clients at it) and return a fresh fd."""
@@ -129,7 +138,8 @@ class AttemptLog:
         raw = b""
         for path in (self.rotated_path, self.path):
             try:
-                raw += path.read_bytes()
+                with open(path, "rb") as f:
+                    raw += f.read()
             except FileNotFoundError:
                 continue
         for line in raw.splitlines():
