@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
 
 from app.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from core.errors import FailureKind, exit_code_for
@@ -22,7 +21,11 @@ from core.events import StepStatus as S
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 from core.text import visible, visible_block
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from rich.console import Console, Group
 
     from app.viewmodel import AttemptView

@@ -4,13 +4,14 @@ No Textual here (the CLI imports it); the console adds its styling around these 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from core.model import ProcessReport, ProcessSummary, PythonVersion
 from core.records import asdict  # dataclasses.asdict works on records too, but imports dataclasses (start-up)
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Any
 
 
 def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:

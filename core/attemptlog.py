@@ -21,14 +21,16 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from core.paths import xdg_location
 from core.procfs import start_ticks_of
 from core.records import dataclass, field
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import IO, TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
 from core.records import dataclass
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO
+
     from elftools.elf.elffile import ELFFile
 
 # Present only in builds that can run remote debugger scripts (ceval_gil.c under Py_REMOTE_DEBUG).

@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import Any
 
 from core.elf import ElfFacts
 from core.paths import xdg_location
 from core.records import asdict, fields
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1
 _MAX_FILE = 1 << 14

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.loader_template import LOADER_TEMPLATE
@@ -29,6 +28,11 @@ from core.privdir import PrivateDir, create_private_dir
 from core.records import dataclass, field
 from core.requests import CancelToken
 from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the loader's own claim stays empty
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LOADER_NAME = "loader.py"
 RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp",

@@ -11,9 +11,13 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _vm: tuple[Any, Any, Any] | None = None  # (ctypes, process_vm_readv, process_vm_writev), loaded on first use
 

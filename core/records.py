@@ -11,9 +11,13 @@ what the engine uses is supported: `@dataclass`, `@dataclass(frozen=True)`, `fie
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
-_T = TypeVar("_T")
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    _T = TypeVar("_T")
 
 
 class _Missing:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from typing import IO
 
 from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
@@ -14,6 +13,11 @@ from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry, exe_path, read_maps
 from core.records import dataclass
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 COOKIE = b"xdebugpy"
 SCAN_LIMIT = 64 * 1024 * 1024  # bytes of writable mappings the cookie scan may read

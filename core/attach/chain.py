@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 
 from core.attach.faults import WRITE_STEPS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
@@ -45,7 +44,11 @@ from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, main_interpreter
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from typing import Any
+
     from core.attach.debug_session import DebugSession
 
 TITLES = {

@@ -16,11 +16,15 @@ an opted-out target, and the attempt log records the override (flag `override_us
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.records import dataclass
 from core.requests import Method
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_OPT_OUT = "PYTHON_DISABLE_REMOTE_DEBUG"
 OVERRIDE_FLAG = "--allow-opted-out"

@@ -12,9 +12,13 @@ import struct
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
 
 from core.records import dataclass
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 COOKIE = b"xdebugpy"
 HEADER_SIZE = 24  # cookie + version + free_threaded: enough to pick the layout

@@ -4,7 +4,6 @@ SafeAttachError (PARSE, or UNSUPPORTED_VERSION for a well-formed table of an unk
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import PythonVersion
@@ -12,6 +11,11 @@ from core.model import PythonVersion
 from .checks import validate
 from .decoded import DebugOffsets
 from .layouts import COOKIE, HEADER_SIZE, SUPPORTED_MINORS, layout_for_version
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _RELEASE_LEVELS = (0xA, 0xB, 0xC, 0xF)
 # Minor versions past the newest known one that still look like a real (future) CPython.

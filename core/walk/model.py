@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.records import dataclass, field
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)
