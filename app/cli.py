@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from core.limits import MAX_TIMEOUT
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from types import SimpleNamespace
 
     from core.errors import SafeAttachError
@@ -58,17 +58,21 @@ def _version() -> str:
         return "unknown"
 
 
-class _VersionAction(argparse.Action):
+def _version_action() -> type[argparse.Action]:
     """`--version`, looked up only when asked for (importlib.metadata costs more than parsing everything)."""
+    import argparse
 
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
-                         help="show program's version number and exit")
+    class VersionAction(argparse.Action):
+        def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+            super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                             help="show program's version number and exit")
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
-                 option_string: str | None = None) -> None:
-        print(f"safeattach {_version()}")
-        parser.exit()
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                     option_string: str | None = None) -> None:
+            print(f"safeattach {_version()}")
+            parser.exit()
+
+    return VersionAction
 
 
 INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, needs no gdb) or gdb (only after "
@@ -76,6 +80,8 @@ INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, nee
 
 
 def _timeout(text: str) -> float:
+    import argparse
+
     from core.requests import InvalidRequest, parse_timeout
 
     try:
@@ -88,8 +94,10 @@ TIMEOUT_HELP = ("seconds to wait for the target (a finite number > 0, at most {m
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # only here: the common command lines are parsed by app.quick_args
+
     parser = argparse.ArgumentParser(prog="safeattach", description=__doc__)
-    parser.add_argument("--version", action=_VersionAction)
+    parser.add_argument("--version", action=_version_action())
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("ps", help="list Python processes")
     p.add_argument("--json", action="store_true")
