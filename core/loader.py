@@ -39,6 +39,9 @@ RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result
                       "abandoned"})
 CLAIM_LIMIT = 4096  # the claim holds a small JSON object
 POLL_INTERVAL = 0.005
+# a target at a safe point runs the loader within milliseconds: poll every millisecond for the first 100 ms
+# (a poll is one failed openat), so the confirmation is not 2.5 ms late on average
+FAST_POLL, FAST_PHASE = 0.001, 0.1
 
 
 def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str]) -> str:
@@ -109,7 +112,8 @@ class StagedRequest:
     ) -> PayloadResult:
         """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN, CANCELLED or
         PROCESS_EXITED (when `alive` says the target is gone)."""
-        end = time.monotonic() + max(0.0, timeout)
+        start = time.monotonic()
+        end = start + max(0.0, timeout)
         while True:
             result = self.poll()
             if result is not None:
@@ -119,7 +123,7 @@ class StagedRequest:
             left = end - time.monotonic()
             if left <= 0:
                 raise SafeAttachError(FailureKind.TIMEOUT_RUN, f"no confirmation within {timeout:g}s")
-            step = min(POLL_INTERVAL, left)
+            step = min(FAST_POLL if time.monotonic() - start < FAST_PHASE else POLL_INTERVAL, left)
             if cancel is not None:
                 if cancel.wait(step):
                     raise SafeAttachError(FailureKind.CANCELLED, "cancelled while waiting for the target")
