@@ -158,9 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from app.quick_args import quick_parse
 
-    args: argparse.Namespace | SimpleNamespace | None = quick_parse(list(sys.argv[1:] if argv is None else argv))
-    if args is None:  # anything but the common forms: help, errors, every other command
-        args = build_parser().parse_args(argv)
+    quick = quick_parse(list(sys.argv[1:] if argv is None else argv))
+    args: argparse.Namespace | SimpleNamespace = quick or build_parser().parse_args(argv)  # argparse: the rest
+    code = _run_command(args)
+    if quick is not None and argv is None:  # a process of its own running one of the common commands
+        _exit_now(code)
+    return code
+
+
+def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
     from core.errors import SafeAttachError
 
     try:
@@ -172,6 +178,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _exit_now(code: int) -> None:
+    """Flush and leave without the interpreter's teardown (3-4 ms of a 25 ms `info`). Safe here: these
+    commands (ps, info, stack, tasks, exec) have finished their work, the engine thread included (exec waits
+    for it), their files are closed, and nothing registers atexit handlers."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: as the BrokenPipeError branch above
+        code = code or 1
+    os._exit(code)
 
 
 def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:

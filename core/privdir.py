@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shlex
 import stat
 
 from core.errors import FailureKind, SafeAttachError
@@ -286,6 +285,8 @@ def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str
             what = f"a symlink to {os.readlink(base_name, dir_fd=tmp_fd)!r}"
         except OSError:
             what = "a symlink"
+    import shlex  # only for this hint (start-up)
+
     seen = f" (the target sees /tmp/{base_name})" if path != f"/tmp/{base_name}" else ""
     who = "root" if st.st_uid == 0 else f"{user_name(st.st_uid)} or root"
     hint = (f"{path}{seen} is {what}, owned by {owner}, mode {stat.S_IMODE(st.st_mode):04o}; safeattach needs a "

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import _thread  # threading's Lock, without importing threading on the read path
 import os
 import stat
-import threading
 
 from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
@@ -36,7 +36,7 @@ class RuntimeLocation:
 
 
 _facts_cache: dict[tuple[int, int, int, int], ElfFacts] = {}
-_cache_lock = threading.Lock()
+_cache_lock = _thread.allocate_lock()
 
 
 def _open_mapped(pid: int, entry: MapEntry) -> tuple[IO[bytes], str]:
