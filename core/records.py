@@ -129,6 +129,16 @@ def _make_init(cls: type, table: tuple[Field, ...]) -> Callable[..., None]:
     qualname = cls.__qualname__
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if (not kwargs and len(args) == len(names)) or (not args and kwargs.keys() == accepted):
+            # every field given (positionally or by name): the common case, and the hot one (read_maps
+            # makes ~60 records per process)
+            self.__dict__.update(zip(names, args, strict=True) if args else kwargs)
+            if later:
+                self.__dict__.update((f.name, f.default if f.default is not MISSING else f.default_factory())
+                                     for f in later)
+            if post_init:
+                self.__post_init__()
+            return
         if len(args) > len(names):
             raise TypeError(f"{qualname}.__init__() takes {len(names) + 1} positional arguments but "
                             f"{len(args) + 1} were given")

@@ -85,6 +85,9 @@ CALLS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("Point", (1,), {}),
     ("Point", (1, 2), {"tags": ("a",)}),
     ("Point", (), {"x": 1, "y": 2, "note": "n", "weight": 2.5}),
+    ("Point", (), {"x": 1, "y": 2, "tags": ("t",), "note": "n", "weight": 2.5}),  # every field by name
+    ("Point", (1, 2, ("t",), "n", 2.5), {}),  # every field by position
+    ("Late", (), {"base": 3}),
     ("Point", (), {}),
     ("Point", (1, 2, (), "", 1.0, "extra"), {}),
     ("Point", (1,), {"x": 2}),
