@@ -2,30 +2,39 @@
 
 Run from the repo root: .venv/bin/python bench/anchors.py [--rounds N] [--interp 3.14 3.15] [--no-attach]
 
-Every pair is measured in interleaved rounds (A then B, then B then A, ...), so drift and load from other
-processes hit both sides alike; the table gives medians, p95 and the ratio of the medians (A / B). Times are
-whole processes from `time.perf_counter()` before the start to the exit (or, for the debugger, to the first
-DAP answer), measured by this script. The targets are started here, in the sid chroot that
-tests/provision.sh sets up (the raw client runs inside the same chroot, against the same PID):
+safeattach is measured the way users run it: a regular (non-editable) install of this tree into a throwaway
+venv that the bench creates (`python -m venv`, then this venv's pip: `pip --python VENV/bin/python install
+--no-deps .`, which builds the wheel with hatchling in pip's isolated build environment, or with
+--no-build-isolation when hatchling is importable here; pip byte-compiles what it installs). The
+dependencies are not installed again: a `.pth` line in the throwaway venv puts this venv's site-packages
+after its own, so psutil, pyelftools and rich come from there while `app` and `core` come from the wheel
+(this venv's editable-install hook is not run: .pth files are processed in site directories only). Every
+run is the installed console script `VENV/bin/safeattach`, from a neutral working directory; `--tree` runs
+`python -m app.cli` from this source tree with this venv instead (how a developer runs it).
 
-- `safeattach --help`               vs `python -c pass` (this venv's interpreter: start-up alone)
+Every pair is measured in interleaved rounds (A then B, then B then A, ...), so drift and load from other
+processes hit both sides alike; the table gives medians, p95 and the ratio of the medians (A / B), with
+issue 13's goal where it has one. Times are whole processes from `time.perf_counter()` before the start to
+the exit (or, for the debugger, to the first DAP answer), measured by this script. The targets are started
+here, in the sid chroot that tests/provision.sh sets up (the raw clients run inside the same chroot,
+against the same PID):
+
+- `safeattach --help`               vs `python -c pass` (the install's interpreter: start-up alone)
 - `safeattach exec PID S --json`    vs `python3.X -c 'import sys; sys.remote_exec(PID, S)'` (confirmed
                                        vs fire-and-forget; the next round waits until the script ran)
 - `safeattach info PID --json`      vs the same raw `sys.remote_exec`
-- `python -c pass` (this venv)      vs `python3.X -c pass` (the floor under each side of the two pairs above)
-- `safeattach stack`                vs `py-spy dump`: skipped while safeattach has no `stack` command
+- `safeattach stack PID --json`     vs `py-spy dump --pid PID` (this venv's py-spy, a test dependency)
+- `python -c pass` (the install)    vs `python3.X -c pass` (the floor under each side of the pairs above)
 - `safeattach attach PID --json`    vs `python3.X -m debugpy --listen 127.0.0.1:P --pid PID`, fresh target
                                        per round, to the DAP `initialize` answer and to the first breakpoint
-                                       stop (bench/dap_attach.py's session)
+                                       stop (bench/dap_attach.py's session; this one runs from the tree)
 
-Our own modules are byte-compiled first (`compileall`), as a wheel install has them; `--no-compile` measures
-the source tree as it is (with PYTHONDONTWRITEBYTECODE=1 every run then compiles every module again).
+It also prints the peak RSS of one `exec --json` (ru_maxrss of a child that ran only it).
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import math
 import os
 import platform
@@ -44,7 +53,11 @@ sys.path[:0] = [str(REPO / "tests"), str(REPO / "bench"), str(REPO)]
 
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 
-SAFEATTACH = [sys.executable, "-m", "app.cli"]  # the console script's entry point, without a PATH lookup
+SAFEATTACH = [sys.executable, "-m", "app.cli"]  # replaced by the installed console script unless --tree
+CLIENT_PYTHON = [sys.executable]  # the interpreter safeattach runs on (the install's, unless --tree)
+RUN_DIR = REPO  # where the runs start (a neutral directory for the install)
+PY_SPY = Path(sys.executable).with_name("py-spy")
+GOALS = {"exec": 3.0, "info": 2.0, "stack": 8.0}  # issue 13: A / B at most
 RAW_EXEC = "import sys; sys.remote_exec({pid}, {path!r})"
 MARK = "with open({path!r}, 'ab') as f: f.write(b'.')\n"  # the script: one byte per run, proof that it ran
 RUN_TIMEOUT = 60.0
@@ -65,15 +78,17 @@ class Pair:
 
     def row(self) -> str:
         ma, mb = statistics.median(self.a), statistics.median(self.b)
+        goal = GOALS.get(self.what.split(",")[0])
+        verdict = "" if goal is None else f"≤ {goal:g}x: {'met' if ma / mb <= goal else 'not met'}"
         return (f"| {self.what} | {self.a_label} | {ma:.1f} | {p95(self.a):.1f} | {self.b_label} | {mb:.1f} | "
-                f"{p95(self.b):.1f} | {ma / mb:.2f}x | {len(self.a)} |")
+                f"{p95(self.b):.1f} | {ma / mb:.2f}x | {verdict} | {len(self.a)} |")
 
 
 def timed(argv: Sequence[str], *, env: dict[str, str] | None = None, ok: Callable[[bytes], bool] | None = None,
           ) -> float:
     """Milliseconds for one whole process; it must exit 0 (and satisfy `ok` on its stdout)."""
     start = time.perf_counter()
-    done = subprocess.run(list(argv), capture_output=True, timeout=RUN_TIMEOUT, cwd=REPO, env=env)
+    done = subprocess.run(list(argv), capture_output=True, timeout=RUN_TIMEOUT, cwd=RUN_DIR, env=env)
     elapsed = (time.perf_counter() - start) * 1000
     if done.returncode != 0 or (ok is not None and not ok(done.stdout)):
         raise RuntimeError(f"{argv[:4]} failed ({done.returncode}): {done.stdout[-300:]!r} {done.stderr[-500:]!r}")
@@ -119,16 +134,38 @@ class ScriptRuns:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def install(into: Path) -> None:
+    """A regular install of this tree into a new venv at `into`, with this venv's dependencies (see above)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(into)], check=True)
+    python = into / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    ours = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "_bench_deps.pth").write_text(ours + "\n")
+    try:
+        import hatchling  # noqa: F401
+        isolation = ["--no-build-isolation"]
+    except ImportError:
+        isolation = []  # pip fetches hatchling into an isolated build environment
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                    *isolation, str(REPO)], check=True, capture_output=True)
+    where = subprocess.run([str(python), "-c", "import app, core; print(app.__file__, core.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=into).stdout.split()
+    if not all(w.startswith(purelib) for w in where):
+        raise RuntimeError(f"the install imports app/core from {where}, not from {purelib}")
+
+
 def bench_cli_startup(rounds: int) -> Pair:
-    return interleave(rounds, lambda: timed([*SAFEATTACH, "--help"]), lambda: timed([sys.executable, "-c", "pass"]),
+    return interleave(rounds, lambda: timed([*SAFEATTACH, "--help"]), lambda: timed([*CLIENT_PYTHON, "-c", "pass"]),
                       Pair("CLI start-up", "`safeattach --help`", "`python -c pass`"))
 
 
 def bench_interpreter_floor(rounds: int, interp: Interpreter) -> Pair:
-    """What each side pays before its first line: our venv's interpreter and site against the raw client's."""
+    """What each side pays before its first line: our interpreter and site against the raw client's."""
     raw = chroot_command(interp.root, [interp.argv0, "-c", "pass"])
-    return interleave(rounds, lambda: timed([sys.executable, "-c", "pass"]), lambda: timed(raw),
-                      Pair(f"interpreter start, {interp.name}", "`python -c pass` (this venv)",
+    return interleave(rounds, lambda: timed([*CLIENT_PYTHON, "-c", "pass"]), lambda: timed(raw),
+                      Pair(f"interpreter start, {interp.name}", "`python -c pass` (safeattach's)",
                            f"`python{interp.name} -c pass`"))
 
 
@@ -161,6 +198,10 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
         pairs.append(interleave(rounds, lambda: timed([*SAFEATTACH, "info", pid, "--json"]), raw_exec,
                                 Pair(f"info, {name}", "`safeattach info --json`",
                                      f"`python{name} -c sys.remote_exec`")))
+        if PY_SPY.exists():
+            pairs.append(interleave(rounds, lambda: timed([*SAFEATTACH, "stack", pid, "--json"]),
+                                    lambda: timed([str(PY_SPY), "dump", "--pid", pid]),
+                                    Pair(f"stack, {name}", "`safeattach stack --json`", "`py-spy dump`")))
         return pairs
     finally:
         pool.close()
@@ -206,6 +247,28 @@ def bench_attach(rounds: int, interp: Interpreter) -> list[Pair]:
     return [init, stop]
 
 
+def peak_rss_mib(argv: Sequence[str]) -> float:
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-S", "-c", code, *argv], capture_output=True, text=True, cwd=RUN_DIR,
+                         check=True)
+    return int(out.stdout) / 1024
+
+
+def exec_rss(interp: Interpreter) -> float:
+    pool = TargetPool()
+    runs = ScriptRuns(interp)
+    try:
+        target = pool.spawn_script(interp, "sleepy.py")
+        before = runs.count()
+        rss = peak_rss_mib([*SAFEATTACH, "exec", str(target.pid), str(runs.script_host), "--json"])
+        runs.wait_past(before)
+        return rss
+    finally:
+        pool.close()
+        runs.close()
+
+
 def machine() -> str:
     model = "unknown CPU"
     with open("/proc/cpuinfo") as f:
@@ -214,45 +277,57 @@ def machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{model}, {os.cpu_count()} cores, Linux {platform.release()}, client Python "
-            f"{platform.python_version()}; load average at the end {load}")
+    client = subprocess.run([*CLIENT_PYTHON, "-c", "import platform; print(platform.python_version())"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    return (f"{model}, {os.cpu_count()} cores, Linux {platform.release()}, client Python {client}; "
+            f"load average at the end {load}")
 
 
 def main() -> int:
+    global SAFEATTACH, CLIENT_PYTHON, RUN_DIR
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--attach-rounds", type=int, default=5)
     parser.add_argument("--interp", nargs="+", default=["3.14", "3.15"])
     parser.add_argument("--no-attach", action="store_true", help="skip the debugger-ready pair (slow)")
-    parser.add_argument("--no-compile", action="store_true", help="do not byte-compile app/ and core/ first")
+    parser.add_argument("--tree", action="store_true",
+                        help="run this source tree (python -m app.cli, this venv) instead of a regular install")
     args = parser.parse_args()
     os.environ.setdefault("SAFEATTACH_STATE_DIR", tempfile.mkdtemp(prefix="sa-anchors-state-"))
-    if not args.no_compile:
-        for package in ("app", "core"):
-            compileall.compile_dir(REPO / package, quiet=1)
     interps = [INTERPRETERS[name] for name in args.interp]
     missing = [i.name for i in interps if not i.available()]
     if missing:
         print(f"not provisioned: {', '.join(missing)} (run tests/provision.sh)")
         return 1
-    # one untimed round of each pair first: the ELF facts cache and the OS page cache start warm
-    bench_cli_startup(1)
-    pairs = [bench_cli_startup(args.rounds)]
-    for interp in interps:
-        bench_exec_and_info(1, interp)
-        pairs += bench_exec_and_info(args.rounds, interp)
-        pairs.append(bench_interpreter_floor(args.rounds, interp))
-    if not args.no_attach:
+    venv = Path(tempfile.mkdtemp(prefix="sa-anchors-venv-"))
+    try:
+        if not args.tree:
+            install(venv / "venv")
+            SAFEATTACH = [str(venv / "venv" / "bin" / "safeattach")]
+            CLIENT_PYTHON = [str(venv / "venv" / "bin" / "python")]
+            RUN_DIR = venv
+        # one untimed round of each pair first: the ELF facts cache and the OS page cache start warm
+        bench_cli_startup(1)
+        pairs = [bench_cli_startup(args.rounds)]
         for interp in interps:
-            pairs += bench_attach(args.attach_rounds, interp)
-    print(f"\nmachine: {machine()}")
-    print(f"bytecode of app/ and core/: {'as installed (compiled first)' if not args.no_compile else 'as found'}; "
-          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}\n")
-    print("| what | A | A median ms | A p95 ms | B | B median ms | B p95 ms | A / B | rounds |")
-    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
-    for pair in pairs:
-        print(pair.row())
-    print("| stack | `safeattach stack` | — | — | `py-spy dump` | — | — | skipped: no `stack` command yet | |")
+            bench_exec_and_info(1, interp)
+            pairs += bench_exec_and_info(args.rounds, interp)
+            pairs.append(bench_interpreter_floor(args.rounds, interp))
+        rss = exec_rss(interps[0])
+        if not args.no_attach:
+            for interp in interps:
+                pairs += bench_attach(args.attach_rounds, interp)
+        print(f"\nmachine: {machine()}")
+        how = ("this source tree (`python -m app.cli`, the dev venv)" if args.tree else
+               "a regular install of this tree in a throwaway venv (the console script)")
+        print(f"safeattach measured as: {how}\n")
+        print("| what | A | A median ms | A p95 ms | B | B median ms | B p95 ms | A / B | goal | rounds |")
+        print("|---|---|---:|---:|---|---:|---:|---:|---|---:|")
+        for pair in pairs:
+            print(pair.row())
+        print(f"\npeak RSS of one `safeattach exec --json` ({interps[0].name} target): {rss:.1f} MiB")
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
     return 0
 
 

@@ -18,16 +18,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from core.paths import xdg_dir
+from core.paths import xdg_location
 from core.procfs import start_ticks_of
+from core.records import dataclass, field
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20
@@ -40,8 +43,14 @@ FIELDS = (
 STARTED, ABANDONED = "started", "abandoned"
 
 
+def state_location() -> str:
+    return xdg_location("SAFEATTACH_STATE_DIR", "XDG_STATE_HOME", ".local/state")
+
+
 def state_dir() -> Path:
-    return xdg_dir("SAFEATTACH_STATE_DIR", "XDG_STATE_HOME", ".local/state")
+    from pathlib import Path
+
+    return Path(state_location())
 
 
 def log_path() -> Path:
@@ -66,7 +75,7 @@ class AttemptRecord:
     reuse: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
     elapsed_ms: float = 0.0
-    attempt_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    attempt_id: str = field(default_factory=lambda: os.urandom(8).hex())
     client: list[int] = field(default_factory=lambda: [os.getpid(), start_ticks_of(os.getpid()) or 0])
 
     def started(self) -> dict[str, Any]:
@@ -84,8 +93,9 @@ class AttemptRecord:
 class AttemptLog:
     """Appends records to a JSONL file (default: `log_path()`)."""
 
-    def __init__(self, path: Path | None = None, max_bytes: int = MAX_LOG_BYTES) -> None:
-        self.path = path if path is not None else log_path()
+    def __init__(self, path: str | os.PathLike[str] | None = None, max_bytes: int = MAX_LOG_BYTES) -> None:
+        # a string, not a Path: every exec appends here, and pathlib costs more to import than the append
+        self.path = os.fspath(path) if path is not None else os.path.join(state_location(), "attempts.jsonl")
         self.max_bytes = max_bytes
 
     def append(self, record: AttemptRecord | Mapping[str, Any]) -> None:
@@ -96,7 +106,7 @@ class AttemptLog:
         line = json.dumps(data, sort_keys=True, default=str) + "\n"
         data_bytes = line.encode("utf-8")
         with _LOCK:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
             fd = os.open(self.path, _OPEN_FLAGS, 0o600)
             try:
                 if os.fstat(fd).st_size + len(data_bytes) > self.max_bytes:
@@ -106,8 +116,8 @@ class AttemptLog:
                 os.close(fd)
 
     @property
-    def rotated_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".1")
+    def rotated_path(self) -> str:
+        return self.path + ".1"
 
     def _rotate(self, fd: int) -> int:
         """Rename the full log to `.1` (once, even with several clients at it) and return a fresh fd."""
@@ -131,7 +141,8 @@ class AttemptLog:
         raw = b""
         for path in (self.rotated_path, self.path):
             try:
-                raw += path.read_bytes()
+                with open(path, "rb") as f:
+                    raw += f.read()
             except FileNotFoundError:
                 continue
         for line in raw.splitlines():

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+
+from core.records import dataclass, field
 
 Record = Mapping[str, object]  # one attempt-log line: data from a file, each field checked before use
 

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
+from core.records import dataclass
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO
+
     from elftools.elf.elffile import ELFFile
 
 # Present only in builds that can run remote debugger scripts (ceval_gil.c under Py_REMOTE_DEBUG).
 _REMOTE_DEBUG_MARKERS = (b"Can't open debugger script", b"Error executing debugger script")
-_VERSION_STRING = re.compile(rb"\x00(3\.(\d{1,2})\.(\d{1,2})(?:(a|b|rc)(\d+))?\+?)\x00")
+_VERSION_STRING = rb"\x00(3\.(\d{1,2})\.(\d{1,2})(?:(a|b|rc)(\d+))?\+?)\x00"  # compiled on a cache miss only
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def read_elf_facts(stream: IO[bytes]) -> ElfFacts:
         rodata = elf.get_section_by_name(".rodata")
         blob = rodata.data() if rodata is not None else b""
         version_string = None
-        match = _VERSION_STRING.search(blob)
+        match = re.search(_VERSION_STRING, blob)
         if match:
             version_string = (3, int(match.group(2)), int(match.group(3)), match.group(1).decode())
         return ElfFacts(

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import os
 import stat
-from dataclasses import asdict, fields
-from pathlib import Path
 
 from core.elf import ElfFacts
-from core.paths import xdg_dir
+from core.paths import xdg_location
+from core.records import asdict, fields
 
 FORMAT = 1
 _MAX_FILE = 1 << 14
@@ -27,13 +26,13 @@ _MAX_TEXT = 4096
 StatKey = tuple[int, int, int, int]  # dev, inode, size, mtime_ns
 
 
-def cache_dir() -> Path:
-    return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache") / "elf-facts"
+def cache_dir() -> str:
+    return os.path.join(xdg_location("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache"), "elf-facts")
 
 
-def _entry_path(key: StatKey) -> Path:
+def _entry_path(key: StatKey) -> str:
     """One entry per file (device and inode); what it holds is checked against the whole key on load."""
-    return cache_dir() / f"{key[0]:x}-{key[1]:x}.json"
+    return os.path.join(cache_dir(), f"{key[0]:x}-{key[1]:x}.json")
 
 
 def _u64(value: object, nullable: bool) -> bool:
@@ -98,9 +97,10 @@ def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
     """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
     path = _entry_path(key)
     body = json.dumps({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
-    tmp = path.with_name(f".tmp-{os.getpid()}-{os.urandom(4).hex()}")  # tempfile would import random, hashlib
+    folder = os.path.dirname(path)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.urandom(4).hex()}")  # tempfile imports random, hashlib
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return

@@ -8,8 +8,13 @@ Every read is bounded and every count checked, since the file may be anything; a
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import IO
+
+from core.records import dataclass
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 _ELF64_LE = b"\x7fELF\x02\x01"
 _PT_LOAD, _PT_NOTE = 1, 4

@@ -7,12 +7,16 @@ runs, a StepStarted, any StepOutput lines, and a StepFinished.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from core.attach.steps import Step
 from core.errors import FailureKind
+from core.records import dataclass, field
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class StepStatus(str, Enum):

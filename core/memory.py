@@ -1,29 +1,56 @@
-"""Reading and writing another process's memory: process_vm_readv/writev, falling back to /proc/PID/mem."""
+"""Reading and writing another process's memory: reads through /proc/PID/mem, writes with process_vm_writev.
+
+Reads use one pread(2) on a read-only /proc/PID/mem descriptor (the kernel's access check is the same ptrace
+check as process_vm_readv's; the descriptor stays bound to the process it was opened for, and a read is a
+third of a ctypes call). Writes go through process_vm_writev, which respects the target's page protections
+(a /proc/PID/mem write would not); ctypes is loaded only then, so the read-only commands never import it.
+"""
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import struct
 
 from core.errors import FailureKind, SafeAttachError
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-class _IOVec(ctypes.Structure):
-    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+_vm: tuple[Any, Any, Any] | None = None  # (ctypes, process_vm_readv, process_vm_writev), loaded on first use
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_readv = getattr(_libc, "process_vm_readv", None)
-_writev = getattr(_libc, "process_vm_writev", None)
-for _fn in (_readv, _writev):
-    if _fn is not None:
-        _fn.argtypes = [
-            ctypes.c_int, ctypes.POINTER(_IOVec), ctypes.c_ulong, ctypes.POINTER(_IOVec), ctypes.c_ulong,
-            ctypes.c_ulong,
-        ]
-        _fn.restype = ctypes.c_ssize_t
+def _vm_calls() -> tuple[Any, Any, Any]:
+    """ctypes and libc's process_vm_readv/writev (None where libc lacks them), bound once."""
+    global _vm
+    if _vm is None:
+        import ctypes
+
+        class IOVec(ctypes.Structure):
+            _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        calls = [getattr(libc, name, None) for name in ("process_vm_readv", "process_vm_writev")]
+        for fn in calls:
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int, ctypes.POINTER(IOVec), ctypes.c_ulong, ctypes.POINTER(IOVec),
+                               ctypes.c_ulong, ctypes.c_ulong]
+                fn.restype = ctypes.c_ssize_t
+        ctypes.IOVec = IOVec  # type: ignore[attr-defined]
+        _vm = (ctypes, calls[0], calls[1])
+    return _vm
+
+
+def _vm_transfer(fn: Any, pid: int, address: int, buf: Any, size: int) -> int:
+    """One process_vm_readv/writev of `size` bytes between `buf` and `address`: bytes moved, or -errno."""
+    ctypes = _vm_calls()[0]
+    local = ctypes.IOVec(ctypes.cast(buf, ctypes.c_void_p), size)
+    remote = ctypes.IOVec(ctypes.c_void_p(address), size)
+    got = int(fn(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0))
+    return got if got >= 0 else -ctypes.get_errno()
+
 
 MAX_READ = 64 * 1024 * 1024  # refuse absurd sizes read from corrupted tables
 
@@ -33,8 +60,10 @@ class ProcessMemory:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._use_proc_mem = _readv is None
-        self._mem_fd: int | None = None
+        self._use_proc_mem = False  # writes: /proc/PID/mem only on kernels without process_vm_writev
+        self._mem_fd: int | None = None  # read-write, for that fallback
+        self._read_fd: int | None = None
+        self._read_via_vm = False  # /proc/PID/mem could not be opened for reading: process_vm_readv
 
     # -- errors -----------------------------------------------------------------------------------------
     def _error(self, err: int, what: str, address: int) -> SafeAttachError:
@@ -72,43 +101,55 @@ class ProcessMemory:
             )
         if size == 0:
             return b""
-        if not self._use_proc_mem:
-            buf = ctypes.create_string_buffer(size)
-            local = _IOVec(ctypes.cast(buf, ctypes.c_void_p), size)
-            remote = _IOVec(ctypes.c_void_p(address), size)
-            assert _readv is not None
-            got = _readv(self.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
-            if got == size:
-                return buf.raw
-            err = ctypes.get_errno() if got < 0 else errno.EFAULT
-            if err == errno.ENOSYS:  # kernels without CONFIG_CROSS_MEMORY_ATTACH
-                self._use_proc_mem = True
-            else:
-                raise self._error(err, "readable", address)
-        try:
-            data = os.pread(self._proc_mem(), size, address)
-        except OSError as exc:
-            raise self._error(exc.errno or errno.EIO, "readable", address) from None
-        if len(data) != size:
+        if address + size > 1 << 63:  # beyond any user-space address (and a file offset): a bad pointer
             raise self._error(errno.EFAULT, "readable", address)
-        return data
+        if not self._read_via_vm:
+            fd = self._reader()
+            if fd is not None:
+                try:
+                    data = os.pread(fd, size, address)
+                except OSError as exc:
+                    raise self._error(exc.errno or errno.EIO, "readable", address) from None
+                if len(data) != size:
+                    raise self._error(errno.EFAULT, "readable", address)
+                return data
+        ctypes, readv, _ = _vm_calls()
+        if readv is None:
+            raise self._error(errno.ENOSYS, "readable", address)
+        buf = ctypes.create_string_buffer(size)
+        got = _vm_transfer(readv, self.pid, address, buf, size)
+        if got == size:
+            return bytes(buf.raw)
+        raise self._error(-got if got < 0 else errno.EFAULT, "readable", address)
+
+    def _reader(self) -> int | None:
+        """The read-only /proc/PID/mem descriptor; None (and process_vm_readv from then on) when the kernel
+        refuses it but might still allow process_vm_readv (it checks the same, with real rather than fs ids)."""
+        if self._read_fd is None:
+            try:
+                self._read_fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EACCES):
+                    raise self._error(exc.errno or errno.EIO, "opened", 0) from None
+                self._read_via_vm = True
+                return None
+        return self._read_fd
 
     def write(self, address: int, data: bytes) -> None:
         if address <= 0 or not data:
             raise SafeAttachError(FailureKind.INTERNAL, f"refusing a write of {len(data)} bytes at 0x{address:x}")
         if not self._use_proc_mem:
-            buf = ctypes.create_string_buffer(data, len(data))
-            local = _IOVec(ctypes.cast(buf, ctypes.c_void_p), len(data))
-            remote = _IOVec(ctypes.c_void_p(address), len(data))
-            assert _writev is not None
-            got = _writev(self.pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+            ctypes, _, writev = _vm_calls()
+            got = -errno.ENOSYS
+            if writev is not None:
+                got = _vm_transfer(writev, self.pid, address, ctypes.create_string_buffer(data, len(data)),
+                                   len(data))
             if got == len(data):
                 return
-            err = ctypes.get_errno() if got < 0 else errno.EFAULT
-            if err == errno.ENOSYS:
+            if got == -errno.ENOSYS:  # kernels without CONFIG_CROSS_MEMORY_ATTACH
                 self._use_proc_mem = True
             else:
-                raise self._error(err, "writable", address)
+                raise self._error(-got if got < 0 else errno.EFAULT, "writable", address)
         try:
             written = os.pwrite(self._proc_mem(), data, address)
         except OSError as exc:
@@ -144,9 +185,10 @@ class ProcessMemory:
         return out
 
     def close(self) -> None:
-        if self._mem_fd is not None:
-            os.close(self._mem_fd)
-            self._mem_fd = None
+        for fd in (self._mem_fd, self._read_fd):
+            if fd is not None:
+                os.close(fd)
+        self._mem_fd = self._read_fd = None
 
     def __enter__(self) -> ProcessMemory:
         return self

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import errno
 import os
-import shlex
 import stat
-from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import user_name
+from core.records import dataclass, field
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -286,6 +285,8 @@ def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str
             what = f"a symlink to {os.readlink(base_name, dir_fd=tmp_fd)!r}"
         except OSError:
             what = "a symlink"
+    import shlex  # only for this hint (start-up)
+
     seen = f" (the target sees /tmp/{base_name})" if path != f"/tmp/{base_name}" else ""
     who = "root" if st.st_uid == 0 else f"{user_name(st.st_uid)} or root"
     hint = (f"{path}{seen} is {what}, owned by {owner}, mode {stat.S_IMODE(st.st_mode):04o}; safeattach needs a "

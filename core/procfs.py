@@ -5,12 +5,21 @@ from __future__ import annotations
 import errno
 import os
 import pwd
-from dataclasses import dataclass
-from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
+from core.records import dataclass
 
 DELETED_SUFFIX = " (deleted)"
+
+
+def read_bytes(path: str) -> bytes:
+    """A whole /proc file (unbuffered: one read per page, no text layer; pathlib is not imported for this)."""
+    with open(path, "rb", buffering=0) as f:
+        return f.readall()
+
+
+def read_text(path: str, errors: str = "strict") -> str:
+    return read_bytes(path).decode("utf-8", errors)
 
 # x86_64 syscall numbers worth naming when a thread is parked in one
 SYSCALL_NAMES = {
@@ -82,7 +91,7 @@ def check_pid(pid: int) -> None:
 def read_stat(pid: int, tid: int | None = None) -> ProcStat:
     path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bytes(path)
     except OSError as exc:
         raise _os_error(pid, exc, "stat") from None
     # comm may contain spaces and parentheses: split after the last ')'
@@ -141,7 +150,7 @@ def start_time_of(pid: int) -> float:
 
 def read_maps(pid: int) -> list[MapEntry]:
     try:
-        text = Path(f"/proc/{pid}/maps").read_text(errors="surrogateescape")
+        text = read_text(f"/proc/{pid}/maps", "surrogateescape")
     except OSError as exc:
         raise _os_error(pid, exc, "the memory map") from None
     entries = []
@@ -215,14 +224,14 @@ def thread_os_state(pid: int, tid: int) -> tuple[str, str]:
         return "?", ""
     detail = ""
     try:
-        fields = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()
+        fields = read_text(f"/proc/{pid}/task/{tid}/syscall").split()
         if fields and fields[0].lstrip("-").isdigit() and int(fields[0]) >= 0:
             detail = SYSCALL_NAMES.get(int(fields[0]), f"syscall {fields[0]}")
         elif fields and fields[0] == "running":
             detail = "running"
     except (OSError, ValueError):
         try:
-            wchan = Path(f"/proc/{pid}/task/{tid}/wchan").read_text().strip()
+            wchan = read_text(f"/proc/{pid}/task/{tid}/wchan").strip()
             detail = "" if wchan in ("", "0") else wchan
         except OSError:
             pass
@@ -239,7 +248,7 @@ _YAMA_SCOPES = {
 def status_field(pid: int | str, name: str) -> str | None:
     """One field of /proc/PID/status ("Uid", "TracerPid", "CapEff", ...), or None."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        for line in read_text(f"/proc/{pid}/status").splitlines():
             if line.startswith(name + ":"):
                 return line.split(":", 1)[1].strip()
     except OSError:
@@ -254,7 +263,7 @@ def access_reason(pid: int) -> str:
     tracer = status_field(pid, "TracerPid")
     if tracer not in (None, "0"):
         try:
-            comm = Path(f"/proc/{tracer}/comm").read_text().strip()
+            comm = read_text(f"/proc/{tracer}/comm").strip()
         except OSError:
             comm = "?"
         reasons.append(f"the process is already traced by PID {tracer} ({comm}); only one tracer is allowed")
@@ -266,7 +275,7 @@ def access_reason(pid: int) -> str:
         reasons.append(f"the target runs as {user_name(target_uid)} (uid {target_uid}) and you are uid {my_uid} "
                        "without CAP_SYS_PTRACE")
     try:
-        scope: str | None = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+        scope: str | None = read_text("/proc/sys/kernel/yama/ptrace_scope").strip()
     except OSError:
         scope = None
     if scope is not None and scope != "0":
@@ -288,7 +297,7 @@ def has_cap_sys_ptrace() -> bool:
 
 def cmdline(pid: int) -> str:
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        raw = read_bytes(f"/proc/{pid}/cmdline")
     except OSError:
         return ""
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)

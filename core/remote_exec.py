@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from core.attach.guard import TargetLock
@@ -28,6 +27,7 @@ from core.attemptlog import AttemptLog
 from core.errors import FailureKind, SafeAttachError
 from core.events import Outcome
 from core.privdir import base_dir_name, remove_base_if_empty
+from core.records import dataclass, field
 from core.requests import AttachRequest, CancelToken, Method
 
 LOCK_WAIT = 5.0  # seconds to wait for another safeattach attach to the same process to finish

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from enum import Enum
 
 from core.limits import MAX_TIMEOUT as MAX_TIMEOUT  # re-exported: callers know it from here
+from core.records import dataclass
 
 
 class InvalidRequest(ValueError):

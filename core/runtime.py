@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
+import _thread  # threading's Lock, without importing threading on the read path
 import os
 import stat
-import threading
-from dataclasses import dataclass
-from typing import IO
 
 from core import elf_cache
 from core.elf import ElfFacts, read_elf_facts
@@ -14,6 +12,12 @@ from core.elf_headers import build_id, first_load, section_names, sections
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry, exe_path, read_maps
+from core.records import dataclass
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 COOKIE = b"xdebugpy"
 SCAN_LIMIT = 64 * 1024 * 1024  # bytes of writable mappings the cookie scan may read
@@ -32,7 +36,7 @@ class RuntimeLocation:
 
 
 _facts_cache: dict[tuple[int, int, int, int], ElfFacts] = {}
-_cache_lock = threading.Lock()
+_cache_lock = _thread.allocate_lock()
 
 
 def _open_mapped(pid: int, entry: MapEntry) -> tuple[IO[bytes], str]:

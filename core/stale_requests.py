@@ -20,14 +20,13 @@ import fcntl
 import math
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.privdir import remove_dir_at
 from core.procfs import start_ticks_of
+from core.records import dataclass
 
 REQUEST_NAME = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*")
 LOCK_NAME = re.compile(r"attach-(\d+)-(\d+)\.lock")
@@ -40,7 +39,7 @@ def request_name(expires_in: float, target_pid: int, target_ticks: int) -> str:
     client and the target."""
     deadline = math.ceil(time.time() + expires_in) + 1
     client_ticks = start_ticks_of(os.getpid()) or 0
-    return f"r{deadline}-{os.getpid()}-{client_ticks}-{target_pid}-{target_ticks}-{secrets.token_hex(8)}"
+    return f"r{deadline}-{os.getpid()}-{client_ticks}-{target_pid}-{target_ticks}-{os.urandom(8).hex()}"
 
 
 @dataclass(frozen=True)

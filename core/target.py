@@ -10,7 +10,6 @@ import bisect
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
 
 from core.errors import FailureKind, SafeAttachError
@@ -27,6 +26,7 @@ from core.procfs import (
     thread_os_state,
     uid_of,
 )
+from core.records import dataclass
 from core.runtime import RuntimeLocation, locate_runtime
 
 MAX_INTERPRETERS = 256

@@ -269,7 +269,7 @@ def client_tree() -> Iterator[tuple[Path, str]]:
     import elftools
     import psutil
 
-    name = "sa-client"
+    name = f"sa-client-{os.getpid()}"  # per run: concurrent runs (other checkouts) must not share it
     host = SID / "tmp" / name
     shutil.rmtree(host, ignore_errors=True)
     shutil.copytree(Path(__file__).parent.parent / "core", host / "core",

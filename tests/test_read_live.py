@@ -173,6 +173,21 @@ def test_ps_lists_targets_and_skips_non_python(targets: TargetPool) -> None:
     assert rows[py.pid].user == "root"
 
 
+def test_ps_rows_say_what_psutil_says(targets: TargetPool) -> None:
+    """`ps` reads user, uid, command line and start time from /proc itself; they must be psutil's values (an
+    empty argument and one with a space included)."""
+    import psutil
+
+    mine = [targets.spawn_script(require("3.14"), "sleepy.py", args=("", "two words")),
+            targets.spawn_script(require("3.15"), "sleepy.py")]
+    rows = {r.pid: r for r in list_python_processes()}
+    for target in mine:
+        row, proc = rows[target.pid], psutil.Process(target.pid)
+        assert (row.user, row.uid, row.cmdline) == (proc.username(), proc.uids().real, " ".join(proc.cmdline()))
+        assert row.start_time == pytest.approx(proc.create_time(), abs=0.01)
+    assert rows[mine[0].pid].cmdline.endswith("  two words")
+
+
 @pytest.mark.parametrize(
     ("pid_factory", "kind"),
     [

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,17 @@ from core.errors import FailureKind, SafeAttachError
 from core.walk import ProcessStacks, snapshot
 
 pytestmark = pytest.mark.live
+
+def snapshot_when(pid: int, settled: Callable[[ProcessStacks], bool], timeout: float = 10.0) -> ProcessStacks:
+    """The first snapshot in which every thread has reached where the target parks it (a target prints
+    "ready" a moment before its last thread gets there), or the last one read when `timeout` has passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stacks = snapshot(pid)
+        if settled(stacks) or time.monotonic() > deadline:
+            return stacks
+        time.sleep(0.01)
+
 
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 PARKED = ("deep", "grüße", "blocked", "evil", "<module>")  # innermost functions of the parked threads
@@ -66,7 +79,8 @@ def test_stacks_match_py_spy(targets: TargetPool, name: str) -> None:
     deep = next(t for t in before.threads if t.frames and t.frames[0].function == "deep")
     assert [f.function for f in deep.frames].count("deep") == 31
     main = next(t for t in before.threads if t.is_main)
-    assert main.native_thread_id == target.pid and main.os_state == "S"
+    # the main thread sleeps in 0.5 s steps (and has just printed "ready"): running for a moment is real
+    assert main.native_thread_id == target.pid and main.os_state in ("S", "R")
     assert all(t.partial is None for t in before.threads)
     assert target.alive()
 
@@ -83,7 +97,9 @@ def test_embedded_program(targets: TargetPool) -> None:
            "print('ready', flush=True)\nparked()\n"
     target = targets.spawn_embedded(code)
     # (py-spy 0.4.3 cannot read this one: it looks for libpython3.14.so outside the chroot, ENOENT)
-    (thread,) = snapshot(target.pid).threads
+    stacks = snapshot_when(target.pid, lambda s: bool(s.threads and s.threads[0].frames)
+                           and s.threads[0].frames[0].function == "parked")
+    (thread,) = stacks.threads
     assert [(f.function, f.line) for f in thread.frames][:1] in ([("parked", 4)], [("parked", 5)])
     assert thread.frames[-1].function == "<module>"
 
@@ -190,7 +206,8 @@ while True:
 def test_every_interpreter(targets: TargetPool, name: str) -> None:
     interp = require(name)
     target = targets.spawn(["chroot", str(interp.root), interp.argv0, "-c", SUBINTERPRETER], interp)
-    stacks = snapshot(target.pid)
+    stacks = snapshot_when(target.pid, lambda s: any(t.is_main and [f.function for f in t.frames] == ["<module>"]
+                                                     for t in s.threads))
     by_interp: dict[int, list[list[str]]] = {}
     for t in stacks.threads:
         by_interp.setdefault(t.interpreter_id, []).append([f.function for f in t.frames])

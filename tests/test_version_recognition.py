@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 
 import pytest
@@ -44,7 +45,7 @@ def test_offsets_version_next() -> None:
 
 @pytest.mark.parametrize("text", [b"\x003.6.15\x00", b"\x003.7.17\x00", b"\x003.8.20\x00", b"\x003.10.12+\x00"])
 def test_version_string_in_binary(text: bytes) -> None:
-    m = _VERSION_STRING.search(b"junk" + text + b"more")
+    m = re.search(_VERSION_STRING, b"junk" + text + b"more")  # compiled on use (start-up)
     assert m is not None
     f = facts(None, (3, int(m.group(2)), int(m.group(3)), m.group(1).decode()))
     v = recognise_version(loc(f), Mem(b"\0" * 16))

@@ -14,7 +14,6 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
 
 from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.cli.errors import print_usage_error
@@ -23,7 +22,11 @@ from core.events import Event, Outcome, event_to_dict
 from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
 from core.text import visible, visible_block
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from rich.console import Console
 MAX_IDLE_TIMEOUT = 7 * 24 * 3600.0
 CANCEL_GRACE = 15.0  # after Ctrl-C or SIGTERM/SIGHUP/SIGQUIT the engine still needs to withdraw the request

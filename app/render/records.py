@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from core.model import ProcessReport, ProcessSummary
+from core.records import asdict  # dataclasses.asdict works on records too, but imports dataclasses (start-up)
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:

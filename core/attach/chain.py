@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from core.attach.faults import FAULT_KINDS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
@@ -40,12 +38,16 @@ from core.model import InterpreterInfo
 from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import base_dir_name, open_base_dir, remove_base_if_empty, target_dir
 from core.procfs import gone_or_exiting, start_ticks_of
+from core.records import dataclass, field
 from core.requests import AttachRequest, CancelToken, Method, Payload
 from core.stale_requests import Collected, collect_stale, request_name
 from core.target import Phase, Target, main_interpreter
-from core.walk import snapshot_target
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from typing import Any
+
     from core.dap.session import DebugSession
 
 # the read path's phases are the chain's first steps
@@ -458,6 +460,8 @@ class _Attempt:
 
     def _waited_stacks(self, tids: set[int]) -> tuple[list[dict[str, Any]], str]:
         """The Python stacks of the threads an attempt waited on (read-only), and where the first one is."""
+        from core.walk import snapshot_target  # only a timeout reads stacks (start-up of every exec)
+
         try:
             stacks = snapshot_target(self.target)
         except SafeAttachError as exc:

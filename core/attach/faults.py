@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from core.attach.steps import Step
 from core.errors import FailureKind
+from core.records import dataclass
 
 # The kind a step's injected fault fails with: the failure that step reports for real (the write steps fail
 # inside RequestWriter, with their own kinds); a step without a failure of its own fails as internal.

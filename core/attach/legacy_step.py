@@ -10,13 +10,16 @@ can never run afterwards: its claim file exists, so a late pickup is a no-op.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
+from core.records import dataclass
 from core.requests import CancelToken, Injector, Method
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs
+    from typing import Any
+
     from core.inject.injector import Injection
 
 FALLBACK_KINDS = frozenset({FailureKind.TIMEOUT_RUN})  # safe attach failures injection can overcome

@@ -16,9 +16,9 @@ an opted-out target, and the attempt log records the override (flag `override_us
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
+from core.records import dataclass
 from core.requests import Method
 
 ENV_OPT_OUT = "PYTHON_DISABLE_REMOTE_DEBUG"

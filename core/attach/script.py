@@ -16,10 +16,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.contract import PayloadSpec
+from core.records import dataclass
 
 SCRIPT_COPY_NAME = "script.py"
 MAX_SCRIPT_BYTES = 16 * 1024 * 1024

@@ -16,14 +16,13 @@ import os
 import struct
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.model import InterpreterInfo
 from core.offsets import DebugOffsets
 from core.procfs import MapEntry, thread_os_state
+from core.records import dataclass
 
 METHODS: tuple[str, ...] = ("main", "enumerate", "symbol", "scan")
 SCAN_LIMIT_BYTES = 64 * 1024 * 1024
@@ -31,20 +30,25 @@ SCAN_TIME_LIMIT = 3.0
 SCAN_CHUNK = 4 * 1024 * 1024
 
 
-class TargetLike(Protocol):
-    pid: int
-    mem: ProcessMemory
-    offsets: DebugOffsets | None
-    maps: list[MapEntry]
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # what the thread strategies read; only the type checker needs the Protocol
+    from typing import Protocol
 
-    @property
-    def runtime_address(self) -> int: ...
+    class TargetLike(Protocol):
+        pid: int
+        mem: ProcessMemory
+        offsets: DebugOffsets | None
+        maps: list[MapEntry]
 
-    def plausible(self, address: int, size: int = 8) -> bool: ...
+        @property
+        def runtime_address(self) -> int: ...
 
-    def thread_addresses(self, interp: int) -> list[int]: ...
+        def plausible(self, address: int, size: int = 8) -> bool: ...
 
-    def current_function(self, tstate: int) -> str | None: ...
+        def thread_addresses(self, interp: int) -> list[int]: ...
+
+        def current_function(self, tstate: int) -> str | None: ...
 
 
 @dataclass(frozen=True)

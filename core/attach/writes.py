@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from core.attach.faults import FAULT_KINDS, FaultPlan
 from core.attach.steps import Step
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
+from core.records import dataclass, field
 
 CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
 
@@ -105,8 +105,10 @@ class RequestWriter:
         written = self._write(Step.WRITE_BREAKER, self.breaker_address, wanted.to_bytes(8, "little"))
         self.breaker_diff = int.from_bytes(written, "little") ^ before  # exactly the bits we changed
         after = self.mem.read_u64(self.breaker_address)
-        # the target clears the bit itself as soon as it handles the request
-        if not after & self.please_stop and self.mem.read_i32(self.pending_address) != 0 and not self.picked_up():
+        # the target clears the bit itself as soon as it handles the request, and the pending flag a moment
+        # later (after it stopped and re-attached the thread): only a bit that stays unset with the request
+        # untaken means the write did not land
+        if not after & self.please_stop and not self._taken():
             raise SafeAttachError(FailureKind.WRITE_BREAKER, "the eval-breaker bit reads back unset")
         return {"address": self.breaker_address, "mask": self.please_stop, "already_set": False}
 
@@ -115,6 +117,15 @@ class RequestWriter:
         (it clears the flag before running the loader, which claims the request a moment later)."""
         deadline = time.monotonic() + CONSUME_GRACE
         while not self.picked_up():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def _taken(self) -> bool:
+        """The request was taken (pending back to 0, or the loader claimed it) within CONSUME_GRACE."""
+        deadline = time.monotonic() + CONSUME_GRACE
+        while self.mem.read_i32(self.pending_address) != 0 and not self.picked_up():
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.002)

@@ -6,8 +6,6 @@ attach) fail the diagnosis only when that path is the one an attach would depend
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.doctor.access import access_findings, namespace_findings
 from core.doctor.model import Diagnosis, Finding, Status
 from core.doctor.target_checks import policy_findings, script_findings, thread_findings, version_findings
@@ -15,6 +13,7 @@ from core.errors import FailureKind, SafeAttachError
 from core.inject.gdb.health import gdb_health
 from core.inject.gdb.inject import gdb_available
 from core.procfs import ensure_alive
+from core.records import replace
 from core.target import open_target
 from core.walk import ProcessStacks, snapshot_target
 from core.walk.frames import fatal

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 
 from core.errors import FailureKind, exit_code_for
+from core.records import dataclass, field
 
 
 class Status(str, Enum):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO
 
 from core.elf_headers import first_load, load_segments
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, read_maps
+from core.records import dataclass
 from core.runtime import _open_mapped, _stat_key
 
 PAGE = 4096

@@ -24,12 +24,10 @@ target's own code (see `guarded`).
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject import ptrace
@@ -39,6 +37,7 @@ from core.inject.stub import NONCE_OFFSET, STAGE_OFFSET, STUB_IMAGE, SYSCALL_INS
 from core.inject.symbols import CApi, resolve_c_api
 from core.memory import ProcessMemory
 from core.procfs import access_reason, gone_or_exiting, read_stat, thread_ids
+from core.records import dataclass, replace
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 8192
@@ -232,7 +231,7 @@ def _inject(pid: int, code: str, timeout: float, cancel: CancelToken | None,
                 if done is not None:
                     stop_ms, injection = done
                     total = (time.monotonic() - t0) * 1000
-                    return dataclasses.replace(injection, stop_ms=stop_ms, total_ms=total)
+                    return replace(injection, stop_ms=stop_ms, total_ms=total)
                 if time.monotonic() >= deadline:
                     break
     finally:

@@ -13,7 +13,8 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass
+
+from core.records import dataclass
 
 PTRACE_CONT = 7
 PTRACE_GETREGS = 12

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import SafeAttachError
 from core.procfs import read_stat, thread_ids
+from core.records import dataclass
 
 # syscall number -> name, per architecture (the kernel ABI numbers).
 _PARKED_SYSCALLS: dict[str, dict[int, str]] = {

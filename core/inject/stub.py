@@ -46,9 +46,9 @@ Source (GNU as, `.intel_syntax noprefix`), W = the stub's rsp on entry (16-byte 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from core.inject.ptrace import UserRegs
+from core.records import dataclass
 
 STUB_CODE = bytes.fromhex(
     "fc480fae842480000000dbe30fae54245048c744243001000000488b04244885c07407ffd0488944242848c7442430"

@@ -7,12 +7,12 @@ target survived. The PID's start time guards against a reused PID.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject.stub import NR_RESTART_SYSCALL
 from core.procfs import SYSCALL_NAMES, read_stat
+from core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, exe_path, read_maps
+from core.records import dataclass
 from core.runtime import _load_bias, _open_mapped, _stat_key, candidate_files, elf_facts_for
 
 if TYPE_CHECKING:

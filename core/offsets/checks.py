@@ -12,7 +12,8 @@ Fields that are 0 by design (prev, executable, tlbc_*, co_tlbc, gil_runtime_stat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+
+from core.records import dataclass
 
 from .layouts import Layout
 

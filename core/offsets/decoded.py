@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import OffsetField, OffsetSection, OffsetsTree, PythonVersion
+from core.records import dataclass, field
 
 from .layouts import COOKIE, HEADER_SIZE, Layout, layout_named
 

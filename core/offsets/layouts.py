@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+
+from core.records import dataclass
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 COOKIE = b"xdebugpy"
 HEADER_SIZE = 24  # cookie + version + free_threaded: enough to pick the layout

@@ -15,6 +15,11 @@ from .layouts import COOKIE, HEADER_SIZE, SUPPORTED_MINORS, layout_for_version
 _RELEASE_LEVELS = (0xA, 0xB, 0xC, 0xF)
 # Minor versions past the newest known one that still look like a real (future) CPython.
 _FUTURE_MINOR_LIMIT = 99
+# Tables already decoded and validated, by their bytes: the result is a pure function of them, and `ps` reads
+# the same table from every process of one build (validation was a fifth of a 200-process `ps`). Results
+# are frozen (values are read-only mappings); failures are not kept.
+_PARSED: dict[bytes, DebugOffsets] = {}
+_PARSED_MAX = 16
 
 
 def _parse_error(message: str, **detail: object) -> SafeAttachError:
@@ -91,7 +96,11 @@ def parse_debug_offsets(raw: bytes) -> DebugOffsets:
             length=len(data),
             expected=layout.size,
         )
-    _cookie, values = layout.decode(data[: layout.size])  # cookie, header and length were checked above
+    table = data[: layout.size]
+    seen = _PARSED.get(table)
+    if seen is not None:
+        return seen
+    _cookie, values = layout.decode(table)  # cookie, header and length were checked above
 
     fatal, warnings = validate(layout, values)
     name = layout.name + ("t" if free_threaded else "")
@@ -107,7 +116,7 @@ def parse_debug_offsets(raw: bytes) -> DebugOffsets:
     field_problems: dict[str, str] = {}
     for finding in warnings:
         field_problems.setdefault(finding.field, finding.message)
-    return DebugOffsets(
+    parsed = DebugOffsets(
         version=PythonVersion.from_hex(version, "_Py_DebugOffsets.version"),
         free_threaded=bool(free_threaded),
         layout=name,
@@ -116,3 +125,7 @@ def parse_debug_offsets(raw: bytes) -> DebugOffsets:
         problems=tuple(f.message for f in warnings),
         field_problems=MappingProxyType(field_problems),
     )
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[table] = parsed
+    return parsed

@@ -11,7 +11,7 @@ Offsets are bytes from the start of the struct named in each class's docstring.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from core.records import dataclass, field
 
 # glibc's struct pthread keeps the kernel TID at this offset on x86_64 (stable across glibc 2.2x-2.4x);
 # `threading.get_ident()` is the struct's address. Verified live against /proc/PID/task.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import Path
 
-_HERE = Path(__file__).parent
+_HERE = os.path.dirname(os.path.abspath(__file__))  # os.path, not pathlib: exec's start-up
 
 
 @cache
 def payload_source(module: str) -> str:
-    return (_HERE / f"{module}.py").read_text(encoding="utf-8")
+    with open(os.path.join(_HERE, f"{module}.py"), encoding="utf-8") as f:
+        return f.read()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import struct
 import threading
-from dataclasses import dataclass
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -20,6 +19,7 @@ from elftools.elf.elffile import ELFFile
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.procfs import MapEntry
+from core.records import dataclass
 from core.runtime import _open_mapped, file_mappings
 
 SECTION = ".AsyncioDebug"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from core.records import dataclass
 from core.walk.layouts import InstrKind, LineKind
 from core.walk.linetable import lnotab_line, location_line
 from core.walk.objects import RemoteObjects, WalkError

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import DebugOffsets
 from core.offsets.pre313 import Pre313Layout
+from core.records import dataclass
 from core.walk.code import CodeReader
 from core.walk.layouts import InstrKind
 from core.walk.model import FrameRecord, LocalVar

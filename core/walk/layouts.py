@@ -6,11 +6,11 @@ hand-checked tables of `core/offsets/pre313.py` (where they are named and their 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from core.offsets import DebugOffsets
 from core.offsets.pre313 import PRE313_LAYOUTS, Pre313Layout
+from core.records import dataclass
 
 
 class InstrKind(str, Enum):

@@ -8,10 +8,10 @@ does not apply: reading memory is not remote execution.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import InterpreterInfo, ThreadInfo
+from core.procfs import read_text
 from core.target import Target, open_target
 from core.walk.frames import FrameWalker, fatal
 from core.walk.layouts import frame_layout
@@ -22,7 +22,7 @@ from core.walk.values import LocalsReader
 
 def thread_name(pid: int, tid: int) -> str | None:
     try:
-        return Path(f"/proc/{pid}/task/{tid}/comm").read_text(errors="replace").rstrip("\n")
+        return read_text(f"/proc/{pid}/task/{tid}/comm", "replace").rstrip("\n")
     except OSError:
         return None
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import DebugOffsets
+from core.records import dataclass, field
 from core.target import Target, open_target
 from core.walk.asyncio_offsets import AsyncioOffsets, locate_asyncio_table
 from core.walk.code import CodeReader

@@ -17,10 +17,10 @@ import selectors
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.paths import xdg_dir
+from core.records import dataclass
 
 _CHILD = (
     "import sys, time\n"

@@ -26,7 +26,6 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
@@ -34,6 +33,7 @@ from core.inject.gdb.errors import attach_error, gdb_missing, symbol_error
 from core.inject.gdb.health import gdb_health
 from core.inject.gdb.mi import GdbExited, GdbTimeout, MISession, Record, mi_quote
 from core.inject.safe_point import ARG0_REGISTER, is_stopped, machine, parked_threads, process_state
+from core.records import dataclass
 from core.requests import CancelToken
 
 MAX_CODE_BYTES = 4096

@@ -8,8 +8,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Union
+
+from core.records import dataclass, field
 
 MIValue = Union[str, "MITuple", list["MIValue"]]
 MITuple = dict[str, MIValue]
