@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from dap_client import DapClient  # noqa: E402
+from debugpy_attach import PROGRAM, line_of  # noqa: E402
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
-from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
 
 from core.dap.dist import install_into_root, local_debugpy  # noqa: E402
 from core.dap.reattach import find_listener, listen_rows  # noqa: E402

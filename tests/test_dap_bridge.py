@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from other_user import run_as_other_user
 
 from core.dap.bridge import DapBridge
 from core.errors import FailureKind, SafeAttachError
@@ -149,8 +150,6 @@ def test_unreachable_socket_drops_the_client_only(tmp_path: Path, echo: EchoServ
             sock.close()
 
 
-HOSTILE_UID = 64123  # a uid no account uses: the "other local user"
-
 HOSTILE_PROBE = """
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
@@ -160,20 +159,6 @@ try:
 except OSError as exc:
     print("closed", exc.errno)
 """
-
-
-def run_as_other_user(code: str, *args: str, uid: int = HOSTILE_UID) -> str:
-    """Run `code` with the host python as `uid` (no groups): what another local user sees."""
-    import shutil
-    import subprocess
-
-    setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 or setpriv is None:
-        pytest.skip("needs root and setpriv to act as another user")
-    proc = subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "/usr/bin/python3", "-c",
-                           code, *args], capture_output=True, text=True, timeout=30, cwd="/")
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
 
 
 def test_peer_uid_check_closes_other_users_before_relaying(echo: EchoServer) -> None:

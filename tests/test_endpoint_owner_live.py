@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from dap_client import DapClient
+from debugpy_attach import CLI, REPO, Session, cli_attach, drive_session
 from live_targets import SID, TargetPool, chroot_command, require
-from test_dap_bridge import HOSTILE_UID, run_as_other_user
-from test_debug_sessions_live import Session, cli_attach, drive_session
+from other_user import HOSTILE_UID, run_as_other_user
 
 from core.dap.reattach import listening_ports
 from core.procfs import start_ticks_of
@@ -126,8 +126,6 @@ def test_over_ssh_the_cli_prints_the_forwarding_command(session: Session) -> Non
     import re
     import subprocess
 
-    from test_debug_sessions_live import CLI, REPO
-
     target, _ = session.spawn("3.14")
     env = {**os.environ, "SSH_CONNECTION": "192.0.2.7 50022 192.0.2.1 2222"}
     proc = subprocess.run([*CLI, "attach", str(target.pid), "--idle-timeout", "30"], capture_output=True, text=True,
@@ -170,8 +168,6 @@ def _read_message(fd: int, timeout: float = 30) -> dict[str, object]:
 def test_dap_command_is_a_stdio_adapter(session: Session) -> None:
     """`safeattach dap PID` for editors that launch an adapter: DAP on stdin/stdout, progress on stderr."""
     import subprocess
-
-    from test_debug_sessions_live import CLI, REPO
 
     target, _ = session.spawn("3.14")
     proc = subprocess.Popen([*CLI, "dap", str(target.pid)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -342,8 +342,8 @@ def test_symbol_not_found_on_a_non_python_process(targets: TargetPool, ran_in: A
 
 @pytest.fixture
 def dap_session(targets: TargetPool, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from debugpy_attach import Session
     from live_targets import CACHE
-    from test_debug_sessions_live import Session
 
     monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(CACHE / "cache"))  # debugpy 1.8.21 for 3.9 (provision.sh)
     s = Session(targets)
@@ -355,7 +355,7 @@ def dap_session(targets: TargetPool, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 @pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.13d"])
 def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, name: str) -> None:
-    from test_debug_sessions_live import drive_session, engine_attach
+    from debugpy_attach import drive_session, engine_attach
 
     from core.dap.dist import local_debugpy
     from core.dap.releases import OLD_RELEASE
@@ -377,7 +377,7 @@ def test_debugpy_through_the_legacy_chain_full_dap_session(dap_session: Any, nam
 def test_debugpy_on_39_without_the_legacy_release_says_how_to_get_it(
     dap_session: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_gdb: Path
 ) -> None:
-    from test_debug_sessions_live import engine_attach
+    from debugpy_attach import engine_attach
 
     monkeypatch.setenv("SAFEATTACH_CACHE_DIR", str(tmp_path / "empty-cache"))
     target, _ = dap_session.spawn("3.9")
