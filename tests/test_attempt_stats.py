@@ -6,16 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_targets import SID, TargetPool, require
+from repo_paths import REPO
 
 from core.attemptstats import attempt_stats, minor_version, percentile
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def rec(result: str, ms: object, method: str = "auto", flags: list[str] | None = None,
@@ -67,7 +65,7 @@ def test_any_records_never_raise(records: list[dict[str, object]]) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env=env)
 
 

@@ -6,16 +6,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from live_targets import TargetPool, require
-
-ROOT = Path(__file__).resolve().parent.parent
+from repo_paths import REPO
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200",
                                "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
 

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 import core
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_core_imports_no_ui_modules() -> None:
@@ -27,14 +26,14 @@ def test_core_imports_no_ui_modules() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'app'))\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"core pulled in UI modules: {out.stdout}"
 
 
 def test_import_linter_contract() -> None:
     lint = Path(sys.executable).with_name("lint-imports")
-    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "7 kept, 0 broken" in out.stdout
 
@@ -63,7 +62,7 @@ def cli_imports(tmp_path: Path, *args: str) -> tuple[object, list[str]]:
     """(exit code, modules imported beyond the interpreter's own start-up) of one CLI run in a fresh process."""
     out = tmp_path / "probe.json"
     env = {**os.environ, "SA_PROBE_OUT": str(out), "SAFEATTACH_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env=env)
     assert out.exists(), done.stderr
     data = json.loads(out.read_text())

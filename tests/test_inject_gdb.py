@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from live_targets import IN_CI, Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject.gdb import LegacyInjection, gdb_available, inject_python
@@ -28,8 +29,6 @@ from core.inject.gdb.inject import c_string_literal
 from core.inject.gdb.mi import parse_record
 from core.inject.safe_point import process_state
 from core.requests import CancelToken
-
-REPO = Path(__file__).resolve().parent.parent
 
 needs_gdb = pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")
 

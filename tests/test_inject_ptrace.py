@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from attach_helpers import SharedDir
 from live_targets import Interpreter, Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.attach import run_attach
 from core.errors import FailureKind, SafeAttachError
@@ -37,7 +38,6 @@ from core.inject.survival import check_survival
 from core.procfs import read_stat, status_field
 from core.requests import AttachRequest, CancelToken, Method
 
-REPO = Path(__file__).resolve().parent.parent
 # the heartbeat thread sleeps 10 ms at a time: the check sees it back in its sleep, or running between sleeps
 BACK_OR_PROGRESSING = re.compile(r"thread \d+ (is back in clock_nanosleep|is making progress)")
 LEGACY = ["3.9", "3.11", "3.13", "3.13d"]

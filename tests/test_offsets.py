@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from live_targets import TargetPool, require
 from record_offsets import RECORDED, pyruntime_address, read_table
+from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import PythonVersion
@@ -23,7 +23,7 @@ from core.offsets import (
     table_size,
 )
 
-DATA = Path(__file__).parent / "data" / "offsets"
+DATA = DATA_DIR / "offsets"
 BLOBS = ("3.13", "3.13d", "3.14", "3.14d", "3.14t", "3.15", "3.15t")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, Target, TargetPool, require
+from repo_paths import REPO, TARGETS_DIR
 
 from core.attach.guard import TargetLock
 from core.errors import FailureKind, SafeAttachError
@@ -25,7 +26,6 @@ from core.privdir import read_untrusted
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another uid")
 HOSTILE = 64123
 AS_HOSTILE = ["setpriv", f"--reuid={HOSTILE}", f"--regid={HOSTILE}", "--clear-groups"]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ sys.exit(1)
 def test_planted_fifo_does_not_hold_roots_exec(targets: TargetPool, hostile_root: Path) -> None:
     """Root's `exec --timeout 2` against the hostile user's blocked process returns in bounded time."""
     interp = require("3.14")
-    source = (Path(__file__).parent / "targets" / "blocked.py").read_text()
+    source = (TARGETS_DIR / "blocked.py").read_text()
     target: Target = targets.spawn(["chroot", str(SID), *AS_HOSTILE, interp.argv0, "-c", source], interp)
     base = f"/proc/{target.pid}/root/tmp/safeattach-{HOSTILE}"  # her own process: she may look there
     planter = targets.spawn([*AS_HOSTILE, sys.executable, "-c", PLANTER, base])
@@ -122,7 +122,7 @@ def test_planted_fifo_does_not_hold_roots_exec(targets: TargetPool, hostile_root
     script.chmod(0o644)
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "app", "exec", str(target.pid), str(script), "--timeout", "2",
-                          "--method", "safe", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                          "--method", "safe", "--json"], capture_output=True, text=True, cwd=REPO, timeout=60)
     elapsed = time.monotonic() - t0
     outcome = json.loads(out.stdout.splitlines()[-1])
     planted = planter.read_line(timeout=5)
@@ -166,7 +166,7 @@ OTHER = 64124  # not HOSTILE: the sid chroot's /tmp is shared with other test ru
 
 def test_precreated_base_dir_live_exec_hint(targets: TargetPool) -> None:
     interp = require("3.14")
-    source = (Path(__file__).parent / "targets" / "sleepy.py").read_text()
+    source = (TARGETS_DIR / "sleepy.py").read_text()
     as_other = ["setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups"]
     target = targets.spawn(["chroot", str(SID), *as_other, interp.argv0, "-c", source], interp)
     base = SID / "tmp" / f"safeattach-{OTHER}"
@@ -174,7 +174,7 @@ def test_precreated_base_dir_live_exec_hint(targets: TargetPool) -> None:
     base.mkdir(mode=0o755)
     try:
         out = subprocess.run([sys.executable, "-m", "app", "exec", str(target.pid), "/etc/hostname", "--timeout",
-                              "2"], capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ,
+                              "2"], capture_output=True, text=True, cwd=REPO, timeout=60, env={**os.environ,
                               "COLUMNS": "300"})
     finally:
         shutil.rmtree(base, ignore_errors=True)

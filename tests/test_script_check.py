@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from live_targets import TargetPool
+from repo_paths import TARGETS_DIR
 
 from core.attach import script as script_mod
 from core.attach.script import check_script
@@ -207,7 +208,7 @@ def test_swap_race_through_the_whole_chain(targets: TargetPool, shared: Path) ->
     secret.write_text(f"open({leak_marker!r}, 'w').write('root secret')\n")
     secret.chmod(0o600)
     interp = require("3.14")
-    source = (Path(__file__).parent / "targets" / "busy.py").read_text()
+    source = (TARGETS_DIR / "busy.py").read_text()
     target = targets.spawn(["chroot", str(SID), "setpriv", f"--reuid={HOSTILE}", f"--regid={HOSTILE}",
                             "--clear-groups", interp.argv0, "-c", source], interp)
     attack = Path(tempfile.mkdtemp(prefix="sa-race-"))

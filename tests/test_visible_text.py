@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from live_targets import Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from app.render import rich as tui_render
 from app.viewmodel import AttemptView, reduce
@@ -23,7 +24,6 @@ from core.events import Outcome, Plan, StepFinished, StepOutput, StepSpec, StepS
 from core.model import ProcessSummary
 from core.text import visible, visible_block
 
-ROOT = Path(__file__).resolve().parent.parent
 OSC52 = "\x1b]52;c;aGVsbG8gcm9vdA==\x07"
 CLEAR = "\x1b[2J"
 EVIL_NAME = "worker\x1b[31m\x9b2J"
@@ -80,7 +80,7 @@ def test_view_and_console_renderers_neutralise() -> None:
 def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "400", "LANG": "C.UTF-8",
            "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, cwd=ROOT, timeout=120, env=env)
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, cwd=REPO, timeout=120, env=env)
 
 
 EVIL_TARGET = f"""

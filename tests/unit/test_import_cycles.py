@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "core")
 
 
@@ -51,7 +51,7 @@ def imports_of(name: str, path: Path, known: Mapping[str, Path]) -> set[str]:
     return {e for e in edges if e in known and e != name}
 
 
-def graph(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[str, set[str]]:
+def graph(root: Path = REPO, packages: Iterable[str] = PACKAGES) -> dict[str, set[str]]:
     known = modules(root, packages)
     return {name: imports_of(name, path, known) for name, path in known.items()}
 

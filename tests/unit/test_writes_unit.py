@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from repo_paths import DATA_DIR
 
 from core.attach import writes
 from core.attach.writes import RequestWriter
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import parse_debug_offsets
 
-OFF = parse_debug_offsets((Path(__file__).parent / "data/offsets/3.14.bin").read_bytes())
+OFF = parse_debug_offsets((DATA_DIR / "offsets/3.14.bin").read_bytes())
 TSTATE = 0x1000
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 from core.requests import MAX_TIMEOUT, AttachRequest, InvalidRequest, check_timeout, parse_timeout
 
-ROOT = Path(__file__).resolve().parent.parent
 BAD_TEXT = ["inf", "-inf", "Infinity", "nan", "NaN", "0", "0.0", "-1", "-0.5", "1e309", "3600.5", "abc", "", "1s",
             "0x10"]
 
@@ -43,7 +42,7 @@ def test_cli_usage_error(command: str, text: str) -> None:
     args = [str(2**22 + 7), "/dev/null"] if command == "exec" else [str(2**22 + 7)]
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "app", command, *args, f"--timeout={text}"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=60)
+                         text=True, cwd=REPO, timeout=60)
     assert time.monotonic() - t0 < 30
     assert out.returncode == 2, out.stderr
     assert "--timeout must be" in out.stderr and "Traceback" not in out.stderr
@@ -51,6 +50,6 @@ def test_cli_usage_error(command: str, text: str) -> None:
 
 
 def test_help_documents_the_maximum() -> None:
-    out = subprocess.run([sys.executable, "-m", "app", "exec", "--help"], capture_output=True, text=True, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "app", "exec", "--help"], capture_output=True, text=True, cwd=REPO,
                          timeout=60)
     assert out.returncode == 0 and "at most 3600" in " ".join(out.stdout.split())

@@ -10,17 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 from core.errors import FailureKind
 
-ROOT = Path(__file__).resolve().parent.parent
 LONGEST_KINDS = sorted(FailureKind, key=lambda k: -len(k.value))[:6]
 
 
 def cli(state: Path, *args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SAFEATTACH_STATE_DIR": str(state),
            "SAFEATTACH_CACHE_DIR": str(state / "cache"), "COLUMNS": str(columns), "LANG": "C.UTF-8", "TZ": "UTC"}
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env=env)
 
 

@@ -1,6 +1,6 @@
 """Record the real `_Py_DebugOffsets` bytes of every provisioned interpreter into tests/data/offsets/.
 
-Run from the repo root as root: `.venv/bin/python tests/record_offsets.py`. Each interpreter is spawned
+Run from the repo root as root: `.venv/bin/python tests/support/record_offsets.py`. Each interpreter is spawned
 (tests/targets/sleepy.py, "ready" handshake), the `.PyRuntime` section address is taken from its binary
 with pyelftools (the Debian executables are non-PIE, so sh_addr is the runtime address), and the table is
 read from /proc/PID/mem. The free-threaded blobs (3.14t, 3.15t) are computed, not recorded: no
@@ -18,13 +18,14 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from live_targets import INTERPRETERS, Interpreter, TargetPool
+from repo_paths import DATA_DIR as RECORDINGS
 
 from core.offsets import HEADER_SIZE, build_debug_offsets, parse_debug_offsets, table_size
 
-DATA_DIR = Path(__file__).parent / "data" / "offsets"
+DATA_DIR = RECORDINGS / "offsets"
 RECORDED = ("3.13", "3.13d", "3.14", "3.14d", "3.15")
 
 

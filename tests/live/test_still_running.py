@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.errors import EXIT_CODES, FailureKind
 from core.loader import stage
 from core.payloads.contract import PayloadSpec
 
 pytestmark = pytest.mark.live
-ROOT = Path(__file__).resolve().parent.parent
 SLOW_PAYLOAD = """
 import time
 def run(params, ctx):
@@ -115,7 +115,7 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
     script.chmod(0o644)
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "app", "exec", str(target.pid), str(script), "--timeout", "1",
-                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                          "--json"], capture_output=True, text=True, cwd=REPO, timeout=60)
     elapsed = time.monotonic() - t0
     outcome = json.loads(out.stdout.splitlines()[-1])
     assert outcome["kind"] == "stillRunning", outcome
@@ -136,7 +136,7 @@ def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> N
     assert target.alive()
     # the attempt log says so too
     log = subprocess.run([sys.executable, "-m", "app", "log", "--json", "--failures"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=60)
+                         text=True, cwd=REPO, timeout=60)
     last = json.loads(log.stdout.splitlines()[-1])
     assert last["failure_kind"] == "stillRunning" and "still_running" in last["flags"]
 

@@ -20,9 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from dap_session import program_text, run_full_session
 from live_targets import BULLSEYE, SID, Target, TargetPool, chroot_command, require
 

@@ -1,9 +1,9 @@
 """Record the memory a task walk reads from a live 3.14 target into tests/data/tasks/3.14.json.
 
-Run from the repo root as root: `.venv/bin/python tests/record_tasks_image.py`. The target is
+Run from the repo root as root: `.venv/bin/python tests/support/record_tasks_image.py`. The target is
 tests/targets/asyncio_tasks.py with its await cycle ("ready" handshake); every read the walk makes is kept
 (address and bytes), with each thread's task-list head, running loop and running task, and the
-`.AsyncioDebug` table. tests/test_tasks_walker_properties.py replays that image, then mutates it.
+`.AsyncioDebug` table. tests/unit/test_tasks_walker_properties.py replays that image, then mutates it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from live_targets import TargetPool, require
+from repo_paths import DATA_DIR
 
 from core.target import open_target
 from core.walk.asyncio_offsets import TABLE_SIZE
 from core.walk.tasks import read_tasks_target
 
-OUT = Path(__file__).parent / "data" / "tasks" / "3.14.json"
+OUT = DATA_DIR / "tasks" / "3.14.json"
 
 
 def main() -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
@@ -25,8 +25,8 @@ from core.walk.objects import RemoteObjects
 from core.walk.pages import PagedMemory
 from core.walk.tasks import TaskRecord, TaskWalker, ThreadTasks, _list, cycles_of
 
-DATA = json.loads((Path(__file__).parent / "data/tasks/3.14.json").read_text())
-OFF = parse_debug_offsets((Path(__file__).parent / "data/offsets/3.14.bin").read_bytes())
+DATA = json.loads((DATA_DIR / "tasks/3.14.json").read_text())
+OFF = parse_debug_offsets((DATA_DIR / "offsets/3.14.bin").read_bytes())
 LAYOUT = layout_from_offsets(OFF, 14)
 TABLE = bytes.fromhex(DATA["table"])
 

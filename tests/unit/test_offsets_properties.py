@@ -3,16 +3,15 @@ SafeAttachError (PARSE / UNSUPPORTED_VERSION) and nothing else."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import COOKIE, LAYOUTS, DebugOffsets, parse_debug_offsets
 
-DATA = Path(__file__).parent / "data" / "offsets"
+DATA = DATA_DIR / "offsets"
 BLOBS = {
     name: (DATA / f"{name}.bin").read_bytes() for name in ("3.13", "3.13d", "3.14", "3.14d", "3.14t", "3.15", "3.15t")
 }

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import random
 import struct
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
@@ -22,7 +22,7 @@ from core.target import Target, _Bounds
 
 BASE = 0x10000000
 SIZE = 0x80000
-BLOB = (Path(__file__).parent / "data/offsets/3.14.bin").read_bytes()
+BLOB = (DATA_DIR / "offsets/3.14.bin").read_bytes()
 OFF = parse_debug_offsets(BLOB)
 INTERP, TS1, TS2 = BASE + 0x1000, BASE + 0x60000, BASE + 0x70000
 

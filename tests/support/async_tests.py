@@ -1,4 +1,6 @@
-"""Run `async def` tests here with asyncio.run (no asyncio plugin is a project dependency)."""
+"""Run `async def` tests (the console's, in tests/tui and tests/live) with asyncio.run, bounded to 60 s.
+
+A plugin of the root conftest, not tests/tui's: a console test that drives a live target sits in tests/live."""
 
 from __future__ import annotations
 

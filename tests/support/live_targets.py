@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from repo_paths import TARGETS_DIR
 
 CACHE = Path(os.environ.get("SAFEATTACH_TARGETS", "/var/cache/safeattach-targets"))
-TARGETS_DIR = Path(__file__).parent / "targets"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

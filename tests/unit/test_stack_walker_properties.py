@@ -8,10 +8,10 @@ exception or an endless loop.
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
@@ -23,7 +23,7 @@ from core.walk.objects import RemoteObjects
 from core.walk.values import LocalsReader
 
 BASE, SIZE = 0x20000000, 0x4000
-OFF = parse_debug_offsets((Path(__file__).parent / "data/offsets/3.14.bin").read_bytes())
+OFF = parse_debug_offsets((DATA_DIR / "offsets/3.14.bin").read_bytes())
 LAYOUT = layout_from_offsets(OFF, 14)
 TSTATE, TYPES, STRS, CODE, FRAMES = BASE + 0x100, BASE + 0x400, BASE + 0x1000, BASE + 0x2000, BASE + 0x3000
 TYPE_NAMES = ("code", "str", "bytes")

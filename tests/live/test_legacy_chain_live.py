@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from attach_helpers import SLEEP_THEN_RUN, SharedDir, request_state, wait_parked
 from live_targets import IN_CI, Interpreter, Target, TargetPool, chroot_command, require
+from repo_paths import REPO, TARGETS_DIR
 
 from core.attach import run_attach
 from core.attemptlog import AttemptLog
@@ -28,7 +29,6 @@ from core.requests import AttachRequest, CancelToken, Injector, Method
 pytestmark = [pytest.mark.live]
 needs_gdb = pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")
 
-REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "app.cli"]
 OPT_OUTS = {"env": ({"PYTHON_DISABLE_REMOTE_DEBUG": "1"}, ()), "xoption": ({}, ("-X", "disable-remote-debug"))}
 
@@ -396,7 +396,7 @@ def test_ptrace_denied_when_already_traced(targets: TargetPool, ran_in: Any) -> 
     interp = require("3.11")
     ran = ran_in(interp)
     target = targets.spawn(["strace", "-qq", "-o", "/dev/null", "-e", "trace=none", interp.argv0, "-c",
-                            (Path(__file__).parent / "targets" / "sleepy.py").read_text()], interp)
+                            (TARGETS_DIR / "sleepy.py").read_text()], interp)
     pid = next(int(p) for p in Path(f"/proc/{target.pid}/task/{target.pid}/children").read_text().split())
     code, events, _ = cli("exec", str(pid), ran.script(), "--json")
     out = events[-1]

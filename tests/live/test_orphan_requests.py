@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from attach_helpers import Marker, attach, make_marker, request_state, wait_parked
 from live_targets import SID, Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.attemptlog import read_attempts
 from core.errors import EXIT_CODES, FailureKind
@@ -28,7 +29,6 @@ from core.stale_requests import RequestName
 
 pytestmark = pytest.mark.live
 
-REPO = Path(__file__).resolve().parent.parent
 BASE = SID / "tmp" / f"safeattach-{os.getuid()}"
 
 # blocks in read(2) until the test sends a line, then runs bytecode for a while (eval-breaker checks)

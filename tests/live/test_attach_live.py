@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from attach_helpers import SLEEP_THEN_RUN, Marker, attach, make_marker, request_state, wait_parked
 from live_targets import SID, TargetPool, chroot_command, require
+from repo_paths import REPO, TARGETS_DIR
 
 from core.errors import FailureKind
 from core.events import Plan, StepFinished, StepOutput, StepStatus
@@ -51,7 +52,7 @@ def test_exec_runs_and_is_confirmed(targets: TargetPool, marker: Marker, name: s
 
 
 def test_embedded_interpreter_uses_enumeration(targets: TargetPool, marker: Marker) -> None:
-    busy = (Path(__file__).parent / "targets" / "busy.py").read_text()
+    busy = (TARGETS_DIR / "busy.py").read_text()
     target = targets.spawn_embedded(busy)
     events, outcome = attach(target.pid, marker.script())
     assert outcome.ok, outcome.message
@@ -153,7 +154,7 @@ def test_over_long_path_writes_nothing(targets: TargetPool, marker: Marker) -> N
 def test_script_the_target_uid_cannot_read(targets: TargetPool, tmp_path: Path) -> None:
     interp = require("3.14")
     argv = ["chroot", "--userspec=65534:65534", str(interp.root), interp.argv0, "-c",
-            (Path(__file__).parent / "targets" / "busy.py").read_text()]
+            (TARGETS_DIR / "busy.py").read_text()]
     target = targets.spawn(argv, interp)
     secret = tmp_path / "secret.py"
     secret.write_text("print('secret')\n")
@@ -272,7 +273,7 @@ def client_tree() -> Iterator[tuple[Path, str]]:
     name = "sa-client"
     host = SID / "tmp" / name
     shutil.rmtree(host, ignore_errors=True)
-    shutil.copytree(Path(__file__).parent.parent / "core", host / "core",
+    shutil.copytree(REPO / "core", host / "core",
                     ignore=shutil.ignore_patterns("__pycache__"))
     for mod in (construct, elftools, psutil):
         src = Path(mod.__file__).parent  # type: ignore[arg-type]
@@ -299,7 +300,7 @@ def test_engine_from_a_314_client(targets: TargetPool, marker: Marker, client_tr
     client = require("3.14")
     interp_name, script_name, selection = CLIENT_TARGETS[case]
     if interp_name is None:
-        target = targets.spawn_embedded((Path(__file__).parent / "targets" / script_name).read_text())
+        target = targets.spawn_embedded((TARGETS_DIR / script_name).read_text())
     else:
         target = targets.spawn_script(require(interp_name), script_name)
     script = marker.script()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from attach_helpers import SLEEP_THEN_RUN, Marker, make_marker, request_state, wait_parked
 from live_targets import Target, TargetPool, chroot_command, require
+from repo_paths import TARGETS_DIR
 
 from core.errors import FailureKind
 from core.remote_exec import ExecResult, exec_and_wait, remote_exec
@@ -156,7 +157,7 @@ def test_no_such_process() -> None:
 
 
 def test_embedded_target_without_threads_main(targets: TargetPool, marker: Marker, twin: Path) -> None:
-    busy = (Path(__file__).parent / "targets" / "busy.py").read_text()
+    busy = (TARGETS_DIR / "busy.py").read_text()
     target = targets.spawn_embedded(busy)
     remote_exec(target.pid, twin)  # CPython's own client refuses: "Can't find the main thread"
     _wait_file(marker.host_file)

@@ -19,6 +19,7 @@ from typing import Any
 import dap_session
 from dap_session import program_text, run_full_session
 from live_targets import SID, Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.attach import run_attach
 from core.dap.dist import install_into_root
@@ -27,7 +28,6 @@ from core.procfs import start_ticks_of
 from core.requests import AttachRequest, CancelToken, Payload
 
 CLI = [sys.executable, "-m", "app.cli"]
-REPO = Path(__file__).resolve().parent.parent
 
 PROGRAM = program_text("import sys, time", '''\
 if len(sys.argv) > 1:  # listen by itself first, like a program that embeds debugpy.listen()

@@ -8,11 +8,10 @@ import uuid
 import pytest
 from live_targets import SID, TargetPool, require
 from textual.widgets import DataTable
+from tui.helpers import select_pid, settle, static_text
 
 from app.tui.app import SafeAttachApp
 from core.engine import LiveEngine
-
-from .helpers import select_pid, settle, static_text
 
 pytestmark = pytest.mark.live
 

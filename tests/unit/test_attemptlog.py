@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
 from core.attemptlog import AttemptLog, AttemptRecord, log_path, read_attempts, read_attempts_counted
 
@@ -102,7 +103,7 @@ def test_concurrent_clients_rotate_without_losing_lines(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(REPO)
     path = tmp_path / "attempts.jsonl"
     procs = [subprocess.Popen([sys.executable, "-c", APPENDER, root, str(path), str(n)]) for n in range(4)]
     for proc in procs:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, TargetPool, require
+from repo_paths import REPO
 
 pytestmark = pytest.mark.live
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"], "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env=env)
 
 

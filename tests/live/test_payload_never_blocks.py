@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from live_targets import Target, TargetPool, chroot_command, require
+from repo_paths import REPO
 
 from core.errors import EXIT_CODES, FailureKind
 
 pytestmark = pytest.mark.live
 
-REPO = Path(__file__).resolve().parent.parent
 
 HEARTBEAT = """
 import time

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, Target, TargetPool, require
+from repo_paths import REPO, TARGETS_DIR
 
 pytestmark = pytest.mark.live
-ROOT = Path(__file__).resolve().parent.parent
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -24,14 +24,14 @@ def nobody_target(targets: TargetPool) -> Target:
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is required")
     interp = require("3.14")
-    source = (Path(__file__).parent / "targets" / "sleepy.py").read_text()
+    source = (TARGETS_DIR / "sleepy.py").read_text()
     return targets.spawn(["chroot", str(SID), *NOBODY, interp.argv0, "-c", source], interp)
 
 
 def as_nobody(*args: str, state_dir: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": state_dir, "HOME": "/nonexistent"}
     return subprocess.run([*NOBODY, sys.executable, "-m", "app", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120, env=env)
+                          cwd=REPO, timeout=120, env=env)
 
 
 def test_unprivileged_info_and_exec_on_own_process(nobody_target: Target) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, TargetPool, require
+from repo_paths import REPO
 
 from core.errors import FailureKind, SafeAttachError
 from core.inspect import inspect_process, list_python_processes
@@ -213,7 +214,7 @@ def test_other_users_process_without_privileges(targets: TargetPool) -> None:
     out = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "app", "info",
          str(target.pid)],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent,
+        capture_output=True, text=True, timeout=60, cwd=REPO,
     )
     assert out.returncode == 11, out.stderr
     assert "openProcess" in out.stderr and "uid" in out.stderr and "Traceback" not in out.stderr

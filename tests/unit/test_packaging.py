@@ -19,8 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 CONSOLE_TITLE = b"safeattach"  # the Header's title (SafeAttachApp.TITLE) ...
 FIRST_SCREEN = b"Processes"  # ... and the first screen's sub-title, both in the first frames
 CSS_ERROR = b"unable to read CSS file"  # textual's StylesheetError when a .tcss is missing
