@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_imports import UI, cli_imports, roots
 from repo_paths import REPO
 
 import core
@@ -40,37 +41,7 @@ def test_import_linter_contract() -> None:
 
 # --- start-up weight: what each CLI command imports, counted (never timed) ----------------------------------
 
-PROBE = """
-import sys
-before = set(sys.modules)
-from app.cli.main import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-sys.stdout.flush()
-import json
-import os
-with open(os.environ["SA_PROBE_OUT"], "w") as out:
-    json.dump({"code": code, "new": sorted(set(sys.modules) - before)}, out)
-"""
-UI = ("rich", "textual")
 HELP_BUDGET = 25  # modules `--help` may add beyond what argparse's own help needs (about 10 when this was written)
-
-
-def cli_imports(tmp_path: Path, *args: str) -> tuple[object, list[str]]:
-    """(exit code, modules imported beyond the interpreter's own start-up) of one CLI run in a fresh process."""
-    out = tmp_path / "probe.json"
-    env = {**os.environ, "SA_PROBE_OUT": str(out), "SAFEATTACH_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, env=env)
-    assert out.exists(), done.stderr
-    data = json.loads(out.read_text())
-    return data["code"], data["new"]
-
-
-def roots(modules: list[str]) -> set[str]:
-    return {m.split(".")[0] for m in modules}
 
 
 ARGPARSE_HELP = """
@@ -129,27 +100,3 @@ def test_json_commands_import_no_ui(tmp_path: Path, command: str) -> None:
             "info": ("info", str(_no_such_pid())), "ps": ("ps",), "log": ("log",)}[command]
     _code, new = cli_imports(tmp_path, *args, "--json")
     assert not roots(new) & set(UI), new
-
-
-@pytest.mark.live
-@pytest.mark.parametrize("command", ["exec", "info"])
-def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command: str) -> None:
-    """On a real 3.14 target: no rich, no textual, ever; and once the binary's ELF facts are cached, neither
-    pyelftools nor construct (nor psutil, which only `ps` needs)."""
-    from live_targets import SID, TargetPool, require
-
-    interp = require("3.14")
-    pool = TargetPool()
-    script = SID / "tmp" / f"sa-import-probe-{os.getpid()}.py"
-    script.write_text("pass\n")
-    try:
-        target = pool.spawn_script(interp, "busy.py")
-        args = ("exec", str(target.pid), str(script)) if command == "exec" else ("info", str(target.pid))
-        cold_code, cold = cli_imports(tmp_path, *args, "--json")
-        warm_code, warm = cli_imports(tmp_path, *args, "--json")
-    finally:
-        pool.close()
-        script.unlink(missing_ok=True)
-    assert (cold_code, warm_code) == (0, 0)
-    assert not roots(cold) & set(UI), cold
-    assert not roots(warm) & {*UI, "elftools", "construct", "psutil"}, warm

@@ -1,21 +1,12 @@
-"""The CLI's ps/info as a user runs them: output, --json, exit codes, no tracebacks."""
+"""The CLI's ps/info as a user runs them on live targets: output, --json, exit codes, no tracebacks."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from cli_process import run_cli
 from live_targets import TargetPool, require
-from repo_paths import REPO
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200",
-                               "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
 
 
 @pytest.mark.live
@@ -48,27 +39,7 @@ def test_ps_json_includes_target(targets: TargetPool) -> None:
     assert str(target.pid) in text.stdout and "opted out" in text.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "code", "needle"),
-    [
-        (("info", "4194304"), 10, "noSuchProcess"),
-        (("info", "0"), 10, "not a valid PID"),
-        (("info", "4194304", "--json"), 10, '"kind": "noSuchProcess"'),
-    ],
-)
-def test_bad_input_exit_codes(args: tuple[str, ...], code: int, needle: str) -> None:
-    out = run_cli(*args)
-    assert out.returncode == code
-    assert needle in out.stdout + out.stderr
-    assert "Traceback" not in out.stderr
-
-
 def test_non_python_pid_exit_code(targets: TargetPool) -> None:
     other = targets.spawn(["sh", "-c", "echo ready; exec sleep 60"])
     out = run_cli("info", str(other.pid))
     assert out.returncode == 13 and "notPython" in out.stderr and "hint" in out.stderr
-
-
-def test_usage_error() -> None:
-    out = run_cli("info", "not-a-pid")
-    assert out.returncode == 2 and "invalid int value" in out.stderr

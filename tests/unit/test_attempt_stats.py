@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_targets import SID, TargetPool, require
-from repo_paths import REPO
 
 from core.attemptstats import attempt_stats, minor_version, percentile
 
@@ -61,30 +55,3 @@ KEYS = st.sampled_from(["result", "elapsed_ms", "flags", "method", "target_versi
 @given(st.lists(st.dictionaries(KEYS, VALUES, max_size=7), max_size=12))
 def test_any_records_never_raise(records: list[dict[str, object]]) -> None:
     attempt_stats(records).to_dict()
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, env=env)
-
-
-@pytest.mark.live
-def test_stats_after_real_attempts(targets: TargetPool) -> None:
-    safe = targets.spawn_script(require("3.14"), "busy_heartbeat.py")
-    legacy = targets.spawn_script(require("3.13"), "busy_heartbeat.py")
-    script = SID / "tmp" / f"stats-{os.getpid()}.py"
-    script.write_text("x = 1\n")
-    try:
-        for pid in (safe.pid, legacy.pid):
-            out = _cli("exec", str(pid), str(script), "--json")
-            assert out.returncode == 0, out.stdout + out.stderr
-    finally:
-        script.unlink()
-    data = json.loads(_cli("log", "--stats", "--json").stdout)
-    assert data["overall"]["attempts"] == 2 and data["overall"]["success_rate"] == 1.0
-    assert set(data["by_path"]) == {"safe", "legacy"} and set(data["by_version"]) == {"3.13", "3.14"}
-    assert data["legacy_minus_safe"]["p50_ms"] is not None
-    text = _cli("log", "--stats")
-    assert text.returncode == 0 and "legacy minus safe attach: P50" in text.stdout
-    assert all(len(line) <= 80 for line in text.stdout.splitlines())

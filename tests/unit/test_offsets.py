@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from live_targets import TargetPool, require
-from record_offsets import RECORDED, pyruntime_address, read_table
 from repo_paths import DATA_DIR
 
 from core.errors import FailureKind, SafeAttachError
@@ -478,16 +476,3 @@ def test_every_fatal_problem_is_listed_in_detail() -> None:
     err = parse_error(raw)
     assert "(and 1 more)" in err.message
     assert len(err.detail["problems"]) == 2
-
-
-# -- the recorded blobs are what the provisioned binaries hold today -------------------------------------
-
-
-@pytest.mark.live
-@pytest.mark.parametrize("name", RECORDED)
-def test_recorded_blob_matches_live_process(name: str, targets: TargetPool) -> None:
-    interp = require(name)
-    target = targets.spawn_script(interp, "sleepy.py")
-    live = read_table(target.pid, pyruntime_address(interp.host_path))
-    assert live == blob(name)
-    assert parse_debug_offsets(live).version == parsed(name).version
