@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from live_targets import TargetPool
 
-pytest_plugins = ["async_tests"]
+pytest_plugins = ["async_tests", "layout_rule", "pytester"]  # async tests; the folder is the kind; tree checks
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from core.attach import WRITE_STEPS, FaultPlan, plan_steps
 from core.errors import FailureKind
 from core.requests import CancelToken, Method
 
-pytestmark = pytest.mark.live
-
 STEPS = [s for s in plan_steps(Method.SAFE)]
 KINDS = {
     "openProcess": FailureKind.OPEN_PROCESS,

@@ -16,8 +16,6 @@ from core.remote_exec import remote_exec
 from core.requests import Method
 from core.target import open_target
 
-pytestmark = pytest.mark.live
-
 
 @pytest.fixture
 def marker() -> Marker:

@@ -19,8 +19,6 @@ from core.errors import FailureKind
 from core.events import Plan, StepFinished, StepOutput, StepStatus
 from core.requests import Method
 
-pytestmark = pytest.mark.live
-
 
 @pytest.fixture
 def marker() -> Iterator[Marker]:

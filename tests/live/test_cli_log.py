@@ -9,11 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from live_targets import SID, TargetPool, require
 from repo_paths import REPO
-
-pytestmark = pytest.mark.live
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

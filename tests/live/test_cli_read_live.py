@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from cli_process import run_cli
 from live_targets import TargetPool, require
 
 
-@pytest.mark.live
 def test_info_json_and_text(targets: TargetPool) -> None:
     target = targets.spawn_script(require("3.14"), "many_threads.py")
     out = run_cli("info", str(target.pid), "--json")
@@ -25,9 +23,6 @@ def test_info_json_and_text(targets: TargetPool) -> None:
     assert text.returncode == 0
     for needle in ("Py_Version symbol", "_Py_DebugOffsets 3.14", "debugger_script_path_size", "9 thread state"):
         assert needle in text.stdout
-
-
-@pytest.mark.live
 def test_ps_json_includes_target(targets: TargetPool) -> None:
     target = targets.spawn_script(require("3.15"), "sleepy.py", env={"PYTHON_DISABLE_REMOTE_DEBUG": "1"})
     out = run_cli("ps", "--json")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
 from live_targets import SID, TargetPool, require
 from textual.widgets import DataTable
 from tui.helpers import select_pid, settle, static_text
 
 from app.tui.app import SafeAttachApp
 from core.engine import LiveEngine
-
-pytestmark = pytest.mark.live
 
 
 async def test_live_console_attach(targets: TargetPool) -> None:

@@ -31,8 +31,6 @@ from core.dap.reattach import cache_dir, find_listener, listening_ports
 from core.events import Outcome, StepFinished, StepStatus
 from core.procfs import start_ticks_of
 
-pytestmark = pytest.mark.live
-
 PROBE = '''\
 import sys
 print("ready", flush=True)

@@ -27,8 +27,6 @@ from core.dap.dist import debugpy_dir_for_target, debugpy_min_python, install_in
 from core.dap.payload import debugpy_payload
 from core.payloads.exec_payload import exec_payload
 
-pytestmark = pytest.mark.live
-
 PROGRAM = program_text("import json, os, sys, time", '''\
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "config.json")) as f:

@@ -13,7 +13,6 @@ from live_targets import TargetPool, require
 from core.doctor import Status, diagnose
 from core.errors import FailureKind
 
-pytestmark = pytest.mark.live
 CLI = [sys.executable, "-m", "app.cli"]
 # holds a PTRACE_SEIZE on the PID in argv[1] (no stop) until killed
 TRACER = ("import ctypes, sys, time\nlibc = ctypes.CDLL(None, use_errno=True)\n"

@@ -17,8 +17,6 @@ from other_user import HOSTILE_UID, run_as_other_user
 from core.dap.reattach import listening_ports
 from core.procfs import start_ticks_of
 
-pytestmark = pytest.mark.live
-
 TARGET_USER = 64124  # the target's own (unprivileged) user in the second test
 
 # another user's DAP client: connect to each port, send `initialize`, report what came back

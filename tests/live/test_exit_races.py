@@ -21,8 +21,6 @@ from core.errors import FailureKind
 from core.events import StepFinished, StepStatus
 from core.requests import Method
 
-pytestmark = pytest.mark.live
-
 
 @pytest.fixture
 def script() -> Iterator[Path]:

@@ -10,7 +10,6 @@ import pytest
 from cli_imports import UI, cli_imports, roots
 
 
-@pytest.mark.live
 @pytest.mark.parametrize("command", ["exec", "info"])
 def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command: str) -> None:
     """On a real 3.14 target: no rich, no textual, ever; and once the binary's ELF facts are cached, neither

@@ -92,7 +92,6 @@ def read_stderr_until(target: Target, needle: bytes, timeout: float = 5.0) -> by
 
 
 @needs_gdb
-@pytest.mark.live
 @pytest.mark.parametrize("name", ["3.9", "3.11", "3.13", "3.13d"])
 def test_inject_into_sleepy_target(targets: TargetPool, healthy: bool, name: str) -> None:
     interp = require(name)
@@ -115,7 +114,6 @@ def test_inject_into_sleepy_target(targets: TargetPool, healthy: bool, name: str
 
 
 @needs_gdb
-@pytest.mark.live
 @pytest.mark.parametrize("name", ["3.11", "3.13"])
 def test_inject_into_busy_target_uses_pending_call(targets: TargetPool, healthy: bool, name: str) -> None:
     interp = require(name)
@@ -132,7 +130,6 @@ def test_inject_into_busy_target_uses_pending_call(targets: TargetPool, healthy:
 
 
 @needs_gdb
-@pytest.mark.live
 def test_inject_into_fully_blocked_314_target(targets: TargetPool, healthy: bool) -> None:
     interp = require("3.14")
     target = targets.spawn_script(interp, "blocked.py")
@@ -147,7 +144,6 @@ def test_inject_into_fully_blocked_314_target(targets: TargetPool, healthy: bool
 
 
 @needs_gdb
-@pytest.mark.live
 def test_code_that_raises_is_inject_failed_and_target_survives(targets: TargetPool, healthy: bool) -> None:
     target = targets.spawn_script(require("3.11"), "sleepy.py")
     with pytest.raises(SafeAttachError) as exc:
@@ -163,7 +159,6 @@ def test_code_that_raises_is_inject_failed_and_target_survives(targets: TargetPo
 
 
 @needs_gdb
-@pytest.mark.live
 def test_no_safe_point_in_time_is_timeout_and_target_left_running(targets: TargetPool, healthy: bool) -> None:
     interp = require("3.11")
     # one long C call that holds the GIL: no bytecode boundary, no parked syscall
@@ -179,7 +174,6 @@ def test_no_safe_point_in_time_is_timeout_and_target_left_running(targets: Targe
 
 
 @needs_gdb
-@pytest.mark.live
 def test_cancel_before_safe_point(targets: TargetPool, healthy: bool) -> None:
     target = targets.spawn_script(require("3.11"), "busy.py")
     token = CancelToken()
@@ -188,9 +182,6 @@ def test_cancel_before_safe_point(targets: TargetPool, healthy: bool) -> None:
         inject_python(target.pid, "pass", timeout=30, cancel=token)
     assert exc.value.kind in expected_kind(healthy, FailureKind.CANCELLED)
     assert_running(target)
-
-
-@pytest.mark.live
 def test_gdb_path_missing(targets: TargetPool) -> None:
     target = targets.spawn_script(require("3.11"), "sleepy.py")
     assert gdb_available("/nonexistent/gdb") is None
@@ -198,9 +189,6 @@ def test_gdb_path_missing(targets: TargetPool) -> None:
         inject_python(target.pid, "pass", gdb="/nonexistent/gdb")
     assert exc.value.kind is FailureKind.GDB_MISSING
     assert "/nonexistent/gdb" in exc.value.message and "apt-get install gdb" in exc.value.hint
-
-
-@pytest.mark.live
 def test_gdb_not_on_path(targets: TargetPool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     target = targets.spawn_script(require("3.11"), "sleepy.py")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -212,7 +200,6 @@ def test_gdb_not_on_path(targets: TargetPool, monkeypatch: pytest.MonkeyPatch, t
 
 
 @needs_gdb
-@pytest.mark.live
 def test_non_python_process_is_symbol_not_found(targets: TargetPool, healthy: bool) -> None:
     sleeper = targets.spawn(["sleep", "60"], ready=None)
     with pytest.raises(SafeAttachError) as exc:
@@ -235,7 +222,6 @@ except SafeAttachError as exc:
 
 
 @needs_gdb
-@pytest.mark.live
 def test_unprivileged_client_is_ptrace_denied(targets: TargetPool, healthy: bool) -> None:
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None:

@@ -26,7 +26,6 @@ from core.inject.gdb import gdb_available
 from core.inject.safe_point import process_state
 from core.requests import AttachRequest, CancelToken, Injector, Method
 
-pytestmark = [pytest.mark.live]
 needs_gdb = pytest.mark.skipif(gdb_available() is None and not IN_CI, reason="gdb is not installed")
 
 CLI = [sys.executable, "-m", "app.cli"]

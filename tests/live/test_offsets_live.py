@@ -11,7 +11,6 @@ from repo_paths import DATA_DIR
 from core.offsets import parse_debug_offsets
 
 
-@pytest.mark.live
 @pytest.mark.parametrize("name", RECORDED)
 def test_recorded_blob_matches_live_process(name: str, targets: TargetPool) -> None:
     interp = require(name)

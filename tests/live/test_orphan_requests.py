@@ -27,8 +27,6 @@ from core.events import StepFinished
 from core.requests import Method
 from core.stale_requests import RequestName
 
-pytestmark = pytest.mark.live
-
 BASE = SID / "tmp" / f"safeattach-{os.getuid()}"
 
 # blocks in read(2) until the test sends a line, then runs bytecode for a while (eval-breaker checks)

@@ -16,9 +16,6 @@ from repo_paths import REPO
 
 from core.errors import EXIT_CODES, FailureKind
 
-pytestmark = pytest.mark.live
-
-
 HEARTBEAT = """
 import time
 print("ready", flush=True)

@@ -16,8 +16,6 @@ from repo_paths import REPO
 from core.errors import FailureKind, SafeAttachError
 from core.inspect import inspect_process, list_python_processes
 
-pytestmark = pytest.mark.live
-
 EXPECTED = {
     # name: (version prefix, pep768 capable, debug, has offsets, threads walkable)
     "3.9": ("3.9.", False, False, False, True),

@@ -18,8 +18,6 @@ from repo_paths import TARGETS_DIR
 from core.errors import FailureKind
 from core.remote_exec import ExecResult, exec_and_wait, remote_exec
 
-pytestmark = pytest.mark.live
-
 
 @pytest.fixture
 def marker() -> Iterator[Marker]:

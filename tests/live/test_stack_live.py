@@ -16,8 +16,6 @@ from live_targets import INTERPRETERS, TargetPool, require
 from core.errors import FailureKind, SafeAttachError
 from core.walk import ProcessStacks, snapshot
 
-pytestmark = pytest.mark.live
-
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 PARKED = ("deep", "grüße", "blocked", "evil", "<module>")  # innermost functions of the parked threads
 CLI = [sys.executable, "-m", "app.cli"]

@@ -23,7 +23,6 @@ from core.errors import EXIT_CODES, FailureKind
 from core.loader import stage
 from core.payloads.contract import PayloadSpec
 
-pytestmark = pytest.mark.live
 SLOW_PAYLOAD = """
 import time
 def run(params, ctx):

@@ -14,8 +14,6 @@ from live_targets import SID, TargetPool, require
 
 from core.inspect import inspect_process
 
-pytestmark = pytest.mark.live
-
 TARGET = """\
 import time
 from concurrent import interpreters

@@ -20,8 +20,6 @@ from live_targets import Interpreter, TargetPool, chroot_command, require
 from core.errors import FailureKind, SafeAttachError, exit_code_for
 from core.walk.tasks import ProcessTasks, read_tasks
 
-pytestmark = pytest.mark.live
-
 CLI = [sys.executable, "-m", "app.cli"]
 EVIL = "evil\x1b[31mname\n"
 TABLE = """

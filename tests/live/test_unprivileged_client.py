@@ -15,7 +15,6 @@ import pytest
 from live_targets import SID, Target, TargetPool, require
 from repo_paths import REPO, TARGETS_DIR
 
-pytestmark = pytest.mark.live
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
