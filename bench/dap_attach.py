@@ -2,7 +2,7 @@
 
 Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14 3.15] [--no-bytecode]
 
-For each sample a fresh target (a loop calling work(i), from tests/test_debug_sessions_live.py) is started
+For each sample a fresh target (a loop calling work(i), from tests/support/debugpy_attach.py) is started
 (in the sid chroot, or on the host for 3.11), then, from the moment the command starts:
 - "initialize"  until a DAP client connected to the reported port got its `initialize` answer;
 - "breakpoint"  until, after attach/setBreakpoints/configurationDone, the first `stopped` event arrived.

@@ -1,5 +1,5 @@
 """Debugger sessions end to end: `safeattach attach` (CLI and engine) starts or reuses debugpy in a live
-target, and a real DAP client (tests/dap_client.py) debugs it through the port the engine reports."""
+target, and a real DAP client (tests/support/dap_client.py) debugs it through the port the engine reports."""
 
 from __future__ import annotations
 

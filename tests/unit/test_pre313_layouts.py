@@ -1,7 +1,7 @@
 """The pre-3.13 tables (core/offsets/pre313.py) hold exactly the numbers the readers were verified with.
 
 No raw recording of a pre-3.13 target exists in tests/data (those versions have no `_Py_DebugOffsets` to
-record); the live checks are tests/test_read_live.py and tests/test_stack_live.py. This pins every value as
+record); the live checks are tests/live/test_read_live.py and tests/live/test_stack_live.py. This pins every value as
 it stood when the tables were positional (core/legacy_layouts.py, core/walk/layouts.py), so a later edit
 changes one named number on purpose, never one by position."""
 

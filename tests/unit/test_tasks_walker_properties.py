@@ -1,7 +1,7 @@
 """Property tests: the asyncio task walker over memory recorded from a live 3.14 target, then mutated.
 
 tests/data/tasks/3.14.json holds every read a walk of tests/targets/asyncio_tasks.py (with its await cycle)
-made (tests/record_tasks_image.py). Replayed unchanged it gives the recorded tasks; any mutation of task
+made (tests/support/record_tasks_image.py). Replayed unchanged it gives the recorded tasks; any mutation of task
 lists, tasks, names, coroutines, frames, awaiter sets or the `.AsyncioDebug` table gives a (possibly
 partial) result or a typed SafeAttachError, never another exception or an endless walk.
 """
