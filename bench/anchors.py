@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "bench"), str(REPO)]
+sys.path[:0] = [str(REPO / "tests" / "support"), str(REPO / "bench"), str(REPO)]
 
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 

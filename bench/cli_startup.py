@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "tests"), str(REPO / "bench")]
+sys.path[:0] = [str(REPO / "tests" / "support"), str(REPO / "bench")]
 
 from anchors import ScriptRuns, p95  # noqa: E402
 from live_targets import TargetPool, require  # noqa: E402

@@ -2,7 +2,7 @@
 
 Run from the repo root: .venv/bin/python bench/dap_attach.py [--samples N] [--interp 3.14 3.15] [--no-bytecode]
 
-For each sample a fresh target (a loop calling work(i), from tests/test_debug_sessions_live.py) is started
+For each sample a fresh target (a loop calling work(i), from tests/support/debugpy_attach.py) is started
 (in the sid chroot, or on the host for 3.11), then, from the moment the command starts:
 - "initialize"  until a DAP client connected to the reported port got its `initialize` answer;
 - "breakpoint"  until, after attach/setBreakpoints/configurationDone, the first `stopped` event arrived.
@@ -41,12 +41,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 sys.path.insert(0, str(REPO))
 
 from dap_client import DapClient  # noqa: E402
+from debugpy_attach import PROGRAM, line_of  # noqa: E402
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
-from test_debug_sessions_live import PROGRAM, line_of  # noqa: E402
 
 from core.dap.dist import install_into_root, local_debugpy  # noqa: E402
 from core.dap.reattach import find_listener, listen_rows  # noqa: E402

@@ -3,7 +3,7 @@
 The standard decorator compiles five or six methods per class with `exec` and imports `inspect` (with ast, dis
 and tokenize): about 40 ms of every CLI run. Here the methods are shared closures over a field table. The type
 checker sees the standard library's names, so typing is unchanged, and dataclasses' own functions work on
-records as well (they import dataclasses when called); tests/test_records.py holds the behaviour equal. Only
+records as well (they import dataclasses when called); tests/unit/test_records.py holds the behaviour equal. Only
 what the engine uses is supported: `@dataclass`, `@dataclass(frozen=True)`, `field(default=..., default_factory=
 ..., init=..., repr=..., hash=..., compare=...)` and `__post_init__`; records do not inherit from records.
 """

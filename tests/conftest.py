@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from live_targets import TargetPool
+
+pytest_plugins = ["async_tests", "layout_rule", "pytester"]  # async tests; the folder is the kind; tree checks
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 # Start-up is part of the product: this module imports only the standard library and core's vocabulary,
 # parses the arguments, then imports what the one command needs (rich only for human output, the engine only
-# for the commands that run it). tests/test_import_contract.py guards that by counting modules.
+# for the commands that run it). tests/unit/test_import_contract.py guards that by counting modules.
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Building the full parser costs more than the read commands' own work (argparse, its help formatter, shutil
 and locale: 8-10 ms); anything not recognised here exactly (help, errors, abbreviations, `--opt=value`, `--`)
-returns None and goes to argparse. tests/test_quick_args.py holds every result equal to argparse's.
+returns None and goes to argparse. tests/unit/test_quick_args.py holds every result equal to argparse's.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ Source (GNU as, `.intel_syntax noprefix`), W = the stub's rsp on entry (16-byte 
     popfq
     ret 136                      ; rip from the slot 144 bytes below the saved rsp, then rsp = saved rsp
 
-`tests/test_inject_stub.py` re-assembles this source (when `as` is installed) and compares the bytes.
+`tests/unit/test_inject_stub.py` re-assembles this source (when `as` is installed) and compares the bytes.
 """
 
 from __future__ import annotations

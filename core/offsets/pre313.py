@@ -2,7 +2,8 @@
 version, one named field per struct member a reader follows (as pystack's version.h declares and version.cpp fills).
 
 3.9 and 3.11 were verified live (Debian bullseye 3.9.2; Debian bookworm and pyenv 3.11 builds; ctypes against
-`id()` of a code object, then walked and compared with py-spy: tests/test_read_live.py, tests/test_stack_live.py).
+`id()` of a code object, then walked and compared with py-spy: tests/live/test_read_live.py and
+tests/live/test_stack_live.py).
 3.12 comes from CPython's v3.12.0 headers (Include/internal/pycore_runtime.h, pycore_interp.h, pycore_frame.h,
 Include/cpython/pystate.h, Include/cpython/code.h; as mirrored in bloomberg/pystack's src/pystack/_pystack/cpython/)
 and no 3.12 build was available to verify it. 3.10 is not listed: nothing to verify it against, so no thread walk.

@@ -1,6 +1,6 @@
 # An asyncio program parked in asyncio.sleep: a tree (TaskGroup), a gather, a task with a hostile name, a
 # second thread with its own loop and, with the argument "cycle", two tasks awaiting each other.
-# Prints "ready" once every leaf sleeps. Run with -c (tests/live_targets.py).
+# Prints "ready" once every leaf sleeps. Run with -c (tests/support/live_targets.py).
 import asyncio
 import sys
 import threading

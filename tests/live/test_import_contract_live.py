@@ -1,0 +1,38 @@
+"""The CLI's JSON commands on a real 3.14 target stay light: no rich or textual ever, and once the binary's ELF
+facts are cached, neither pyelftools nor construct nor psutil."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from cli_imports import HOT_PATH_BUDGET, HOT_PATH_NEVER, UI, cli_imports, roots
+
+
+@pytest.mark.parametrize("command", ["exec", "info", "stack"])
+def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command: str) -> None:
+    """On a real 3.14 target: no rich, no textual, ever; and once the binary's ELF facts are cached, neither
+    pyelftools nor construct (nor psutil, which only `ps` needs), none of HOT_PATH_NEVER, and (for the
+    read-only commands) no ctypes, within a module budget."""
+    from live_targets import SID, TargetPool, require
+
+    interp = require("3.14")
+    pool = TargetPool()
+    script = SID / "tmp" / f"sa-import-probe-{os.getpid()}.py"
+    script.write_text("pass\n")
+    try:
+        target = pool.spawn_script(interp, "busy.py")
+        args = ("exec", str(target.pid), str(script)) if command == "exec" else (command, str(target.pid))
+        cold_code, cold = cli_imports(tmp_path, *args, "--json")
+        warm_code, warm = cli_imports(tmp_path, *args, "--json")
+    finally:
+        pool.close()
+        script.unlink(missing_ok=True)
+    assert (cold_code, warm_code) == (0, 0)
+    assert not roots(cold) & set(UI), cold
+    assert not roots(warm) & {*UI, "elftools", "construct", "psutil"}, warm
+    assert not set(warm) & HOT_PATH_NEVER, sorted(set(warm) & HOT_PATH_NEVER)
+    assert command == "exec" or "ctypes" not in warm, warm
+    ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
+    assert len(warm) <= HOT_PATH_BUDGET[command], f"{command}: {len(warm)} modules: {ours}"

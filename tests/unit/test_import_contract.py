@@ -1,0 +1,121 @@
+"""core/ must never import textual, rich or app (the engine/UI split), the import-linter contracts in
+pyproject.toml (each with its reason) hold, and the CLI imports only what a command needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_imports import HOT_PATH_NEVER, UI, cli_imports, roots
+from repo_paths import REPO
+
+import core
+
+
+def test_core_imports_no_ui_modules() -> None:
+    modules = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
+    assert "core.engine" in modules and "core.target" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'app'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"core pulled in UI modules: {out.stdout}"
+
+
+def test_import_linter_contract() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(lint)], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "7 kept, 0 broken" in out.stdout
+
+
+# --- start-up weight: what each CLI command imports, counted (never timed) ----------------------------------
+
+HELP_BUDGET = 25  # modules `--help` may add beyond what argparse's own help needs (about 10 when this was written)
+
+
+ARGPARSE_HELP = """
+import sys
+before = set(sys.modules)
+import argparse
+try:
+    argparse.ArgumentParser(prog="bare").parse_args(["--help"])
+except SystemExit:
+    pass
+import json, os
+with open(os.environ["SA_PROBE_OUT"], "w") as out:
+    json.dump(sorted(set(sys.modules) - before), out)
+"""
+
+
+def argparse_floor(tmp_path: Path) -> set[str]:
+    """What printing any argparse help imports in this interpreter (shutil, textwrap, ...): how many of those
+    a site hook already loaded differs between install modes, so they are not counted against the budget."""
+    out = tmp_path / "floor.json"
+    subprocess.run([sys.executable, "-c", ARGPARSE_HELP], capture_output=True, text=True, timeout=120,
+                   env={**os.environ, "SA_PROBE_OUT": str(out)}, check=True)
+    return set(json.loads(out.read_text()))
+
+
+def test_help_is_light(tmp_path: Path) -> None:
+    code, new = cli_imports(tmp_path, "--help")
+    assert code == 0
+    assert not roots(new) & {*UI, "elftools", "construct", "psutil"}, new
+    ours = sorted(set(new) - argparse_floor(tmp_path))
+    assert len(ours) <= HELP_BUDGET, f"--help: {len(ours)} modules beyond argparse (budget {HELP_BUDGET}): {ours}"
+    assert not [m for m in new if m.startswith("core.") and m not in ("core.limits",)], new
+
+
+@pytest.mark.parametrize("args", [("exec", "--help"), ("attach", "--help"), ("--version",)])
+def test_subcommand_help_and_version_import_no_engine(tmp_path: Path, args: tuple[str, ...]) -> None:
+    code, new = cli_imports(tmp_path, *args)
+    assert code == 0
+    assert not roots(new) & {*UI, "elftools", "construct", "psutil"}, new
+    assert not [m for m in new if m.startswith("core.") and m != "core.limits"], new
+
+
+def _no_such_pid() -> int:
+    pid = 4_000_000
+    while Path(f"/proc/{pid}").exists():
+        pid += 1
+    return pid
+
+
+@pytest.mark.parametrize("command", ["exec", "attach", "info", "ps", "log"])
+def test_json_commands_import_no_ui(tmp_path: Path, command: str) -> None:
+    """Also on the error paths: a missing process is reported as JSON without rich."""
+    script = tmp_path / "noop.py"
+    script.write_text("pass\n")
+    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "attach": ("attach", str(_no_such_pid())),
+            "info": ("info", str(_no_such_pid())), "ps": ("ps",), "log": ("log",)}[command]
+    _code, new = cli_imports(tmp_path, *args, "--json")
+    assert not roots(new) & set(UI), new
+
+
+
+
+@pytest.mark.parametrize("command", ["exec", "info", "stack", "ps"])
+def test_common_commands_import_none_of_the_heavy_helpers(tmp_path: Path, command: str) -> None:
+    """On the error paths (a missing process, reported as JSON), and for `ps` once the ELF facts of every
+    Python binary on this machine are cached (a cold run reads them with pyelftools, which needs typing)."""
+    script = tmp_path / "noop.py"
+    script.write_text("pass\n")
+    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "info": ("info", str(_no_such_pid())),
+            "stack": ("stack", str(_no_such_pid())), "ps": ("ps",)}[command]
+    if command == "ps":
+        cli_imports(tmp_path, *args, "--json")
+    _code, new = cli_imports(tmp_path, *args, "--json")
+    assert not set(new) & HOT_PATH_NEVER, sorted(set(new) & HOT_PATH_NEVER)
+    assert "psutil" not in roots(new)  # ps reads /proc itself (psutil's import alone cost more than the walk)
+    if command != "exec":
+        assert "ctypes" not in new
