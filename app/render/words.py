@@ -9,11 +9,15 @@ import json
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
 
 from core.events import StepStatus
 from core.model import ProcessSummary, PythonVersion
 from core.text import visible
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # glyphs: one set for the CLI and the console -------------------------------------------------------------
 STEP_GLYPH = {
