@@ -6,8 +6,9 @@ imported only for the human form."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from rich.console import Console
 
