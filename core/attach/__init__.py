@@ -6,8 +6,9 @@ not load the chain and everything it reads and writes with."""
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from core.attach.chain import plan_steps, run_attach
     from core.attach.faults import FaultPlan
