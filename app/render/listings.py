@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from app.render.words import yes_no
-from core.doctor.model import Diagnosis, Status
 from core.text import visible
 from core.walk.model import FrameRecord, ProcessStacks, ThreadStack
 
-if TYPE_CHECKING:
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the doctor (core.doctor loads its checks, with pathlib) only for `safeattach doctor`
+    from core.doctor.model import Diagnosis
     from core.walk.tasks import ProcessTasks, TaskRecord
 
 WIDTH = 80
@@ -189,14 +190,16 @@ def render_tasks(result: ProcessTasks) -> list[str]:
 
 
 # doctor ----------------------------------------------------------------------------------------------------
-MARKS = {Status.OK: "ok  ", Status.INFO: "info", Status.WARN: "warn", Status.FAIL: "FAIL"}
+MARKS = {"ok": "ok  ", "info": "info", "warn": "warn", "fail": "FAIL"}  # by core.doctor.model.Status value
 
 
 def render_diagnosis(d: Diagnosis) -> list[str]:
+    from core.doctor.model import Status
+
     lines = [f"PID {d.pid}  CPython {d.version or '?'}  attach path: {d.path}"]
     for f in d.findings:
         kind = f"  [{f.kind.value}]" if f.kind is not None and f.status in (Status.WARN, Status.FAIL) else ""
-        lines += textwrap.wrap(f"{MARKS[f.status]}  {f.check}: {visible(f.message)}{kind}", WIDTH,
+        lines += textwrap.wrap(f"{MARKS[f.status.value]}  {f.check}: {visible(f.message)}{kind}", WIDTH,
                                subsequent_indent=" " * 6)
         for i, fix in enumerate(f.fixes if f.status in (Status.WARN, Status.FAIL) else ()):
             lines += textwrap.wrap(f"fix {i + 1}: {visible(fix)}", WIDTH, initial_indent=" " * 6,
