@@ -30,7 +30,8 @@ from core.records import dataclass, field
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
+
+    from core.results import AttemptLine, StepRecord
 
 _LOCK = threading.Lock()
 MAX_LOG_BYTES = 4 << 20
@@ -73,12 +74,12 @@ class AttemptRecord:
     flags: list[str] = field(default_factory=list)
     truncation: bool = False
     reuse: bool = False
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
     elapsed_ms: float = 0.0
     attempt_id: str = field(default_factory=lambda: os.urandom(8).hex())
     client: list[int] = field(default_factory=lambda: [os.getpid(), start_ticks_of(os.getpid()) or 0])
 
-    def started(self) -> dict[str, Any]:
+    def started(self) -> AttemptLine:
         """The line written when the attempt begins."""
         return {**self.to_dict(), "result": STARTED, "steps": []}
 
@@ -86,8 +87,14 @@ class AttemptRecord:
         # str(): a Step is kept as its plain value
         self.steps.append({"name": str(name), "status": status, "elapsed_ms": round(elapsed_ms, 3)})
 
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in FIELDS}
+    def to_dict(self) -> AttemptLine:
+        return {  # FIELDS, in its order
+            "time": self.time, "pid": self.pid, "target_version": self.target_version, "method": self.method,
+            "payload": self.payload, "thread_selection": self.thread_selection, "result": self.result,
+            "failure_site": self.failure_site, "failure_kind": self.failure_kind, "flags": self.flags,
+            "truncation": self.truncation, "reuse": self.reuse, "steps": self.steps, "elapsed_ms": self.elapsed_ms,
+            "attempt_id": self.attempt_id, "client": self.client,
+        }
 
 
 class AttemptLog:
@@ -98,7 +105,8 @@ class AttemptLog:
         self.path = os.fspath(path) if path is not None else os.path.join(state_location(), "attempts.jsonl")
         self.max_bytes = max_bytes
 
-    def append(self, record: AttemptRecord | Mapping[str, Any]) -> None:
+    def append(self, record: AttemptRecord | Mapping[str, object]) -> None:
+        data: Mapping[str, object]
         if isinstance(record, AttemptRecord):
             data = record.to_dict()
         else:
@@ -133,10 +141,10 @@ class AttemptLog:
             os.close(fd)  # drops the lock
         return os.open(self.path, _OPEN_FLAGS, 0o600)
 
-    def read(self, failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+    def read(self, failures_only: bool = False) -> tuple[list[dict[str, object]], int]:
         """(records oldest first, number of corrupt lines skipped). An attempt is shown once, by its last
         line; a `started` one whose client is gone is recorded and shown as `abandoned`."""
-        records: list[dict[str, Any]] = []
+        records: list[dict[str, object]] = []
         corrupt = 0
         raw = b""
         for path in (self.rotated_path, self.path):
@@ -162,9 +170,9 @@ class AttemptLog:
             records = [r for r in records if r.get("result") != "ok"]
         return records, corrupt
 
-    def _resolve(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _resolve(self, records: list[dict[str, object]]) -> list[dict[str, object]]:
         """One record per attempt, where it began, holding its last line."""
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, object]] = []
         where: dict[str, int] = {}  # attempt_id -> its index in out
         for rec in records:
             aid = rec.get("attempt_id")
@@ -190,10 +198,10 @@ def _client_gone(client: object) -> bool:
     return bool(start_ticks_of(client[0]) != client[1])
 
 
-def read_attempts(failures_only: bool = False) -> list[dict[str, Any]]:
+def read_attempts(failures_only: bool = False) -> list[dict[str, object]]:
     """Records from the default log; corrupt lines are skipped (see `read_attempts_counted`)."""
     return AttemptLog().read(failures_only)[0]
 
 
-def read_attempts_counted(failures_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+def read_attempts_counted(failures_only: bool = False) -> tuple[list[dict[str, object]], int]:
     return AttemptLog().read(failures_only)

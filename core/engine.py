@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.doctor.model import Diagnosis
 from core.events import Event
@@ -31,7 +31,7 @@ class LiveEngine:
 
         return run_attach(request, cancel, log=AttemptLog())
 
-    def attempts(self) -> Sequence[Mapping[str, Any]]:
+    def attempts(self) -> Sequence[Mapping[str, object]]:
         from core.attemptlog import read_attempts
 
         return read_attempts()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import Enum
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from core.results import ErrorDetail
 
 
 class FailureKind(str, Enum):
@@ -100,18 +99,18 @@ class SafeAttachError(Exception):
         kind: FailureKind,
         message: str,
         hint: str | None = None,
-        detail: Mapping[str, Any] | None = None,
+        detail: ErrorDetail | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.hint = hint if hint is not None else DEFAULT_HINTS.get(kind, "")
-        self.detail: Mapping[str, Any] = dict(detail or {})
+        self.detail: ErrorDetail = dict(detail or {})
 
     def __str__(self) -> str:
         return self.message
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"kind": self.kind.value, "message": self.message, "hint": self.hint, "detail": dict(self.detail)}
 
 

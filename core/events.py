@@ -16,7 +16,7 @@ from core.records import dataclass, field
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from core.results import AttemptResult, ErrorDetail, StepDetail
 
 
 class StepStatus(str, Enum):
@@ -60,7 +60,7 @@ class StepFinished:
     message: str = ""
     kind: FailureKind | None = None
     hint: str = ""
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    detail: StepDetail | ErrorDetail = field(default_factory=dict)  # ErrorDetail when the step failed
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,15 @@ class Outcome:
     kind: FailureKind | None = None
     hint: str = ""
     failed_step: Step | None = None
-    result: Mapping[str, Any] = field(default_factory=dict)
+    result: AttemptResult = field(default_factory=dict)
 
 
 Event = Plan | StepStarted | StepOutput | StepFinished | Outcome
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
+def event_to_dict(event: Event) -> dict[str, object]:
     """A JSON-ready form, used for `--json` event streams."""
-    out: dict[str, Any] = {"event": type(event).__name__}
+    out: dict[str, object] = {"event": type(event).__name__}
     for name, value in vars(event).items():
         if isinstance(value, Enum):
             value = value.value

@@ -32,7 +32,7 @@ from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the l
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from core.results import JSON, ClaimInfo
 
 LOADER_NAME = "loader.py"
 RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp",
@@ -59,7 +59,7 @@ class StagedRequest:
 
     pdir: PrivateDir
     deadline: float  # wall clock; the loader does nothing after it
-    report: dict[str, Any] = field(default_factory=dict)  # the loader's raw report once received
+    report: dict[str, JSON] = field(default_factory=dict)  # the loader's raw report once received
     withdrawn: bool = False  # we created the claim marker: the loader will never run this request
     left_running: bool = False  # abandoned while the loader runs: it removes the directory itself
 
@@ -137,7 +137,7 @@ class StagedRequest:
             self.withdrawn = True
         return self.withdrawn
 
-    def running_since(self) -> dict[str, Any]:
+    def running_since(self) -> ClaimInfo:
         """What the loader wrote into its claim (its thread and start time), or {} if unknown."""
         try:
             data = self.pdir.read_file("claim", CLAIM_LIMIT)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
 
 from core.attach.guard import TargetLock
 from core.attach.threads import select_thread
@@ -133,18 +132,20 @@ class ExecResult:
     traceback: str = ""
     elapsed_ms: float = 0.0
     steps_ms: Mapping[str, float] = field(default_factory=dict)
-    detail: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, object] = field(default_factory=dict)  # the outcome's whole result
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> ExecResult:
-        r = outcome.result
+        r = outcome.result  # a failure's holds its error's free-form detail: every value is checked
+        tid, selection, steps = r.get("native_thread_id"), r.get("thread_selection"), r.get("steps_ms")
         return cls(
             ok=outcome.ok, ran=bool(r.get("ran")), message=outcome.message, kind=outcome.kind,
             hint=outcome.hint, failed_step=outcome.failed_step, thread_name=str(r.get("thread_name", "")),
-            native_thread_id=int(r.get("native_thread_id", 0) or 0), thread_selection=r.get("thread_selection"),
+            native_thread_id=tid if isinstance(tid, int) else 0,
+            thread_selection=selection if isinstance(selection, str) else None,
             exc_type=str(r.get("exc_type", "")), exc_message=str(r.get("exc_message", "")),
             traceback=str(r.get("traceback", "")), elapsed_ms=outcome.elapsed_ms,
-            steps_ms=dict(r.get("steps_ms", {})), detail=dict(r),
+            steps_ms=dict(steps) if isinstance(steps, dict) else {}, detail=dict(r),
         )
 
 

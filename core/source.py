@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.doctor.model import Diagnosis
 from core.events import Event
@@ -28,7 +28,7 @@ class EngineSource(Protocol):
         """Yields Plan first, Outcome last; never raises."""
         ...
 
-    def attempts(self) -> Sequence[Mapping[str, Any]]:
+    def attempts(self) -> Sequence[Mapping[str, object]]:
         """The attempt log, oldest first: one JSON object per attempt."""
         ...
 

@@ -28,6 +28,11 @@ from core.privdir import remove_dir_at
 from core.procfs import start_ticks_of
 from core.records import dataclass
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from core.results import CollectedDetail
+
 REQUEST_NAME = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*")
 LOCK_NAME = re.compile(r"attach-(\d+)-(\d+)\.lock")
 _CLAIM = "claim"
@@ -63,7 +68,7 @@ class Collected:
     withdrawn: tuple[str, ...] = ()  # orphaned, not yet expired: made a no-op, removed on a later run
     locks: tuple[str, ...] = ()  # removed lock files
 
-    def detail(self) -> dict[str, list[str]]:
+    def detail(self) -> CollectedDetail:
         return {"collected_requests": list(self.requests), "withdrawn_orphans": list(self.withdrawn),
                 "collected_locks": list(self.locks)}
 

@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 
 from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.cli.errors import print_usage_error
@@ -25,7 +26,7 @@ from core.text import visible, visible_block
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
 
     from rich.console import Console
 MAX_IDLE_TIMEOUT = 7 * 24 * 3600.0
@@ -50,7 +51,7 @@ def _events(request: AttachRequest, cancel: CancelToken) -> queue.Queue[Event | 
     return q
 
 
-def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Any) -> Outcome | None:
+def _drain(q: queue.Queue[Event | None], cancel: CancelToken, on_event: Callable[[Event], None]) -> Outcome | None:
     """Pass events to `on_event` until the engine ends. Once cancelled (a signal, Ctrl-C), wait at most
     CANCEL_GRACE for the engine to withdraw the request; a front end that cannot write any more (the
     terminal hung up) stops rendering but keeps draining, so the withdrawal always completes."""
@@ -171,7 +172,8 @@ def cmd_attach(
         _print_connect(outcome)
     from core.dap.session import active_bridges
 
-    warnings = outcome.result.get("warnings") or []
+    found = outcome.result.get("warnings")
+    warnings = found if isinstance(found, list) else []
     if not warnings and not active_bridges():
         return 0  # the usual case, and with --json one without rich
     from rich.text import Text
@@ -244,12 +246,15 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     outcome = run_outcome(request, json_out=True, to_stderr=True)
     if outcome is None or not outcome.ok:
         return exit_code(outcome)
-    connect = outcome.result["connect"]
+    connect = outcome.result.get("connect")
+    host = connect.get("host") if isinstance(connect, Mapping) else None
+    port = connect.get("port") if isinstance(connect, Mapping) else None
+    if not isinstance(host, str) or not isinstance(port, int):  # an ok debugpy outcome always holds them
+        return exit_code_for(FailureKind.INTERNAL)
     try:
-        sock = socket.create_connection((str(connect["host"]), int(connect["port"])), timeout=CONNECT_TIMEOUT)
+        sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        print(f"error: cannot connect to the debug server at {connect['host']}:{connect['port']}: {exc}",
-              file=sys.stderr)
+        print(f"error: cannot connect to the debug server at {host}:{port}: {exc}", file=sys.stderr)
         stop_bridges()
         return exit_code_for(FailureKind.TIMEOUT_CONNECT)
     sock.settimeout(None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.render.words import log_lines
 from app.render.words import ms as _ms
@@ -48,7 +48,7 @@ def _table(title: str, groups: Mapping[str, GroupStats]) -> Table:
     return table
 
 
-def print_stats(records: Sequence[Mapping[str, Any]], corrupt: int, json_out: bool) -> int:
+def print_stats(records: Sequence[Mapping[str, object]], corrupt: int, json_out: bool) -> int:
     from core.attemptstats import attempt_stats
 
     stats = attempt_stats(records)

@@ -17,7 +17,7 @@ from core.walk.model import FrameRecord, ProcessStacks, ThreadStack
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the doctor (core.doctor loads its checks, with pathlib) only for `safeattach doctor`
     from core.doctor.model import Diagnosis
     from core.walk.tasks import ProcessTasks, TaskRecord
 
@@ -190,7 +190,7 @@ def render_tasks(result: ProcessTasks) -> list[str]:
 
 
 # doctor ----------------------------------------------------------------------------------------------------
-MARKS = {"ok": "ok  ", "info": "info", "warn": "warn", "fail": "FAIL"}  # by Status value (loads no doctor)
+MARKS = {"ok": "ok  ", "info": "info", "warn": "warn", "fail": "FAIL"}  # by core.doctor.model.Status value
 
 
 def render_diagnosis(d: Diagnosis) -> list[str]:

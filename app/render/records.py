@@ -5,13 +5,8 @@ from __future__ import annotations
 from core.model import ProcessReport, ProcessSummary
 from core.records import asdict  # dataclasses.asdict works on records too, but imports dataclasses (start-up)
 
-# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
-
-def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:
+def summary_to_dict(row: ProcessSummary) -> dict[str, object]:
     out = asdict(row)
     out["version"] = str(row.version) if row.version else None
     out["version_hex"] = f"0x{row.version.hexversion:08x}" if row.version else None
@@ -20,8 +15,8 @@ def summary_to_dict(row: ProcessSummary) -> dict[str, Any]:
     return out
 
 
-def report_to_dict(report: ProcessReport) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def report_to_dict(report: ProcessReport) -> dict[str, object]:
+    out: dict[str, object] = {
         "summary": summary_to_dict(report.summary),
         "binary": report.binary,
         "binary_access": report.binary_access,

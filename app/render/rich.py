@@ -5,7 +5,7 @@ text is wrapped in Text, never markup. No Textual here (the CLI uses this module
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -104,7 +104,7 @@ def step_list(view: AttemptView, frame: int | None = None) -> Table:
     return table
 
 
-def connect_block(result: Mapping[str, Any], pid: int, ssh_connection: str | None = None) -> Text | None:
+def connect_block(result: Mapping[str, object], pid: int, ssh_connection: str | None = None) -> Text | None:
     """How to reach a started debugpy server (words.connect_lines), then the VS Code configuration."""
     lines = words.connect_lines(result, pid, ssh_connection)
     config = words.vscode_json(result)
@@ -200,7 +200,7 @@ def waited_stacks_text(stacks: object) -> Text | None:
     return out
 
 
-def result_cell(record: Mapping[str, Any]) -> Text:
+def result_cell(record: Mapping[str, object]) -> Text:
     result = str(record.get("result", ""))
     return Text(result, style=RESULT_STYLE.get(result, ""))
 
@@ -218,7 +218,7 @@ LOG_COLUMNS = (("n", "#"), ("time", "Time"), ("pid", "PID"), ("version", "Versio
                ("result", "Result"), ("site", "Failure site"), ("kind", "Kind"), ("ms", "ms"))
 
 
-def log_cells(index: int, rec: Mapping[str, Any], short_time: bool = False) -> dict[str, Text]:
+def log_cells(index: int, rec: Mapping[str, object], short_time: bool = False) -> dict[str, Text]:
     """One attempt-log record's cells, by LOG_COLUMNS key (the console's attempt table)."""
     return {
         "n": Text(str(index + 1), justify="right"),
@@ -233,7 +233,7 @@ def log_cells(index: int, rec: Mapping[str, Any], short_time: bool = False) -> d
     }
 
 
-def attempt_detail(record: Mapping[str, Any]) -> tuple[Table, Table]:
+def attempt_detail(record: Mapping[str, object]) -> tuple[Table, Table]:
     """One attempt-log record: its fields as labelled values (empty ones left out, flags as words), then its
     steps with status and time."""
     fields = Table.grid(padding=(0, 2))
@@ -249,7 +249,8 @@ def attempt_detail(record: Mapping[str, Any]) -> tuple[Table, Table]:
         elif key == "time":
             shown = Text(words.fmt_time(value) + " UTC")
         elif key == "flags":
-            shown = Text(", ".join(words.FLAG_WORDS.get(str(f), visible(f)) for f in value))
+            flags = value if isinstance(value, (list, tuple)) else [value]  # the log file may hold anything
+            shown = Text(", ".join(words.FLAG_WORDS.get(str(f), visible(f)) for f in flags))
         elif key == "elapsed_ms":
             shown = Text(words.fmt_ms(value) or visible(value))
         else:
@@ -259,7 +260,10 @@ def attempt_detail(record: Mapping[str, Any]) -> tuple[Table, Table]:
     steps.add_column("step")
     steps.add_column("status")
     steps.add_column("ms", justify="right")
-    for step in record.get("steps") or []:
+    recorded = record.get("steps")
+    for step in recorded if isinstance(recorded, list) else []:
+        if not isinstance(step, Mapping):
+            continue
         status = str(step.get("status", ""))
         steps.add_row(Text(visible(step.get("name", ""))), Text(visible(status), style=RESULT_STYLE.get(status, "dim")),
                       Text(words.fmt_ms(step.get("elapsed_ms"))))

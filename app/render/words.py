@@ -17,7 +17,7 @@ from core.text import visible
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from _typeshed import SupportsRichComparison
 
 # glyphs: one set for the CLI and the console -------------------------------------------------------------
 STEP_GLYPH = {
@@ -157,7 +157,7 @@ def flags_sentence(flags: object) -> str | None:
     return "Also: " + ", ".join(FLAG_WORDS.get(str(f), visible(f)) for f in flags) + "."
 
 
-def thread_sentence(result: Mapping[str, Any]) -> str | None:
+def thread_sentence(result: Mapping[str, object]) -> str | None:
     """Which thread ran the payload, and how that thread was chosen."""
     name, tid = result.get("thread_name"), result.get("native_thread_id")
     selection = result.get("thread_selection")
@@ -183,7 +183,7 @@ def is_empty(value: object) -> bool:
     return value is None or (not isinstance(value, (bool, int, float)) and not value)
 
 
-def result_lines(total_ms: float, result: Mapping[str, Any]) -> list[str]:
+def result_lines(total_ms: float, result: Mapping[str, object]) -> list[str]:
     """The outcome's result as labelled sentences, empty ones left out (never raw dicts)."""
     lines = [line for line in (thread_sentence(result), timing_sentence(total_ms, result.get("steps_ms")),
                                flags_sentence(result.get("flags"))) if line]
@@ -196,7 +196,7 @@ def result_lines(total_ms: float, result: Mapping[str, Any]) -> list[str]:
 VSCODE_HEADING = "VS Code launch.json configuration:"
 
 
-def connect_address(result: Mapping[str, Any]) -> str | None:
+def connect_address(result: Mapping[str, object]) -> str | None:
     """"HOST:PORT" a DAP client connects to, when the outcome's result carries one."""
     connect = result.get("connect")
     if isinstance(connect, Mapping) and "host" in connect and "port" in connect:
@@ -204,7 +204,7 @@ def connect_address(result: Mapping[str, Any]) -> str | None:
     return None
 
 
-def server_line(result: Mapping[str, Any], pid: int) -> str | None:
+def server_line(result: Mapping[str, object], pid: int) -> str | None:
     """"debugpy 1.8.22 started in PID 4242" (or reused, or found through the reattach cache)."""
     debugpy = result.get("debugpy")
     if not isinstance(debugpy, Mapping):
@@ -215,13 +215,13 @@ def server_line(result: Mapping[str, Any], pid: int) -> str | None:
     return visible(f"debugpy {debugpy.get('version', '?')} {state} in PID {pid}")
 
 
-def connect_line(result: Mapping[str, Any]) -> str | None:
+def connect_line(result: Mapping[str, object]) -> str | None:
     where = connect_address(result)
     return None if where is None else visible(f"Connect any DAP client to {where} (debugpy \"attach\" with "
                                               "\"connect\").")
 
 
-def access_line(result: Mapping[str, Any]) -> str | None:
+def access_line(result: Mapping[str, object]) -> str | None:
     """Who may connect and when the server stops, when safeattach controls the server."""
     access = result.get("access")
     if not isinstance(access, Mapping):
@@ -234,7 +234,7 @@ def access_line(result: Mapping[str, Any]) -> str | None:
     return f"{who}{stop}."
 
 
-def ssh_forward_line(result: Mapping[str, Any], ssh_connection: str | None) -> str | None:
+def ssh_forward_line(result: Mapping[str, object], ssh_connection: str | None) -> str | None:
     """Over SSH (`SSH_CONNECTION` = "client_ip client_port server_ip server_port"), the `ssh -L` command
     that forwards the DAP port to the user's own machine."""
     connect = result.get("connect")
@@ -251,20 +251,21 @@ def ssh_forward_line(result: Mapping[str, Any], ssh_connection: str | None) -> s
     return f"ssh -N -L {port}:{target_host}:{port}{via} {server}"
 
 
-def ssh_lines(result: Mapping[str, Any], ssh_connection: str | None) -> list[str]:
+def ssh_lines(result: Mapping[str, object], ssh_connection: str | None) -> list[str]:
     forward = ssh_forward_line(result, ssh_connection)
     if forward is None:
         return []
-    port = result["connect"]["port"]
+    connect = result.get("connect")
+    port = connect.get("port") if isinstance(connect, Mapping) else None  # ssh_forward_line found it
     return [f"Over SSH: run on your own machine, then connect there to 127.0.0.1:{port}:", visible(f"  {forward}")]
 
 
-def vscode_json(result: Mapping[str, Any]) -> str | None:
+def vscode_json(result: Mapping[str, object]) -> str | None:
     """The launch.json entry, when the outcome's result carries one (kept exact: it is meant to be copied)."""
     return json.dumps(result["vscode"], indent=2) if "vscode" in result else None
 
 
-def connect_lines(result: Mapping[str, Any], pid: int, ssh_connection: str | None = None) -> list[str]:
+def connect_lines(result: Mapping[str, object], pid: int, ssh_connection: str | None = None) -> list[str]:
     """Everything a debugger needs, in the order shown: the server, where to connect, who may, over SSH."""
     lines = [line for line in (server_line(result, pid), connect_line(result), access_line(result)) if line]
     return lines + ssh_lines(result, ssh_connection)
@@ -282,7 +283,7 @@ def demo_tag(cmdline: str) -> str | None:
     return None
 
 
-SORT_KEYS: dict[str, Callable[[ProcessSummary], Any]] = {
+SORT_KEYS: dict[str, Callable[[ProcessSummary], SupportsRichComparison]] = {
     "pid": lambda p: p.pid,
     "user": lambda p: (p.user, p.pid),
     "version": lambda p: (p.version.hexversion if p.version else -1, p.pid),
@@ -317,7 +318,7 @@ def _day_heading(when: datetime) -> str:
     return f"{when:%Y-%m-%d} (local time, {zone})"
 
 
-def _log_units(rec: Mapping[str, Any]) -> list[str]:
+def _log_units(rec: Mapping[str, object]) -> list[str]:
     """One attempt's facts; a row is wrapped between them, never inside one (a failure kind stays whole)."""
     units = [f"PID {visible(rec.get('pid', '?'))}"]
     units += [visible(v) for v in (version_label(rec.get("target_version")), rec.get("payload"), rec.get("method"),
@@ -330,8 +331,9 @@ def _log_units(rec: Mapping[str, Any]) -> list[str]:
     flags = rec.get("flags")
     if isinstance(flags, list) and flags:
         units.append("[" + ", ".join(visible(f) for f in flags) + "]")
-    if isinstance(rec.get("elapsed_ms"), (int, float)):
-        units.append(duration(float(rec["elapsed_ms"])))
+    elapsed = rec.get("elapsed_ms")
+    if isinstance(elapsed, (int, float)):
+        units.append(duration(float(elapsed)))
     return units
 
 
@@ -357,7 +359,7 @@ def pack(units: Sequence[str], width: int, first: str, indent: str, sep: str = "
     return lines
 
 
-def log_lines(records: Iterable[Mapping[str, Any]], width: int, failures_only: bool = False) -> list[str]:
+def log_lines(records: Iterable[Mapping[str, object]], width: int, failures_only: bool = False) -> list[str]:
     """`safeattach log` for a `width`-column terminal: a heading per local day, then one row per attempt
     ("HH:MM:SS  PID …  result  at site: kind  ms"), wrapped between facts so no kind or site is ever cut."""
     records = list(records)

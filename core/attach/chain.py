@@ -46,9 +46,32 @@ from core.target import Phase, Target, main_interpreter
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
-    from typing import Any
-
     from core.dap.session import DebugSession
+    from core.results import (
+        AttemptLine,
+        AttemptResult,
+        AwaitDetail,
+        BaseResult,
+        DebugpyAttemptResult,
+        DebugpyRanResult,
+        ExecAttemptResult,
+        FallbackDetail,
+        LegacyDetail,
+        OpenDetail,
+        ParseDetail,
+        PolicyDetail,
+        PolicyEnabled,
+        PolicyFacts,
+        PolicyNotCapable,
+        ResolveDetail,
+        ScriptRaisedResult,
+        StepDetail,
+        SurvivedDetail,
+        ThreadStateDetail,
+        WriteBreakerDetail,
+        WritePendingDetail,
+        WriteScriptDetail,
+    )
 
 # the read path's phases are the chain's first steps
 PHASE_STEPS = {Phase.OPEN: Step.OPEN_PROCESS, Phase.RESOLVE: Step.OFFSETS_RESOLVE, Phase.PARSE: Step.PARSE}
@@ -117,7 +140,7 @@ class _Attempt:
         return self.opened
 
     # -- step plumbing ----------------------------------------------------------------------------------
-    def _run_step(self, name: Step, body: Callable[[], dict[str, Any]]) -> Iterator[Event]:
+    def _run_step(self, name: Step, body: Callable[[], StepDetail]) -> Iterator[Event]:
         yield StepStarted(name)
         t0 = time.monotonic()
         self.outputs = []
@@ -180,7 +203,7 @@ class _Attempt:
         phases = self.target.phases()
         for name in PHASE_STEPS.values():
 
-            def body(name: Step = name) -> dict[str, Any]:
+            def body(name: Step = name) -> OpenDetail | ResolveDetail | ParseDetail:
                 next(phases)
                 if name is Step.OFFSETS_RESOLVE:
                     return {"message": f"runtime at 0x{self.target.runtime_address:x}",
@@ -194,17 +217,16 @@ class _Attempt:
 
             yield from self._run_step(name, body)
 
-    def _policy(self) -> dict[str, Any]:
+    def _policy(self) -> PolicyDetail:
         target, req = self.target, self.request
         off = target.offsets
         capable = off is not None and off.pep768_capable
         interps = target.interpreters() if off is not None else []
         self.interp = main_interpreter(interps)
         enabled = self.interp.remote_debugging_enabled if self.interp is not None else None
-        detail: dict[str, Any] = {"pep768_capable": capable, "remote_debugging_enabled": enabled}
         consent = check_consent(req.pid, capable=capable, enabled=enabled, method=req.method,
                                 allow_override=req.allow_opted_out_legacy, say=self._say)
-        detail.update(consent.detail())
+        detail: PolicyFacts = {"pep768_capable": capable, "remote_debugging_enabled": enabled, **consent.detail()}
         if consent.override_used:
             self.record.flags.append("override_used")
             self.use_legacy = True
@@ -220,13 +242,15 @@ class _Attempt:
                 )
             self._say(f"notCapable: CPython {version} has no PEP 768 support; falling back to legacy injection")
             self.use_legacy = True
-            return {"message": "not PEP 768 capable — legacy injection (method auto)", **detail,
-                    "kind": FailureKind.NOT_CAPABLE.value}
+            not_capable: PolicyNotCapable = {"message": "not PEP 768 capable — legacy injection (method auto)",
+                                            **detail, "kind": FailureKind.NOT_CAPABLE.value}
+            return not_capable
         if self.interp is None:
             raise SafeAttachError(FailureKind.THREAD_STATE, "the target has no interpreter")
-        return {"message": "remote debugging enabled", **detail, "interpreter": self.interp.id}
+        known: PolicyEnabled = {"message": "remote debugging enabled", **detail, "interpreter": self.interp.id}
+        return known
 
-    def _thread_state(self) -> dict[str, Any]:
+    def _thread_state(self) -> ThreadStateDetail:
         assert self.interp is not None
         self.choice = select_thread(self.target, self.interp, self._say)
         self.record.thread_selection = self.choice.method
@@ -266,7 +290,7 @@ class _Attempt:
         self._say(f"staged loader at {staged.script_path} ({staged.script_path_len} bytes)")
         return staged
 
-    def _write_script(self) -> dict[str, Any]:
+    def _write_script(self) -> WriteScriptDetail:
         from core.offsets import please_stop_mask
 
         assert self.choice is not None
@@ -285,11 +309,11 @@ class _Attempt:
         detail = self.writer.write_script(staged.script_path_bytes)
         return {"message": f"{detail['bytes']} bytes at 0x{detail['address']:x}", **detail, **collected.detail()}
 
-    def _write_pending(self) -> dict[str, Any]:
+    def _write_pending(self) -> WritePendingDetail:
         assert self.writer is not None
         return {"message": "pending = 1", **self.writer.write_pending()}
 
-    def _write_breaker(self) -> dict[str, Any]:
+    def _write_breaker(self) -> WriteBreakerDetail:
         assert self.writer is not None
         detail = self.writer.write_breaker()
         return {"message": f"eval_breaker |= 0x{detail['mask']:x}", **detail}
@@ -310,7 +334,7 @@ class _Attempt:
             os.close(base_fd)
         return self.collected
 
-    def _legacy(self) -> dict[str, Any]:
+    def _legacy(self) -> LegacyDetail:
         if "legacy" not in self.record.flags:
             self.record.flags.append("legacy")
         collected = self._collect_stale()
@@ -348,7 +372,7 @@ class _Attempt:
                                   detail=seen.detail())
         return seen.describe()
 
-    def _fallback(self, failed: SafeAttachError) -> dict[str, Any]:
+    def _fallback(self, failed: SafeAttachError) -> FallbackDetail:
         """awaitRun failed (the request was cancelled and withdrawn): undo the writes, inject instead."""
         self._say(f"safe attach failed ({failed.kind.value}); its request was withdrawn, so it can never run")
         if self.writer is not None:
@@ -360,7 +384,8 @@ class _Attempt:
             self.staged = None
         self.use_legacy = True
         self.record.flags.append("legacy_fallback")
-        return {**self._legacy(), "fallback_from": failed.kind.value}
+        detail: FallbackDetail = {**self._legacy(), "fallback_from": failed.kind.value}
+        return detail
 
     def _await(self) -> PayloadResult:
         assert self.staged is not None
@@ -458,7 +483,7 @@ class _Attempt:
             self._say(line)
         return lines
 
-    def _waited_stacks(self, tids: set[int]) -> tuple[list[dict[str, Any]], str]:
+    def _waited_stacks(self, tids: set[int]) -> tuple[list[dict[str, object]], str]:
         """The Python stacks of the threads an attempt waited on (read-only), and where the first one is."""
         from core.walk import snapshot_target  # only a timeout reads stacks (start-up of every exec)
 
@@ -505,18 +530,17 @@ class _Attempt:
                     "private_dir": self.staged.pdir.target_path},
         )
 
-    def _await_step(self) -> dict[str, Any]:
+    def _await_step(self) -> AwaitDetail:
         result = self._await()
         self.payload_result = result
         message = f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})"
-        detail: dict[str, Any] = {}
-        if self.touched is not None:
-            withdraw_injection(self.touched)  # the call was taken: blank its string slot
-            seen = self._verify_after("after the loader ran", tid=self.touched.tid)
-            message += f"; {seen}"
-            detail["survival"] = seen
-        return {"message": message, "thread_name": result.thread_name,
-                "native_thread_id": result.native_thread_id, **detail}
+        if self.touched is None:
+            return {"message": message, "thread_name": result.thread_name, "native_thread_id": result.native_thread_id}
+        withdraw_injection(self.touched)  # the call was taken: blank its string slot
+        seen = self._verify_after("after the loader ran", tid=self.touched.tid)
+        survived: SurvivedDetail = {"message": f"{message}; {seen}", "thread_name": result.thread_name,
+                                    "native_thread_id": result.native_thread_id, "survival": seen}
+        return survived
 
     payload_result: PayloadResult | None = None
     loader_started = False  # the target ran our loader: its payload is (or was) running there
@@ -586,7 +610,7 @@ class _Attempt:
         self._log(self.record.to_dict())
         yield outcome
 
-    def _log(self, line: dict[str, Any]) -> None:
+    def _log(self, line: AttemptLine) -> None:
         if self.log is not None:
             try:
                 self.log.append(line)
@@ -643,7 +667,7 @@ class _Attempt:
             except Exception:  # closing must not mask the outcome
                 pass
 
-    def _base_result(self) -> dict[str, Any]:
+    def _base_result(self) -> BaseResult:
         return {
             "thread_selection": self.choice.method if self.choice else None,
             "steps_ms": {step.value: ms for step, ms in self.elapsed.items()},
@@ -656,13 +680,15 @@ class _Attempt:
         total = (time.monotonic() - self.started) * 1000
         if self.session is not None:  # debugpyReady checked the payload's report
             self.record.result = "ok"
-            result = {**self._base_result(), "ran": r is not None, **self.session.result()}
+            served: DebugpyAttemptResult = {**self._base_result(), "ran": r is not None, **self.session.result()}
             if r is not None:
-                result.update(thread_name=r.thread_name, native_thread_id=r.native_thread_id, payload=dict(r.result))
-            return Outcome(True, self.request.pid, total, self.session.message(), result=result)
+                ran: DebugpyRanResult = {**served, "thread_name": r.thread_name, "native_thread_id": r.native_thread_id,
+                                         "payload": dict(r.result)}
+                served = ran
+            return Outcome(True, self.request.pid, total, self.session.message(), result=served)
         assert r is not None
-        result = {**self._base_result(), "ran": True, "thread_name": r.thread_name,
-                  "native_thread_id": r.native_thread_id, "payload": dict(r.result)}
+        result: ExecAttemptResult = {**self._base_result(), "ran": True, "thread_name": r.thread_name,
+                                     "native_thread_id": r.native_thread_id, "payload": dict(r.result)}
         if r.ok:
             self.record.result = "ok"
             return Outcome(True, self.request.pid, total, f"ran in thread {r.thread_name or r.native_thread_id}",
@@ -674,10 +700,11 @@ class _Attempt:
             report.get("exc_message", "")
         ):
             kind = FailureKind.SCRIPT_UNREADABLE
-        result.update(exc_type=exc_type, exc_message=str(report.get("exc_message", "")), traceback=r.traceback)
+        raised: ScriptRaisedResult = {**result, "exc_type": exc_type, "exc_message": str(report.get("exc_message", "")),
+                                      "traceback": r.traceback}
         self.record.failure_site, self.record.failure_kind = Step.AWAIT_RUN.value, kind.value
         return Outcome(False, self.request.pid, total, f"the script raised {r.error}", kind,
-                       DEFAULT_HINTS[kind], Step.AWAIT_RUN, result)
+                       DEFAULT_HINTS[kind], Step.AWAIT_RUN, raised)
 
     def _failure(self, error: SafeAttachError, step: Step | None) -> Outcome:
         total = (time.monotonic() - self.started) * 1000
@@ -685,7 +712,7 @@ class _Attempt:
         self.record.result = "cancelled" if cancelled else "failed"
         self.record.failure_site = step.value if step is not None else None
         self.record.failure_kind = error.kind.value
-        result = {**self._base_result(), "ran": False, **dict(error.detail)}
+        result: AttemptResult = {**self._base_result(), "ran": False, **error.detail}
         return Outcome(False, self.request.pid, total, error.message, error.kind, error.hint, step, result)
 
 

@@ -18,9 +18,8 @@ from core.requests import CancelToken, Injector, Method
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs
-    from typing import Any
-
     from core.inject.injector import Injection
+    from core.results import GdbInjectDetail, InjectDetail, PtraceInjectDetail
 
 FALLBACK_KINDS = frozenset({FailureKind.TIMEOUT_RUN})  # safe attach failures injection can overcome
 LEGACY_CODE = "exec(compile(open({p!r},'rb').read(),{p!r},'exec'),{{}})"
@@ -53,7 +52,7 @@ class Touched:
 def inject_loader(
     pid: int, script_path: str, *, injector: Injector, timeout: float, cancel: CancelToken,
     say: Callable[[str], None], gdb: str | None = None,
-) -> tuple[dict[str, Any], Touched]:
+) -> tuple[InjectDetail, Touched]:
     """Have `pid` run the staged loader; the step's detail and what was touched. Every failure is a
     SafeAttachError of the taxonomy (ptraceDenied, symbolNotFound, injectFailed, timeoutRun, noSuchProcess,
     processExited, cancelled; with gdb also gdbMissing, gdbUnhealthy) with a hint."""
@@ -67,7 +66,7 @@ def inject_loader(
         hint = exc.hint or DEFAULT_HINTS.get(exc.kind, "")
         raise SafeAttachError(exc.kind, exc.message, hint=hint,
                               detail={**exc.detail, "legacy": True, "injector": injector.value}) from None
-    detail = {
+    detail: PtraceInjectDetail = {
         "message": f"ptrace: {done.safe_point}, thread {done.tid} stopped {done.stop_ms:.1f} ms, "
         f"{done.total_ms:.0f} ms in all",
         "legacy": True, "injector": "ptrace", "safe_point": done.safe_point, "mode": done.mode,
@@ -78,14 +77,14 @@ def inject_loader(
 
 
 def _through_gdb(pid: int, script_path: str, *, timeout: float, cancel: CancelToken, say: Callable[[str], None],
-                 gdb: str | None) -> tuple[dict[str, Any], Touched]:
+                 gdb: str | None) -> tuple[GdbInjectDetail, Touched]:
     from core.inject.gdb import inject_python
     from core.inject.safe_point import parked_threads
 
     before = parked_threads(pid)
     done = inject_python(pid, legacy_code(script_path), timeout=timeout, cancel=cancel, gdb=gdb, progress=say)
     nr = next((t.nr for t in before if t.tid == done.thread_id), None)
-    detail = {
+    detail: GdbInjectDetail = {
         "message": f"gdb: {done.safe_point}, {done.total_ms:.0f} ms",
         "legacy": True, "injector": "gdb", "safe_point": done.safe_point, "thread_id": done.thread_id,
         "gdb": done.gdb_path, "gdb_version": done.gdb_version,

@@ -21,6 +21,11 @@ from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.records import dataclass
 from core.requests import Method
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from core.results import ConsentDetail
+
 ENV_OPT_OUT = "PYTHON_DISABLE_REMOTE_DEBUG"
 OVERRIDE_FLAG = "--allow-opted-out"
 
@@ -44,7 +49,7 @@ class Consent:
     override_used: bool
     environ_readable: bool
 
-    def detail(self) -> dict[str, object]:
+    def detail(self) -> ConsentDetail:
         return {"opted_out": self.opted_out, "opt_out_sources": list(self.sources),
                 "override_used": self.override_used, "environ_readable": self.environ_readable}
 

@@ -19,6 +19,11 @@ from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
 from core.records import dataclass, field
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from core.results import BreakerWritten, PendingWritten, ScriptWritten
+
 CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
 
 
@@ -67,7 +72,7 @@ class RequestWriter:
         return data
 
     # -- the writes -----------------------------------------------------------------------------------
-    def write_script(self, path: bytes) -> dict[str, object]:
+    def write_script(self, path: bytes) -> ScriptWritten:
         if len(path) >= self.path_size:
             raise SafeAttachError(
                 FailureKind.WRITE_SCRIPT,
@@ -85,7 +90,7 @@ class RequestWriter:
             raise SafeAttachError(FailureKind.WRITE_SCRIPT, "the script path read back differs from what was written")
         return {"address": self.path_address, "bytes": len(data), "limit": self.path_size - 1, "truncated": False}
 
-    def write_pending(self) -> dict[str, object]:
+    def write_pending(self) -> PendingWritten:
         self.pending_touched = True
         self._write(Step.WRITE_PENDING, self.pending_address, (1).to_bytes(4, "little"))
         value = self.mem.read_i32(self.pending_address)
@@ -93,7 +98,7 @@ class RequestWriter:
             raise SafeAttachError(FailureKind.WRITE_PENDING, f"pending flag reads back {value}, expected 1")
         return {"address": self.pending_address}
 
-    def write_breaker(self) -> dict[str, object]:
+    def write_breaker(self) -> BreakerWritten:
         before = self.mem.read_u64(self.breaker_address)
         if before & self.please_stop:
             return {"address": self.breaker_address, "mask": self.please_stop, "already_set": True}

@@ -15,11 +15,16 @@ import stat
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.dap.payload import is_loopback
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.in_target_adapter_gate import admitted
+
+if TYPE_CHECKING:
+    from typing import TypeVarTuple, Unpack
+
+    Ts = TypeVarTuple("Ts")
 
 _ACCEPT_POLL = 0.2  # seconds between checks of the stop flag
 _CONNECT_TIMEOUT = 10.0
@@ -128,7 +133,7 @@ class DapBridge:
         s.settimeout(None)
         return s
 
-    def _spawn(self, target: Callable[..., None], name: str, *args: Any) -> None:
+    def _spawn(self, target: Callable[[Unpack[Ts]], None], name: str, *args: Unpack[Ts]) -> None:
         t = threading.Thread(target=target, args=args, name=name, daemon=True)
         self._threads.append(t)
         t.start()

@@ -8,6 +8,11 @@ from collections.abc import Iterable
 from core.payloads.contract import PayloadSpec
 from core.payloads.sources import payload_source
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from core.results import JSON
+
 DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client before it stops
 
 
@@ -35,7 +40,7 @@ def debugpy_payload(
         raise ValueError(f"invalid port {port}")
     if not host:
         raise ValueError("empty host")
-    params = {
+    params: dict[str, JSON] = {
         "host": host,
         "port": port,
         "wait_for_client": wait_for_client,
@@ -48,7 +53,8 @@ def debugpy_payload(
     if allowed_uids is not None:
         if not idle_timeout > 0:
             raise ValueError(f"invalid idle timeout {idle_timeout}")
-        params["gate"] = {"allowed": sorted(set(allowed_uids)), "idle": float(idle_timeout),
+        # a list display, so the checker types it list[JSON] (sorted() gives list[int]: lists are invariant)
+        params["gate"] = {"allowed": [*sorted(set(allowed_uids))], "idle": float(idle_timeout),
                           "open": not is_loopback(host)}
         files["adapter_gate.py"] = payload_source("in_target_adapter_gate").encode("utf-8")
     return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params, files=files)

@@ -15,10 +15,13 @@ import stat
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.attemptlog import state_dir
 from core.procfs import start_ticks_of
+
+if TYPE_CHECKING:
+    from core.results import JSONObject
 
 _LISTEN = "0A"
 
@@ -34,7 +37,7 @@ class CacheEntry:
     listener_start_ticks: int
     bridge_socket: str | None = None  # in-target relay socket, as the target sees it
     created: float = 0.0
-    gate: dict[str, Any] | None = None  # the peer gate debugpy's adapter runs behind (see in_target_adapter_gate)
+    gate: JSONObject | None = None  # the peer gate debugpy's adapter runs behind (see in_target_adapter_gate)
 
 
 def cache_dir() -> Path:
@@ -52,7 +55,7 @@ def load(pid: int, start_ticks: int) -> CacheEntry | None:
         entry = CacheEntry(**data)
     except (OSError, ValueError, TypeError):
         return None
-    if (entry.pid, entry.start_ticks) != (pid, start_ticks):
+    if (entry.pid, entry.start_ticks) != (pid, start_ticks) or not isinstance(entry.gate, (dict, type(None))):
         return None
     return entry
 

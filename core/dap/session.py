@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.dap.bridge import DapBridge
 from core.dap.payload import is_loopback
@@ -33,6 +33,19 @@ from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace, same_root, start_ticks_of
 from core.requests import AttachRequest
+
+if TYPE_CHECKING:
+    from core.results import (
+        JSON,
+        Access,
+        BridgeInfo,
+        CacheDetail,
+        CacheHitDetail,
+        ReadyDetail,
+        ServerInfo,
+        SessionResult,
+        VSCodeConfig,
+    )
 
 Say = Callable[[str], None]  # a line of step output
 
@@ -63,9 +76,9 @@ def connect_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
 
 
-def vscode_config(pid: int, host: str, port: int, local_root: str | None) -> dict[str, Any]:
+def vscode_config(pid: int, host: str, port: int, local_root: str | None) -> VSCodeConfig:
     """A VS Code launch.json "attach" configuration for this server."""
-    config: dict[str, Any] = {
+    config: VSCodeConfig = {
         "name": f"Attach to PID {pid} (safeattach)",
         "type": "debugpy",
         "request": "attach",
@@ -141,7 +154,7 @@ class DebugSession:
     entry: CacheEntry | None = None  # a valid cache entry: nothing is injected
     cache_state: str = "miss"  # hit / miss / stale
     bridge_socket: str | None = None  # in-target relay socket (target's view)
-    info: dict[str, Any] = field(default_factory=dict)
+    found: ServerInfo | None = None  # the server debugpyReady found (its `info`)
     warnings: list[str] = field(default_factory=list)
     bridge: DapBridge | None = None
 
@@ -154,7 +167,12 @@ class DebugSession:
         return self.entry is not None
 
     # -- reattachCache -----------------------------------------------------------------------------------
-    def check_cache(self) -> dict[str, Any]:
+    @property
+    def info(self) -> ServerInfo:
+        assert self.found is not None, "debugpyReady has not run"
+        return self.found
+
+    def check_cache(self) -> CacheDetail:
         ticks = start_ticks_of(self.pid)
         entry = load(self.pid, ticks) if ticks is not None else None
         if entry is None:
@@ -165,8 +183,10 @@ class DebugSession:
             self.cache_state = "stale"
             return {"message": f"cached server not usable: {why}", "cache": "stale"}
         self.entry, self.cache_state = entry, "hit"
-        return {"message": f"debugpy still listening on port {entry.port} (PID {entry.listener_pid} holds it)",
-                "cache": "hit", "port": entry.port, "listener_pid": entry.listener_pid}
+        hit: CacheHitDetail = {
+            "message": f"debugpy still listening on port {entry.port} (PID {entry.listener_pid} holds it)",
+            "cache": "hit", "port": entry.port, "listener_pid": entry.listener_pid}
+        return hit
 
     # -- the payload -------------------------------------------------------------------------------------
     def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
@@ -205,15 +225,15 @@ class DebugSession:
         return os.stat(f"/proc/{self.pid}").st_uid
 
     # -- debugpyReady ------------------------------------------------------------------------------------
-    def ready(self, result: PayloadResult | None, say: Say) -> dict[str, Any]:
+    def ready(self, result: PayloadResult | None, say: Say) -> ReadyDetail:
         if self.entry is not None:
             e = self.entry
             self.bridge_socket = e.bridge_socket
-            self.info = {"reused": True, "host": e.host, "port": e.port, "debugpy_version": e.debugpy_version,
-                         "listener_pid": e.listener_pid, "gate": e.gate}
+            self.found = {"reused": True, "host": e.host, "port": e.port, "listener_pid": e.listener_pid,
+                          "gate": e.gate, "debugpy_version": e.debugpy_version}
         else:
-            self.info = self._from_payload(result)
-        req, info = self.request, self.info
+            self.found = self._from_payload(result)
+        req, info = self.request, self.found
         if info["reused"] and self.bridge_socket is None and (
             req.listen_port not in (0, info["port"]) or req.listen_host != info["host"]
         ):
@@ -231,8 +251,8 @@ class DebugSession:
             say(f"local bridge {chost}:{cport} → {self.bridge_socket} in the target → 127.0.0.1:{info['port']}")
             exposed = req.listen_host
         else:
-            chost, cport = connect_host(str(info["host"])), int(info["port"])
-            exposed = str(info["host"])
+            chost, cport = connect_host(info["host"]), info["port"]
+            exposed = info["host"]
         if not is_loopback(exposed):
             self.warnings.append(
                 f"listening on {exposed}, not loopback: anyone who can reach port {cport} can run code in "
@@ -245,15 +265,15 @@ class DebugSession:
             )
         for w in self.warnings:
             say(f"warning: {w}")
-        self.info.update(connect_host=chost, connect_port=cport)
+        info["connect_host"], info["connect_port"] = chost, cport
         how = "reused the server already running" if info["reused"] else "started"
         if self.hit:
             how += " (reattach cache)"
-        return {"message": f"debugpy {info['debugpy_version']} {how}; connect to {chost}:{cport}",
+        return {"message": f"debugpy {info.get('debugpy_version')} {how}; connect to {chost}:{cport}",
                 "reused": info["reused"], "port": info["port"], "connect": f"{chost}:{cport}",
                 "cache": self.cache_state}
 
-    def _from_payload(self, result: PayloadResult | None) -> dict[str, Any]:
+    def _from_payload(self, result: PayloadResult | None) -> ServerInfo:
         if result is None:
             raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload did not report")
         if not result.ok:
@@ -266,10 +286,13 @@ class DebugSession:
                 )
             raise SafeAttachError(FailureKind.PAYLOAD, f"debugpy did not start in the target: {result.error}",
                                   detail={"traceback": result.traceback})
-        info = dict(result.result)
-        port = int(info["port"])
+        report = result.result
+        reused, host, port = report.get("reused"), report.get("host"), report.get("port")
+        if not (isinstance(reused, bool) and isinstance(host, str) and isinstance(port, int)):
+            raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload's report lacks its server's address",
+                                  detail={"report": dict(report)})
         deadline = time.monotonic() + LISTEN_WAIT
-        hint = info.get("adapter_pid")
+        hint = report.get("adapter_pid")
         hint = hint if isinstance(hint, int) else None
         listener = find_listener(self.pid, port, hint)
         while listener is None and time.monotonic() < deadline:
@@ -283,34 +306,41 @@ class DebugSession:
                 "restart it to debug it again",
                 detail={"port": port},
             )
+        gate = report.get("gate")
+        info: ServerInfo = {"reused": reused, "host": host, "port": port, "listener_pid": listener,
+                            "gate": gate if isinstance(gate, dict) else None}
+        for key in ("debugpy_version", "adapter_python"):
+            value = report.get(key)
+            if isinstance(value, str):
+                info[key] = value
+        if report.get("waiting_for_client") is True:
+            info["waiting_for_client"] = True
         ticks, listener_ticks = start_ticks_of(self.pid), start_ticks_of(listener)
         if ticks is not None and listener_ticks is not None:
             store(CacheEntry(
-                pid=self.pid, start_ticks=ticks, host=str(info["host"]), port=port,
-                debugpy_version=str(info.get("debugpy_version", "")), listener_pid=listener,
-                listener_start_ticks=listener_ticks, bridge_socket=self.bridge_socket,
-                gate=info.get("gate") if isinstance(info.get("gate"), dict) else None,
+                pid=self.pid, start_ticks=ticks, host=host, port=port,
+                debugpy_version=info.get("debugpy_version", ""), listener_pid=listener,
+                listener_start_ticks=listener_ticks, bridge_socket=self.bridge_socket, gate=info["gate"],
             ))
-        info["listener_pid"] = listener
         return info
 
     # -- the outcome -------------------------------------------------------------------------------------
-    def result(self) -> dict[str, Any]:
+    def result(self) -> SessionResult:
         info = self.info
-        host, port = str(info["connect_host"]), int(info["connect_port"])
-        bridge = None
+        host, port = info["connect_host"], info["connect_port"]
+        bridge: BridgeInfo | None = None
         if self.bridge is not None:
             bridge = {"socket": self.bridge_socket, "local": f"{host}:{port}",
                       "lifetime": "until this safeattach process exits (Ctrl-C)"}
         return {
             "debugpy": {
                 "host": info["host"], "port": info["port"], "version": info.get("debugpy_version"),
-                "reused": bool(info["reused"]), "listener_pid": info.get("listener_pid"),
+                "reused": info["reused"], "listener_pid": info["listener_pid"],
                 "adapter_python": info.get("adapter_python"),
-                "waiting_for_client": bool(info.get("waiting_for_client", False)),
+                "waiting_for_client": info.get("waiting_for_client", False),
             },
             "connect": {"host": host, "port": port},
-            "reused": bool(info["reused"]),
+            "reused": info["reused"],
             "reattach_cache": self.cache_state,
             "bridge": bridge,
             "access": self._access(),
@@ -318,12 +348,13 @@ class DebugSession:
             "vscode": vscode_config(self.pid, host, port, _root_path(self.pid)),
         }
 
-    def _access(self) -> dict[str, Any] | None:
+    def _access(self) -> Access | None:
         """Who may connect, and when the server stops; None when safeattach does not control it."""
-        gate = self.info.get("gate")
-        if not isinstance(gate, dict):
+        gate = self.info["gate"]
+        if gate is None:
             return None
-        return {"allowed_uids": list(gate.get("allowed") or []), "idle_timeout": gate.get("idle"),
+        allowed: JSON = gate.get("allowed")
+        return {"allowed_uids": list(allowed) if isinstance(allowed, list) else [], "idle_timeout": gate.get("idle"),
                 "open_to_network": bool(gate.get("open"))}
 
     def message(self) -> str:

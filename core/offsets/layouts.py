@@ -270,7 +270,7 @@ class Layout:
         return cookie, dict(zip(names, numbers, strict=True))
 
     @cached_property
-    def struct(self) -> Any:
+    def struct(self) -> Any:  # a construct Struct: construct ships no types
         """The construct Struct of this table (cookie, version, free_threaded, then one sub-struct per section)."""
         from construct import Const, Int64ul, Struct
 
@@ -356,7 +356,7 @@ def build_debug_offsets(
     missing = [name for name in names if name not in values]
     if unknown or missing:
         raise ValueError(f"layout {table.name}: unknown fields {unknown}, missing fields {missing}")
-    tree: dict[str, Any] = dict(header)
+    tree: dict[str, int | dict[str, int]] = dict(header)
     for section in table.sections:
         tree[section.name] = {f: int(values[f"{section.name}.{f}"]) for f in section.fields}
     return bytes(table.struct.build(tree))

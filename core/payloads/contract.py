@@ -18,14 +18,14 @@ from core.records import dataclass, field
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from core.results import JSON
 
 
 @dataclass(frozen=True)
 class PayloadSpec:
     name: str  # "exec", "debugpy", ...
     source: str  # defines run(params, ctx) -> dict
-    params: Mapping[str, Any] = field(default_factory=dict)  # JSON-able
+    params: Mapping[str, JSON] = field(default_factory=dict)
     # files to place next to the loader (name -> bytes), e.g. a user's script copy; never secrets
     files: Mapping[str, bytes] = field(default_factory=dict)
 
@@ -33,7 +33,7 @@ class PayloadSpec:
 @dataclass(frozen=True)
 class PayloadResult:
     ok: bool
-    result: Mapping[str, Any] = field(default_factory=dict)
+    result: Mapping[str, JSON] = field(default_factory=dict)  # what run() returned, through JSON
     error: str = ""  # "ExcType: message" when ok is False
     traceback: str = ""
     thread_name: str = ""  # the target thread that ran it

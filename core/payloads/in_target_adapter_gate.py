@@ -22,14 +22,17 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    IP = ipaddress.IPv4Address | ipaddress.IPv6Address  # never evaluated: this file runs on 3.9 targets too
 
 ENV = "SAFEATTACH_ADAPTER_GATE"
 _ESTABLISHED, _LISTEN = "01", "0A"
 _ROW_RETRIES = 5  # the peer's row is there once accept() returns; retry briefly in case /proc lags
 
 
-def _addr(hex_addr: str) -> tuple[Any, int]:
+def _addr(hex_addr: str) -> tuple[IP, int]:
     """(ip address, port) from a /proc/net/tcp* column like `0100007F:1F90` (words in host byte order)."""
     host, port = hex_addr.split(":")
     raw = bytes.fromhex(host)
@@ -38,7 +41,7 @@ def _addr(hex_addr: str) -> tuple[Any, int]:
     return _plain(ip), int(port, 16)
 
 
-def _plain(ip: Any) -> Any:
+def _plain(ip: IP) -> IP:
     mapped = getattr(ip, "ipv4_mapped", None)
     return mapped if mapped is not None else ip
 
@@ -85,7 +88,7 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float, announc
     and write that port into the file `announce` (the payload reports it without waiting for the rest)."""
     accept, listen = socket.socket.accept, socket.socket.listen
     watching: list[int] = []
-    clients: set[tuple[Any, int]] = set()  # admitted peers of the client port: only they keep the server up
+    clients: set[tuple[IP, int]] = set()  # admitted peers of the client port: only they keep the server up
 
     def gated_accept(self: socket.socket) -> tuple[socket.socket, Any]:
         while True:
@@ -99,7 +102,7 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float, announc
             except OSError:
                 pass
 
-    def watched_listen(self: socket.socket, *args: Any) -> None:
+    def watched_listen(self: socket.socket, *args: int) -> None:
         listen(self, *args)
         if not watching and self.family in (socket.AF_INET, socket.AF_INET6):
             watching.append(int(self.getsockname()[1]))
@@ -127,13 +130,13 @@ def _announce(path: str, port: int) -> None:
         pass
 
 
-def _connected(port: int, clients: set[tuple[Any, int]]) -> bool:
+def _connected(port: int, clients: set[tuple[IP, int]]) -> bool:
     """An admitted client is still connected to `port` (refused peers, closed at once, never count)."""
     return any(len(c) > 3 and c[3] == _ESTABLISHED and _addr(c[1])[1] == port and _addr(c[2]) in clients
                for c in _rows("/proc/self"))
 
 
-def _watchdog(port: int, idle: float, clients: set[tuple[Any, int]]) -> None:
+def _watchdog(port: int, idle: float, clients: set[tuple[IP, int]]) -> None:
     last = time.monotonic()
     while True:
         time.sleep(min(1.0, idle))

@@ -27,7 +27,11 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 from importlib.util import MAGIC_NUMBER, cache_from_source
-from typing import Any
+from types import CodeType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 _SKIP = ("__pycache__",)
 
@@ -35,14 +39,14 @@ _SKIP = ("__pycache__",)
 class CachingLoader(SourceFileLoader):
     """SourceFileLoader that writes the timestamp .pyc itself when the interpreter is told not to."""
 
-    def get_code(self, fullname: str) -> Any:
+    def get_code(self, fullname: str) -> CodeType | None:
         code = super().get_code(fullname)
         if code is not None and sys.dont_write_bytecode:
             write_pyc(self.path, code)
         return code
 
 
-def write_pyc(source: str, code: Any) -> bool:
+def write_pyc(source: str, code: CodeType) -> bool:
     """Write the .pyc of `source` (an unexecuted code object compiled from it) unless one is there."""
     try:
         cached = cache_from_source(source)
@@ -80,7 +84,7 @@ def write_pyc(source: str, code: Any) -> bool:
     return True
 
 
-def _loaders() -> list[tuple[Any, list[str]]]:
+def _loaders() -> list[tuple[type[Loader], list[str]]]:
     return [(ExtensionFileLoader, EXTENSION_SUFFIXES), (CachingLoader, SOURCE_SUFFIXES),
             (SourcelessFileLoader, BYTECODE_SUFFIXES)]
 
@@ -99,12 +103,12 @@ def cache_package(parent: str, package: str = "debugpy") -> int:
     return len(dirs)
 
 
-def caching_hook(parent: str) -> Callable[[str], Any]:
+def caching_hook(parent: str) -> Callable[[str], FileFinder]:
     """A path hook for a process of our own (debugpy's adapter, whose sys.path holds unnormalised paths like
     `.../debugpy/adapter/../../`): caching finders for directories under `parent`, ImportError elsewhere."""
     top = os.path.realpath(parent)
 
-    def hook(path: str) -> Any:
+    def hook(path: str) -> FileFinder:
         real = os.path.realpath(path or ".")
         if real != top and not real.startswith(top + os.sep):
             raise ImportError("not debugpy's directory")

@@ -19,7 +19,10 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 KEEP_NAMESPACE = True  # the relay threads started here keep using this module's globals
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
@@ -36,7 +39,7 @@ class PayloadGaveUp(RuntimeError):
     """The payload stopped without changing the program; the message says what happened in the target."""
 
 
-def run(params: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+def run(params: dict[str, Any], ctx: dict[str, object]) -> dict[str, Any]:
     host = str(params["host"])
     port = int(params["port"])
     min_python = tuple(params.get("min_python") or (3, 10))
@@ -205,7 +208,7 @@ def _listening_ports(pid: int) -> list[int]:
 # -- fresh start -------------------------------------------------------------------------------------------
 
 
-def _budget(ctx: dict[str, Any]) -> float:
+def _budget(ctx: dict[str, object]) -> float:
     deadline = ctx.get("deadline")
     left = float(deadline) - time.time() if isinstance(deadline, (int, float)) else _LISTEN_MAX
     return min(_LISTEN_MAX, max(_LISTEN_MIN, left))
@@ -253,13 +256,13 @@ def _local_address(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
 
 
-def _waiter(debugpy: Any) -> Any:
+def _waiter(debugpy: Any) -> Callable[[], None]:
     """Starts debugpy.wait_for_client() in a service thread (it needs a finished listen())."""
     return lambda: _service_thread(debugpy.wait_for_client, "wait-for-client").start()
 
 
 def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None,
-                    after: Any = None) -> tuple[str, int]:
+                    after: Callable[[], None] | None = None) -> tuple[str, int]:
     """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
     gate is placed before and removed after listen() by that thread, so a late adapter still finds it.
     With the gate, this thread returns as soon as the gated adapter's client port listens (the gate
@@ -311,7 +314,7 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
     return str(bound[0]), int(bound[1])
 
 
-def _bytecode_helper(ctx: dict[str, Any]) -> dict[str, Any] | None:
+def _bytecode_helper(ctx: dict[str, object]) -> dict[str, Any] | None:
     """The namespace of bytecode.py (core/payloads/in_target_bytecode.py), run without importing it."""
     path = os.path.join(str(ctx.get("private_dir", "")), _BYTECODE_FILE)
     try:
@@ -324,7 +327,7 @@ def _bytecode_helper(ctx: dict[str, Any]) -> dict[str, Any] | None:
     return namespace
 
 
-def _import_debugpy(debugpy_dir: str, ctx: dict[str, Any]) -> Any:
+def _import_debugpy(debugpy_dir: str, ctx: dict[str, object]) -> Any:
     """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards; where this process
     writes no bytecode, debugpy's own directories cache theirs (in_target_bytecode)."""
     if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
@@ -368,7 +371,7 @@ class _Gate:
     """debugpy's adapter behind a peer-uid gate: `adapter_gate.py` (core/payloads/in_target_adapter_gate.py)
     becomes the adapter's sitecustomize through the environment debugpy spawns it with."""
 
-    def __init__(self, config: dict[str, Any], ctx: dict[str, Any], debugpy_dir: str) -> None:
+    def __init__(self, config: dict[str, Any], ctx: dict[str, object], debugpy_dir: str) -> None:
         self.config = config
         self.debugpy_dir = debugpy_dir  # the adapter caches the bytecode of what it imports from there
         self.bytecode = os.path.join(str(ctx["private_dir"]), _BYTECODE_FILE)
@@ -502,7 +505,7 @@ def _is_executable(path: str) -> bool:
 # -- threads and the Unix-socket forwarder -----------------------------------------------------------------
 
 
-def _service_thread(target: Any, what: str, *args: Any) -> threading.Thread:
+def _service_thread(target: Callable[..., object], what: str, *args: object) -> threading.Thread:
     thread = threading.Thread(target=target, args=args, name=f"{_SERVICE_THREAD}-{what}", daemon=True)
     # pydevd must neither trace nor suspend these threads: a suspended relay would freeze the DAP link.
     thread.pydev_do_not_trace = True  # type: ignore[attr-defined]

@@ -27,6 +27,15 @@ def _record(pid: int, result: str, kind: str | None = None) -> AttemptRecord:
     return rec
 
 
+def test_a_record_is_its_fields_in_order() -> None:
+    """to_dict spells out FIELDS (a literal the checker types); the two must not drift apart."""
+    from core.attemptlog import FIELDS
+
+    rec = _record(1, "ok")
+    assert tuple(rec.to_dict()) == FIELDS
+    assert rec.to_dict() == {name: getattr(rec, name) for name in FIELDS}
+
+
 def test_append_and_read(state: Path) -> None:
     log = AttemptLog()
     log.append(_record(1, "ok"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -27,7 +26,7 @@ NARROW_BELOW = 100
 
 
 class AttemptsLoaded(Message):
-    def __init__(self, records: Sequence[Mapping[str, Any]], stats: AttemptStats) -> None:
+    def __init__(self, records: Sequence[Mapping[str, object]], stats: AttemptStats) -> None:
         super().__init__()
         self.records = list(records)
         self.stats = stats
@@ -48,7 +47,7 @@ class LogScreen(Screen[None]):
     def __init__(self, source: EngineSource) -> None:
         super().__init__()
         self.source = source
-        self.records: list[Mapping[str, Any]] = []
+        self.records: list[Mapping[str, object]] = []
         self.result_filter = "all"
         self.site_filter = "all"
         self.narrow: bool | None = None
@@ -98,7 +97,7 @@ class LogScreen(Screen[None]):
     def sites(self) -> list[str]:
         return sorted({str(r["failure_site"]) for r in self.records if r.get("failure_site")})
 
-    def visible_records(self) -> list[tuple[int, Mapping[str, Any]]]:
+    def visible_records(self) -> list[tuple[int, Mapping[str, object]]]:
         out = []
         for i, rec in enumerate(self.records):
             if self.result_filter != "all" and rec.get("result") != self.result_filter:
@@ -188,7 +187,7 @@ class AttemptDetailScreen(ModalScreen[None]):
     CSS_PATH = css("log")
     BINDINGS = [Binding("escape", "close", "Close"), Binding("enter", "close", "Close", show=False)]
 
-    def __init__(self, number: int, record: Mapping[str, Any]) -> None:
+    def __init__(self, number: int, record: Mapping[str, object]) -> None:
         super().__init__()
         self.number = number
         self.record = record
