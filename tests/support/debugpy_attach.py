@@ -73,7 +73,8 @@ class Session:
         return self.targets.spawn(argv, interp, timeout=30), prog
 
     def remember(self, outcome: Outcome) -> None:
-        pid = outcome.result.get("debugpy", {}).get("listener_pid")
+        debugpy = outcome.result.get("debugpy")
+        pid = debugpy.get("listener_pid") if isinstance(debugpy, dict) else None
         if pid and pid != outcome.pid:
             ticks = start_ticks_of(int(pid))
             if ticks is not None:
