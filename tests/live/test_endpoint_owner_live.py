@@ -142,11 +142,14 @@ def _send(stream: object, msg: dict[str, object]) -> None:
     stream.flush()  # type: ignore[attr-defined]
 
 
+_PENDING: dict[int, bytes] = {}  # bytes read past the last message, per fd: two messages often share a read
+
+
 def _read_message(fd: int, timeout: float = 30) -> dict[str, object]:
     import json
     import selectors
 
-    buf = b""
+    buf = _PENDING.pop(fd, b"")
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as sel:
         sel.register(fd, selectors.EVENT_READ)
@@ -155,6 +158,7 @@ def _read_message(fd: int, timeout: float = 30) -> dict[str, object]:
                 head, rest = buf.split(b"\r\n\r\n", 1)
                 length = int(head.split(b":")[1])
                 if len(rest) >= length:
+                    _PENDING[fd] = rest[length:]
                     return json.loads(rest[:length])  # type: ignore[no-any-return]
             left = deadline - time.monotonic()
             assert left > 0 and sel.select(left), f"no DAP message within {timeout}s: {buf!r}"
