@@ -15,6 +15,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=120, env=env)
+
+
 def test_stats_after_real_attempts(targets: TargetPool) -> None:
     safe = targets.spawn_script(require("3.14"), "busy_heartbeat.py")
     legacy = targets.spawn_script(require("3.13"), "busy_heartbeat.py")

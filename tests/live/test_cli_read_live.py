@@ -23,6 +23,8 @@ def test_info_json_and_text(targets: TargetPool) -> None:
     assert text.returncode == 0
     for needle in ("Py_Version symbol", "_Py_DebugOffsets 3.14", "debugger_script_path_size", "9 thread state"):
         assert needle in text.stdout
+
+
 def test_ps_json_includes_target(targets: TargetPool) -> None:
     target = targets.spawn_script(require("3.15"), "sleepy.py", env={"PYTHON_DISABLE_REMOTE_DEBUG": "1"})
     out = run_cli("ps", "--json")

@@ -14,6 +14,8 @@ from app.render.words import demo_tag
 
 def cmdline(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def test_demo_targets_run_tagged_and_are_reaped() -> None:
     with demo_targets() as targets:
         assert [t.role for t in targets] == ["busy", "blocked", "disabled"]
@@ -23,12 +25,16 @@ def test_demo_targets_run_tagged_and_are_reaped() -> None:
         assert b"PYTHON_DISABLE_REMOTE_DEBUG=1" in environ
         assert b"PYTHON_DISABLE_REMOTE_DEBUG=1" not in Path(f"/proc/{targets[0].pid}/environ").read_bytes()
     assert all(t.proc.returncode is not None for t in targets)  # reaped, not just signalled
+
+
 def test_demo_targets_are_reaped_on_exception() -> None:
     started = []
     with pytest.raises(RuntimeError, match="boom"), demo_targets(["blocked"]) as targets:
         started.extend(targets)
         raise RuntimeError("boom")
     assert started and all(t.proc.returncode is not None for t in started)
+
+
 def test_with_no_python_on_path_the_provisioned_chroot_is_used(tmp_path: Path) -> None:
     from live_targets import require
 

@@ -182,6 +182,8 @@ def test_cancel_before_safe_point(targets: TargetPool, healthy: bool) -> None:
         inject_python(target.pid, "pass", timeout=30, cancel=token)
     assert exc.value.kind in expected_kind(healthy, FailureKind.CANCELLED)
     assert_running(target)
+
+
 def test_gdb_path_missing(targets: TargetPool) -> None:
     target = targets.spawn_script(require("3.11"), "sleepy.py")
     assert gdb_available("/nonexistent/gdb") is None
@@ -189,6 +191,8 @@ def test_gdb_path_missing(targets: TargetPool) -> None:
         inject_python(target.pid, "pass", gdb="/nonexistent/gdb")
     assert exc.value.kind is FailureKind.GDB_MISSING
     assert "/nonexistent/gdb" in exc.value.message and "apt-get install gdb" in exc.value.hint
+
+
 def test_gdb_not_on_path(targets: TargetPool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     target = targets.spawn_script(require("3.11"), "sleepy.py")
     monkeypatch.setenv("PATH", str(tmp_path))

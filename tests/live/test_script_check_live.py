@@ -45,6 +45,8 @@ def test_target_with_two_uids_is_judged_by_each(targets: TargetPool, shared: Pat
     assert f"uid {HOSTILE}/64125" in info.value.message
     path.chmod(0o644)
     assert check_script(str(path), target.pid, "/nonexistent-root", 64125, HOSTILE).content == b"z = 3\n"
+
+
 def test_swap_race_through_the_whole_chain(targets: TargetPool, shared: Path) -> None:
     """150 real exec attempts by root into the hostile user's own (chrooted) process while she swaps her
     script's name between her file and a link to root's 0600 file: root's file never reaches her process."""

@@ -58,6 +58,8 @@ def _human_output_is_clean(out: subprocess.CompletedProcess[bytes]) -> str:
     both = out.stdout + out.stderr
     assert b"\x1b" not in both and b"\x07" not in both and b"\xc2\x9b" not in both, both[-2000:]
     return both.decode()
+
+
 def test_ps_and_info_show_escapes_visibly(evil: Target) -> None:
     text = _human_output_is_clean(_cli("ps"))
     assert "\\x1b]52;c;aGVsbG8gcm9vdA==\\x07" in text and "\\x1b[2J" in text
@@ -66,6 +68,8 @@ def test_ps_and_info_show_escapes_visibly(evil: Target) -> None:
     assert OSC52 in rows[evil.pid]["cmdline"] and CLEAR in rows[evil.pid]["cmdline"]  # JSON stays exact
     info = json.loads(_cli("info", str(evil.pid), "--json").stdout)
     assert OSC52 in info["summary"]["cmdline"]
+
+
 def test_exec_thread_name_and_exception_shown_visibly(evil: Target, shared: Path) -> None:
     script = shared / "raise.py"
     script.write_text(f"raise ValueError({OSC52 + CLEAR!r})\n")
