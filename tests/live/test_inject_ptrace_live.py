@@ -254,10 +254,21 @@ def test_stub_waiting_for_the_gil_is_reported_and_the_target_keeps_running(targe
 
 def test_non_python_process_is_symbol_not_found(targets: TargetPool) -> None:
     sleeper = targets.spawn(["sleep", "60"], ready=None)
+    assert _settles_in_sleep(sleeper.pid)  # a just-spawned sleep may still be exec'ing (R) on a loaded machine
     with pytest.raises(SafeAttachError) as exc:
         inject(sleeper.pid, guarded("pass"), timeout=5)
     assert exc.value.kind is FailureKind.SYMBOL_NOT_FOUND
-    assert sleeper.alive() and process_state(sleeper.pid) == "S"
+    assert sleeper.alive() and process_state(sleeper.pid) not in ("t", "T")  # never left stopped
+    assert _settles_in_sleep(sleeper.pid)  # and back in its sleep
+
+
+def _settles_in_sleep(pid: int, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while process_state(pid) != "S":
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_unprivileged_client_is_ptrace_denied_and_target_untouched(targets: TargetPool) -> None:
