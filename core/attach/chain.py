@@ -228,6 +228,7 @@ class _Attempt:
 
     def _thread_state(self) -> dict[str, Any]:
         assert self.interp is not None
+        self._start_adapter()
         self.choice = select_thread(self.target, self.interp, self._say)
         self.record.thread_selection = self.choice.method
         return {"message": f"{self.choice.method}: {self.choice.describe()}", "method": self.choice.method,
@@ -534,6 +535,17 @@ class _Attempt:
                 yield from self._skip(name, "not needed: a debugpy server already listens")
             raise _Cached()
 
+    def _start_adapter(self) -> None:
+        """debugpy over safe attach: the client starts the adapter now, while the injection goes on (its lines
+        are reported with the threadState step)."""
+        target = self.target
+        if self.session is None or self.use_legacy or target.version is None:
+            return
+        try:
+            self.session.start_adapter(target, (target.version.major, target.version.minor), self._say)
+        except SafeAttachError as exc:  # the payload starts it instead, as before
+            self._say(f"debug adapter: started by the target (safeattach could not start it: {exc.message})")
+
     def _debugpy_ready(self) -> Iterator[Event]:
         if self.session is not None:
             session = self.session
@@ -581,6 +593,8 @@ class _Attempt:
             yield from self._undo(Step.INTERNAL)
             outcome = self._failure(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"), None)
         finally:
+            if self.session is not None:
+                self.session.close(outcome is not None and outcome.ok)
             self._close()
         self.record.elapsed_ms = round(outcome.elapsed_ms, 3)
         self._log(self.record.to_dict())
