@@ -164,9 +164,10 @@ class FastAdapter:
                     raise SafeAttachError(FailureKind.PAYLOAD, "the debug adapter announced garbled ports") from None
                 self.client_port, self.server_port, self.adapter_pid = client, server, pid
                 break
-            if self.proc.poll() not in (None, 0):
+            status = self._exit_status()
+            if status not in (None, 0):
                 raise SafeAttachError(FailureKind.PAYLOAD,
-                                      f"the debug adapter exited with status {self.proc.returncode} before listening")
+                                      f"the debug adapter exited with status {status} before listening")
             if time.monotonic() > deadline:
                 raise SafeAttachError(FailureKind.PAYLOAD, f"the debug adapter did not listen within {timeout:g}s")
             time.sleep(0.003)
@@ -201,6 +202,17 @@ class FastAdapter:
             finally:
                 conn.close()
 
+    def owned_pid(self) -> int | None:
+        """The announced adapter pid, if it is the process we started: in our process group, whose leader
+        (the process we spawned, a zombie at worst) keeps the group id from being reused."""
+        pid = self.adapter_pid
+        if pid is None or not self.reported:
+            return None
+        try:
+            return pid if os.getpgid(pid) == self.proc.pid and pid != self.pid else None
+        except OSError:
+            return None
+
     def reap(self) -> None:
         """The spawned process daemonises (forks, the parent exits): collect the parent once it did."""
         try:
@@ -208,15 +220,26 @@ class FastAdapter:
         except subprocess.TimeoutExpired:
             pass
 
+    def _exit_status(self) -> int | None:
+        """The spawned process's exit status, without reaping it (its pid must stay ours: see `kill`)."""
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        try:
+            info = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return None
+        return None if info is None else info.si_status
+
     def kill(self) -> None:
-        """Stop the adapter (and its daemonised child, in the same process group). The group is ours and its
-        leader is not reaped before this, so the id cannot name anyone else's processes."""
-        if self.proc.returncode is None or self.proc.poll() is None or self.adapter_pid is None:
+        """Stop the adapter (and its daemonised child, in the same process group). Until the process we
+        spawned is reaped, its pid (the group's id) cannot name anyone else's processes; after, only the
+        announced adapter pid is signalled, once it is found in that group."""
+        if self.proc.returncode is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except OSError:
                 pass
-        if self.adapter_pid is not None and self.adapter_pid > 1:
+        elif self.adapter_pid is not None and self.adapter_pid > 1:
             try:  # the announced pid is only a hint: it must be in our group
                 if os.getpgid(self.adapter_pid) == self.proc.pid:
                     os.kill(self.adapter_pid, signal.SIGKILL)

@@ -328,6 +328,9 @@ class DebugSession:
                                           f"safeattach started listens on {client_port}")
                 info["adapter_pid"] = adapter_pid
                 self.fast.reap()
+        listener = self.fast.owned_pid() if self.fast is not None else None
+        if listener is not None:  # our own adapter reported its ports itself: no need to search /proc's tables
+            return self._cache(info, port, listener)
         deadline = time.monotonic() + LISTEN_WAIT
         hint = info.get("adapter_pid")
         hint = hint if isinstance(hint, int) else None
@@ -343,6 +346,9 @@ class DebugSession:
                 "restart it to debug it again",
                 detail={"port": port},
             )
+        return self._cache(info, port, listener)
+
+    def _cache(self, info: dict[str, Any], port: int, listener: int) -> dict[str, Any]:
         ticks, listener_ticks = start_ticks_of(self.pid), start_ticks_of(listener)
         if ticks is not None and listener_ticks is not None:
             store(CacheEntry(
