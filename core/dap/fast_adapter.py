@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -37,12 +36,23 @@ MARKER = "installed"  # written by the gate once installed (fail closed without 
 SERVER_GRACE = 20.0  # seconds past the request's timeout the adapter waits for the server (the payload's budget)
 _BOOT_FAILED = 71
 
-# Runs as `python -I -S -c BOOT CONFIG` (the client's interpreter): enter the target's root, become the
-# target's user, check that nothing of root's is left, exec the adapter. Everything is imported before chroot.
+# Runs as `python -I -S -c BOOT` (the client's interpreter), its configuration on stdin (never in its command
+# line, which every local user can read: it holds the target's environment): enter the target's root, become
+# the target's user, check that nothing of root's is left, exec the adapter with /dev/null for stdin.
+# Everything is imported and opened before chroot.
 BOOT = r"""
-import json, os, sys
-c = json.loads(sys.argv[1])
+import json, os
 try:
+    data = b""
+    while True:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    c = json.loads(data)
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     status = os.open("/proc/self/status", os.O_RDONLY)
     if c["chroot"]:
         os.chroot(c["chroot"])
@@ -287,7 +297,7 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
     uid, gid, groups = ids
     root = f"/proc/{pid}/root"
     base = f"safeattach-{uid}-adapter"
-    name = f"{pid}-{ticks}-{secrets.token_hex(4)}"
+    name = f"{pid}-{ticks}-{os.urandom(4).hex()}"
     base_fd = open_base_dir(root, base, uid, gid, unreachable=FailureKind.PAYLOAD)
     try:
         for entry in os.listdir(base_fd):  # directories of targets that are gone
@@ -321,7 +331,7 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
         "marker": f"{dir_view}/{MARKER}", "pythonpath": old, "bytecode": debugpy_dir, "listening": None,
         "endpoints": f"{dir_view}/{ENDPOINTS}", "server_deadline": server_deadline,
     })
-    token = secrets.token_hex(32)
+    token = os.urandom(32).hex()
     # --for-server reports the endpoints to a port (the adapter exits if nothing listens there); the gate's
     # file is what we read, so that connection lands in a backlog nobody reads, closed with this process
     report = socket.socket()
@@ -332,11 +342,17 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
     config = {"chroot": None if same_root(pid) else root, "uid": uid, "gid": gid, "groups": groups,
               "argv": argv, "env": env}
     try:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT, json.dumps(config)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 close_fds=True, start_new_session=True, cwd="/")
     except OSError as exc:
         report.close()
         raise SafeAttachError(FailureKind.PAYLOAD, f"cannot start the debug adapter: {exc}") from exc
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(config).encode("utf-8"))
+        proc.stdin.close()
+    except OSError:  # it died already: reported by `endpoints`
+        pass
     return FastAdapter(pid=pid, root=root, dir_name=name, base=base, token=token, host=host, port=port, proc=proc,
                        python=python, server_deadline=server_deadline, report=report)
