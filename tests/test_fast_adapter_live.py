@@ -55,8 +55,11 @@ def _sleepy(session: Session, period: float, user: int | None = None) -> Target:
     return session.targets.spawn(argv, interp, timeout=30)
 
 
-def _adapters() -> dict[int, int]:
-    """pid -> start ticks of every debugpy adapter process (its command line names debugpy/adapter)."""
+def _fast_adapters(target: Target) -> dict[int, int]:
+    """pid -> start ticks of the adapters safeattach started for `target` (and no one else's: other
+    processes on this machine run debugpy too). Its gate configuration names the target's adapter directory."""
+    ticks = start_ticks_of(target.pid)
+    mark = f"-adapter/{target.pid}-{ticks}-".encode()
     found: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -64,12 +67,16 @@ def _adapters() -> dict[int, int]:
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
+            if not any(a.endswith(b"debugpy/adapter") for a in argv):
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if mark not in f.read():
+                    continue
         except OSError:
             continue
-        if any(a.endswith(b"debugpy/adapter") for a in argv) and b"--for-server" in argv:
-            ticks = start_ticks_of(int(entry))
-            if ticks is not None:
-                found[int(entry)] = ticks
+        t = start_ticks_of(int(entry))
+        if t is not None:
+            found[int(entry)] = t
     return found
 
 
@@ -90,6 +97,7 @@ def test_the_adapter_is_started_by_the_client_before_the_payload_runs(session: S
     # the target would have spawned its adapter only once the payload ran, at the end of awaitRun
     assert start_time_of(listener) < end - (await_ms / 1000) + 0.2, (start_time_of(listener), end, r["steps_ms"])
     assert _ppid(listener) != target.pid
+    assert listener in _fast_adapters(target)
     lines = [e["text"] for e in events if e["event"] == "StepOutput"]
     assert any("debug adapter: started by safeattach" in line for line in lines), lines
     assert r["debugpy"]["adapter_python"] == "/usr/bin/python3.14"
@@ -121,7 +129,6 @@ def test_the_adapter_runs_as_the_targets_user_not_the_root_client(session: Sessi
 
 def test_a_client_killed_after_starting_the_adapter_leaves_no_adapter_behind(session: Session) -> None:
     target = _sleepy(session, 6.0)  # the request (2 s) expires before the target would run it
-    before = _adapters()
     cli = subprocess.Popen([*CLI, "attach", str(target.pid), "--json", "--timeout", "2", "--idle-timeout", "2"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
     session.clis.append(cli)
@@ -129,17 +136,17 @@ def test_a_client_killed_after_starting_the_adapter_leaves_no_adapter_behind(ses
     ours: dict[int, int] = {}
     while not ours:
         assert time.monotonic() < deadline and cli.poll() is None, "no adapter appeared while the client ran"
-        ours = {p: t for p, t in _adapters().items() if before.get(p) != t}
+        ours = _fast_adapters(target)
         time.sleep(0.005)
     cli.send_signal(signal.SIGKILL)
     cli.wait(timeout=10)
     session.listeners += list(ours.items())  # reaped by the session if this test fails
     deadline = time.monotonic() + 2 + 10
-    while left := {p: t for p, t in _adapters().items() if before.get(p) != t}:  # its daemonised child, too
+    while left := _fast_adapters(target):  # its daemonised child, too
         session.listeners += [item for item in left.items() if item not in session.listeners]
         assert time.monotonic() < deadline, f"the adapter outlived its idle timeout: {left}"
         time.sleep(0.1)
     first = int(target.wait_for("tick ", timeout=15).split()[1])
     assert int(target.wait_for("tick ", timeout=15).split()[1]) > first  # the program goes on
-    assert not {p for p, t in _adapters().items() if before.get(p) != t}  # and the expired request started none
+    assert not _fast_adapters(target)
     assert target.alive()
