@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from live_targets import SID, Target, TargetPool, chroot_command, require
-from test_debug_sessions_live import CLI, REPO, Session, cli_attach, drive_session
+from test_debug_sessions_live import CLI, REPO, Session, cli_attach, drive_session, engine_attach
 
+from core.dap import fast_adapter
 from core.dap.reattach import listening_ports
+from core.events import StepOutput
 from core.procfs import start_ticks_of, start_time_of, status_field
 
 pytestmark = pytest.mark.live
@@ -150,3 +152,18 @@ def test_a_client_killed_after_starting_the_adapter_leaves_no_adapter_behind(ses
     assert int(target.wait_for("tick ", timeout=15).split()[1]) > first  # the program goes on
     assert not _fast_adapters(target)
     assert target.alive()
+
+
+def test_an_adapter_that_cannot_start_leaves_the_attach_to_the_target(session: Session,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bootstrap fails before its exec (here: entering the root): the payload starts the adapter itself."""
+    monkeypatch.setattr(fast_adapter, "BOOT", fast_adapter.BOOT.replace('os.chdir("/")', 'raise OSError("no root")'))
+    target, prog = session.spawn("3.14")
+    events, outcome = engine_attach(session, target.pid)
+    assert outcome.ok, outcome.message
+    lines = [e.text for e in events if isinstance(e, StepOutput)]
+    assert any("safeattach could not start it (OSError('no root'))" in line for line in lines), lines
+    assert not _fast_adapters(target)
+    listener = int(outcome.result["debugpy"]["listener_pid"])
+    assert listener != target.pid
+    drive_session(int(outcome.result["connect"]["port"]), prog, target)

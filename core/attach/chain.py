@@ -543,8 +543,9 @@ class _Attempt:
             return
         try:
             self.session.start_adapter(target, (target.version.major, target.version.minor), self._say)
-        except SafeAttachError as exc:  # the payload starts it instead, as before
-            self._say(f"debug adapter: started by the target (safeattach could not start it: {exc.message})")
+        except (SafeAttachError, OSError) as exc:  # the payload starts it instead, as before
+            why = exc.message if isinstance(exc, SafeAttachError) else str(exc)
+            self._say(f"debug adapter: started by the target (safeattach could not start it: {why})")
 
     def _debugpy_ready(self) -> Iterator[Event]:
         if self.session is not None:

@@ -34,6 +34,7 @@ from core.procfs import exe_path, same_namespace, same_root, start_ticks_of, sta
 ENDPOINTS = "endpoints"  # written by the gate once both ports listen: "<client port> <server port> <pid>"
 MARKER = "installed"  # written by the gate once installed (fail closed without it)
 SERVER_GRACE = 20.0  # seconds past the request's timeout the adapter waits for the server (the payload's budget)
+EXEC_WAIT = 2.0  # seconds the staging waits for the bootstrap to exec the adapter (milliseconds, normally)
 _BOOT_FAILED = 71
 
 # Runs as `python -I -S -c BOOT` (the client's interpreter), its configuration on stdin (never in its command
@@ -75,8 +76,13 @@ try:
             if int(caps.get(k, "1"), 16) != 0:
                 raise SystemExit(k)
     os.close(status)
+    os.set_inheritable(c["report_fd"], False)  # closed by a successful exec: the client reads EOF
     os.execve(c["argv"][0], c["argv"], c["env"])
-except BaseException:
+except BaseException as exc:
+    try:
+        os.write(c["report_fd"], repr(exc).encode()[:500] or b"failed")
+    except BaseException:
+        pass
     os._exit(BOOT_FAILED)
 """.replace("BOOT_FAILED", str(_BOOT_FAILED))
 
@@ -95,8 +101,8 @@ def blocker(pid: int, version: tuple[int, int], ours: bool) -> str | None:
     ids = _ids(pid)
     if ids is None:
         return "the target's uids and gids are mixed (or unreadable)"
-    if os.geteuid() not in (0, ids[0]):
-        return "the target runs as another user, and becoming it needs root"
+    if os.geteuid() != 0 and (os.geteuid(), os.getegid(), sorted(os.getgroups())) != (ids[0], ids[1], sorted(ids[2])):
+        return "the target runs with other ids (user, group or groups), and taking them needs root"
     if not os.path.basename(exe_path(pid)).startswith("python"):
         return "the target's executable is not a Python interpreter"
     return None
@@ -149,6 +155,7 @@ class FastAdapter:
     python: str  # the interpreter running the adapter, target's view
     server_deadline: float  # epoch seconds: the gate stops the adapter if no debug server connected by then
     report: socket.socket  # where the adapter reports its endpoints (--for-server): held until the attach ends
+    exec_fd: int = -1  # EOF once the bootstrap exec'd the adapter; its reason if it failed before
     started: float = field(default_factory=time.monotonic)
     adapter_pid: int | None = None
     client_port: int | None = None
@@ -212,6 +219,21 @@ class FastAdapter:
             finally:
                 conn.close()
 
+    def exec_failure(self, timeout: float) -> str | None:
+        """Why the bootstrap could not exec the adapter (entering the root, taking the target's ids, the check
+        that no privilege is left, the exec itself), or None once it did."""
+        if self.exec_fd < 0:
+            return None
+        import select
+
+        ready, _, _ = select.select([self.exec_fd], [], [], timeout)
+        if not ready:
+            return f"the adapter was not started within {timeout:g}s"
+        why = os.read(self.exec_fd, 1024)
+        os.close(self.exec_fd)
+        self.exec_fd = -1
+        return why.decode(errors="replace") if why else None
+
     def owned_pid(self) -> int | None:
         """The announced adapter pid, if it is the process we started: in our process group, whose leader
         (the process we spawned, a zombie at worst) keeps the group id from being reused."""
@@ -260,6 +282,9 @@ class FastAdapter:
     def cleanup(self) -> None:
         """Remove the adapter's directory (the adapter read its sitecustomize long before)."""
         self.report.close()
+        if self.exec_fd >= 0:
+            os.close(self.exec_fd)
+            self.exec_fd = -1
         try:
             base_fd = os.open(os.path.join(self.root, "tmp", self.base), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError:
@@ -289,13 +314,16 @@ def _read_small(path: str) -> str | None:
 
 def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int], idle: float,
           open_to_network: bool, server_deadline: float) -> FastAdapter:
-    """Spawn the gated adapter for `pid` (see the module docstring); the caller checked `blocker` first."""
+    """Spawn the gated adapter for `pid` (see the module docstring); the caller checked `blocker` first.
+    Raises SafeAttachError or OSError, leaving nothing behind."""
     ids = _ids(pid)
     ticks = start_ticks_of(pid)
     if ids is None or ticks is None:
         raise SafeAttachError(FailureKind.PAYLOAD, "the target's ids could not be read")
     uid, gid, groups = ids
     root = f"/proc/{pid}/root"
+    python = _target_view(pid, exe_path(pid))
+    env = _environ(pid)
     base = f"safeattach-{uid}-adapter"
     name = f"{pid}-{ticks}-{os.urandom(4).hex()}"
     base_fd = open_base_dir(root, base, uid, gid, unreachable=FailureKind.PAYLOAD)
@@ -306,22 +334,32 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
             if p.isdigit() and t.isdigit() and start_ticks_of(int(p)) != int(t):
                 remove_dir_at(base_fd, entry)
         fd = mkdir_private(base_fd, name, uid, gid, must_create=True)
+        try:
+            for fname, src in (("sitecustomize.py", "in_target_adapter_gate"),
+                               ("safeattach_bytecode.py", "in_target_bytecode")):
+                f = os.open(fname, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd)
+                try:
+                    os.fchown(f, uid, gid)
+                    os.write(f, payload_source(src).encode("utf-8"))
+                finally:
+                    os.close(f)
+            return _spawn(pid, root, base, name, python, env, debugpy_dir, host, port, allowed, idle,
+                          open_to_network, server_deadline, (uid, gid, groups))
+        except BaseException:
+            remove_dir_at(base_fd, name)
+            raise
+        finally:
+            os.close(fd)
     finally:
         os.close(base_fd)
+
+
+def _spawn(pid: int, root: str, base: str, name: str, python: str, env: dict[str, str], debugpy_dir: str,
+           host: str, port: int, allowed: list[int], idle: float, open_to_network: bool, server_deadline: float,
+           ids: tuple[int, int, list[int]]) -> FastAdapter:
+    uid, gid, groups = ids
     dir_view = f"/tmp/{base}/{name}"
-    try:
-        for fname, src in (("sitecustomize.py", "in_target_adapter_gate"),
-                           ("safeattach_bytecode.py", "in_target_bytecode")):
-            f = os.open(fname, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd)
-            try:
-                os.fchown(f, uid, gid)
-                os.write(f, payload_source(src).encode("utf-8"))
-            finally:
-                os.close(f)
-    finally:
-        os.close(fd)
-    python = _target_view(pid, exe_path(pid))
-    env = _environ(pid)
+    env = dict(env)
     old = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = dir_view + (os.pathsep + old if old else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -332,22 +370,26 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
         "endpoints": f"{dir_view}/{ENDPOINTS}", "server_deadline": server_deadline,
     })
     token = os.urandom(32).hex()
-    # --for-server reports the endpoints to a port (the adapter exits if nothing listens there); the gate's
-    # file is what we read, so that connection lands in a backlog nobody reads, closed with this process
+    # --for-server reports the endpoints to a port (the adapter exits if nothing listens there): we read that
+    # report in `endpoints`, and the payload reads the gate's file
     report = socket.socket()
     report.bind(("127.0.0.1", 0))
     report.listen(1)
     argv = [python, f"{debugpy_dir}/debugpy/adapter", "--for-server", str(report.getsockname()[1]), "--host",
             host, "--port", str(port), "--server-access-token", token]
+    exec_r, exec_w = os.pipe()
     config = {"chroot": None if same_root(pid) else root, "uid": uid, "gid": gid, "groups": groups,
-              "argv": argv, "env": env}
+              "argv": argv, "env": env, "report_fd": exec_w}
     try:
         proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT],
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                close_fds=True, start_new_session=True, cwd="/")
+                                close_fds=True, pass_fds=(exec_w,), start_new_session=True, cwd="/")
     except OSError as exc:
         report.close()
+        os.close(exec_r)
         raise SafeAttachError(FailureKind.PAYLOAD, f"cannot start the debug adapter: {exc}") from exc
+    finally:
+        os.close(exec_w)
     assert proc.stdin is not None
     try:
         proc.stdin.write(json.dumps(config).encode("utf-8"))
@@ -355,4 +397,4 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
     except OSError:  # it died already: reported by `endpoints`
         pass
     return FastAdapter(pid=pid, root=root, dir_name=name, base=base, token=token, host=host, port=port, proc=proc,
-                       python=python, server_deadline=server_deadline, report=report)
+                       python=python, server_deadline=server_deadline, report=report, exec_fd=exec_r)

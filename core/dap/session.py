@@ -221,6 +221,12 @@ class DebugSession:
 
         req = self.request
         release, where = self._release(target, version)
+        if self.fast is not None:
+            why = self.fast.exec_failure(fast_adapter.EXEC_WAIT)
+            if why is not None:  # the payload starts its adapter itself, as before
+                say(f"debug adapter: safeattach could not start it ({why}); the target starts it")
+                self.close(ok=False)
+                self.fast = None
         if not release.ours:
             say(f"Python {version[0]}.{version[1]} target: using debugpy {release.install.version} from {where}")
         host, port = req.listen_host, req.listen_port
