@@ -252,6 +252,7 @@ class _Attempt:
 
     def _thread_state(self) -> ThreadStateDetail:
         assert self.interp is not None
+        self._start_adapter()
         self.choice = select_thread(self.target, self.interp, self._say)
         self.record.thread_selection = self.choice.method
         return {"message": f"{self.choice.method}: {self.choice.describe()}", "method": self.choice.method,
@@ -558,6 +559,18 @@ class _Attempt:
                 yield from self._skip(name, "not needed: a debugpy server already listens")
             raise _Cached()
 
+    def _start_adapter(self) -> None:
+        """debugpy over safe attach: the client starts the adapter now, while the injection goes on (its lines
+        are reported with the threadState step)."""
+        target = self.target
+        if self.session is None or self.use_legacy or target.version is None:
+            return
+        try:
+            self.session.start_adapter(target, (target.version.major, target.version.minor), self._say)
+        except (SafeAttachError, OSError) as exc:  # the payload starts it instead, as before
+            why = exc.message if isinstance(exc, SafeAttachError) else str(exc)
+            self._say(f"debug adapter: started by the target (safeattach could not start it: {why})")
+
     def _debugpy_ready(self) -> Iterator[Event]:
         if self.session is not None:
             session = self.session
@@ -605,6 +618,8 @@ class _Attempt:
             yield from self._undo(Step.INTERNAL)
             outcome = self._failure(SafeAttachError(FailureKind.INTERNAL, f"{type(exc).__name__}: {exc}"), None)
         finally:
+            if self.session is not None:
+                self.session.close(outcome is not None and outcome.ok)
             self._close()
         self.record.elapsed_ms = round(outcome.elapsed_ms, 3)
         self._log(self.record.to_dict())

@@ -19,7 +19,7 @@ DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client bef
 def debugpy_payload(
     *, host: str, port: int, wait_for_client: bool, debugpy_dir: str, bridge_socket: str | None,
     min_python: tuple[int, int], allowed_uids: Iterable[int] | None = None,
-    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT, adapter: dict[str, JSON] | None = None,
 ) -> PayloadSpec:
     """Start debugpy in the target, listening on (host, port) of the target's network namespace.
 
@@ -35,6 +35,10 @@ def debugpy_payload(
     core/payloads/in_target_adapter_gate.py: only connections from those uids are accepted (from anyone
     when `host` is not loopback, an explicit opt-in), and the adapter exits `idle_timeout` seconds after its
     last client left (or after it started, when nobody connects).
+
+    `adapter` (core.dap.fast_adapter: the client started the gated adapter itself) makes the payload connect
+    pydevd to that adapter instead of spawning one: `endpoints` (the file its gate announces the ports in, target's
+    view), `token`, `server_host`, `deadline` (epoch seconds) and `python` (what runs it, for the report).
     """
     if not 0 <= port < 65536:
         raise ValueError(f"invalid port {port}")
@@ -48,6 +52,7 @@ def debugpy_payload(
         "bridge_socket": bridge_socket,
         "min_python": list(min_python),
         "gate": None,
+        "adapter": adapter,
     }
     files: dict[str, bytes] = {"bytecode.py": payload_source("in_target_bytecode").encode("utf-8")}
     if allowed_uids is not None:
@@ -56,7 +61,8 @@ def debugpy_payload(
         # a list display, so the checker types it list[JSON] (sorted() gives list[int]: lists are invariant)
         params["gate"] = {"allowed": [*sorted(set(allowed_uids))], "idle": float(idle_timeout),
                           "open": not is_loopback(host)}
-        files["adapter_gate.py"] = payload_source("in_target_adapter_gate").encode("utf-8")
+        if adapter is None:
+            files["adapter_gate.py"] = payload_source("in_target_adapter_gate").encode("utf-8")
     return PayloadSpec(name="debugpy", source=payload_source("in_target_debugpy"), params=params, files=files)
 
 

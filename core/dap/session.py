@@ -25,7 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from core.dap import fast_adapter
 from core.dap.bridge import DapBridge
+from core.dap.fast_adapter import FastAdapter
 from core.dap.payload import is_loopback
 from core.dap.reattach import CacheEntry, find_listener, forget, load, store, validate
 from core.errors import FailureKind, SafeAttachError
@@ -35,6 +37,7 @@ from core.procfs import same_namespace, same_root, start_ticks_of
 from core.requests import AttachRequest
 
 if TYPE_CHECKING:
+    from core.dap.releases import Release
     from core.results import (
         JSON,
         Access,
@@ -157,6 +160,8 @@ class DebugSession:
     found: ServerInfo | None = None  # the server debugpyReady found (its `info`)
     warnings: list[str] = field(default_factory=list)
     bridge: DapBridge | None = None
+    fast: FastAdapter | None = None  # the adapter this client started (core.dap.fast_adapter)
+    _where: tuple[Release, str] | None = None  # the release and its directory in the target's view
 
     @property
     def pid(self) -> int:
@@ -188,17 +193,57 @@ class DebugSession:
             "cache": "hit", "port": entry.port, "listener_pid": entry.listener_pid}
         return hit
 
-    # -- the payload -------------------------------------------------------------------------------------
-    def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
-        """The payload for this target. The release is chosen first, so a target whose root is not ours gets a
-        copy of the debugpy it will import, and only that one."""
+    # -- the adapter, started by this client where that is sound ------------------------------------------
+    def _release(self, target: OpenedTarget, version: tuple[int, int]) -> tuple[Release, str]:
+        """The release is chosen first, so a target whose root is not ours gets a copy of the debugpy it will
+        import, and only that one."""
         from core.dap.dist import debugpy_dir_for_target
-        from core.dap.payload import debugpy_payload
         from core.dap.releases import release_for_target
 
+        if self._where is None:
+            release = release_for_target(version)
+            self._where = release, debugpy_dir_for_target(target.pid, target_uid=target.uid, install=release.install)
+        return self._where
+
+    def start_adapter(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> None:
+        """Start debugpy's adapter now, in parallel with the injection, when the target would start the very
+        same one (see core.dap.fast_adapter); otherwise the payload starts it, as before."""
+        release, where = self._release(target, version)
+        why = fast_adapter.blocker(target.pid, version, release.ours)
+        if why is not None:
+            say(f"debug adapter: started by the target ({why})")
+            return
         req = self.request
-        release = release_for_target(version)
-        where = debugpy_dir_for_target(target.pid, target_uid=target.uid, install=release.install)
+        self.fast = fast_adapter.start(
+            target.pid, debugpy_dir=where, host=req.listen_host, port=req.listen_port,
+            allowed=self.allowed_uids(target.uid), idle=req.idle_timeout,
+            open_to_network=not is_loopback(req.listen_host),
+            server_deadline=time.time() + req.timeout + fast_adapter.SERVER_GRACE,
+        )
+        say(f"debug adapter: started by safeattach as uid {target.uid}, in parallel with the injection")
+
+    def close(self, ok: bool) -> None:
+        """The chain ended: a failed attach leaves no adapter of ours behind."""
+        fast = self.fast
+        if fast is None:
+            return
+        if not ok:
+            fast.kill()
+        fast.cleanup()
+
+    # -- the payload -------------------------------------------------------------------------------------
+    def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
+        """The payload for this target."""
+        from core.dap.payload import debugpy_payload
+
+        req = self.request
+        release, where = self._release(target, version)
+        if self.fast is not None:
+            why = self.fast.exec_failure(fast_adapter.EXEC_WAIT)
+            if why is not None:  # the payload starts its adapter itself, as before
+                say(f"debug adapter: safeattach could not start it ({why}); the target starts it")
+                self.close(ok=False)
+                self.fast = None
         if not release.ours:
             say(f"Python {version[0]}.{version[1]} target: using debugpy {release.install.version} from {where}")
         host, port = req.listen_host, req.listen_port
@@ -211,8 +256,15 @@ class DebugSession:
         return debugpy_payload(
             host=host, port=port, wait_for_client=req.wait_for_client, debugpy_dir=where,
             min_python=release.min_python, bridge_socket=self.bridge_socket,
-            allowed_uids=self.allowed_uids(target.uid), idle_timeout=req.idle_timeout,
+            allowed_uids=self.allowed_uids(target.uid), idle_timeout=req.idle_timeout, adapter=self._adapter_params(),
         )
+
+    def _adapter_params(self) -> dict[str, JSON] | None:
+        fast = self.fast
+        if fast is None:
+            return None
+        return {"endpoints": f"{fast.dir_target_path}/{fast_adapter.ENDPOINTS}", "token": fast.token,
+                "server_host": "127.0.0.1", "deadline": fast.server_deadline, "python": fast.python}
 
     def allowed_uids(self, target_uid: int) -> list[int]:
         """Who may drive the session: the user who attaches and the target's own user, nobody else."""
@@ -291,21 +343,20 @@ class DebugSession:
         if not (isinstance(reused, bool) and isinstance(host, str) and isinstance(port, int)):
             raise SafeAttachError(FailureKind.PAYLOAD, "the debugpy payload's report lacks its server's address",
                                   detail={"report": dict(report)})
-        deadline = time.monotonic() + LISTEN_WAIT
-        hint = report.get("adapter_pid")
-        hint = hint if isinstance(hint, int) else None
-        listener = find_listener(self.pid, port, hint)
-        while listener is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-            listener = find_listener(self.pid, port, hint)
+        if self.fast is not None:
+            if reused:  # a server was already running: ours is not needed
+                self.fast.kill()
+                self.fast = None
+            else:
+                client_port, _, _adapter = self.fast.endpoints(LISTEN_WAIT)
+                if client_port != port:
+                    raise SafeAttachError(FailureKind.PAYLOAD, f"the payload reports port {port}, but the adapter "
+                                          f"safeattach started listens on {client_port}")
+                self.fast.reap()
+        # our own adapter reported its ports itself: no need to search /proc's socket tables
+        listener = self.fast.owned_pid() if self.fast is not None else None
         if listener is None:
-            raise SafeAttachError(
-                FailureKind.PAYLOAD,
-                f"debugpy reports port {port}, but nothing listens there in the target's network namespace",
-                hint="debugpy's adapter may have exited; a process can call debugpy.listen() only once, so "
-                "restart it to debug it again",
-                detail={"port": port},
-            )
+            listener = self._find_listener(port, report.get("adapter_pid"))
         gate = report.get("gate")
         info: ServerInfo = {"reused": reused, "host": host, "port": port, "listener_pid": listener,
                             "gate": gate if isinstance(gate, dict) else None}
@@ -323,6 +374,24 @@ class DebugSession:
                 listener_start_ticks=listener_ticks, bridge_socket=self.bridge_socket, gate=info["gate"],
             ))
         return info
+
+    def _find_listener(self, port: int, hint: object) -> int:
+        """The target-side process listening on `port` (the adapter the target spawned), by /proc's tables."""
+        deadline = time.monotonic() + LISTEN_WAIT
+        pid_hint = hint if isinstance(hint, int) else None
+        listener = find_listener(self.pid, port, pid_hint)
+        while listener is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            listener = find_listener(self.pid, port, pid_hint)
+        if listener is None:
+            raise SafeAttachError(
+                FailureKind.PAYLOAD,
+                f"debugpy reports port {port}, but nothing listens there in the target's network namespace",
+                hint="debugpy's adapter may have exited; a process can call debugpy.listen() only once, so "
+                "restart it to debug it again",
+                detail={"port": port},
+            )
+        return listener
 
     # -- the outcome -------------------------------------------------------------------------------------
     def result(self) -> SessionResult:

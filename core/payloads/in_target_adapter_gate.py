@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ENV = "SAFEATTACH_ADAPTER_GATE"
 _ESTABLISHED, _LISTEN = "01", "0A"
+_SERVER_SEEN = ("server", 0)  # in `clients` once a debug server connected to the server port
 _ROW_RETRIES = 5  # the peer's row is there once accept() returns; retry briefly in case /proc lags
 
 
@@ -83,12 +84,17 @@ def admitted(conn: socket.socket, allowed: frozenset[int], open_to_network: bool
     return open_to_network if uid is None else uid in allowed
 
 
-def install(allowed: frozenset[int], open_to_network: bool, idle: float, announce: str | None = None) -> None:
+def install(allowed: frozenset[int], open_to_network: bool, idle: float, announce: str | None = None,
+            endpoints: str | None = None, server_deadline: float | None = None) -> None:
     """Gate socket.socket.accept; start the idle watchdog once the first port (debugpy's client port) listens,
-    and write that port into the file `announce` (the payload reports it without waiting for the rest)."""
+    and write that port into the file `announce` (the payload reports it without waiting for the rest).
+
+    An adapter the client started itself (core.dap.fast_adapter) also writes, once its second port (the one
+    the debug server connects to) listens, both ports into `endpoints` for the payload, and exits at the
+    time `server_deadline` unless a debug server connected by then."""
     accept, listen = socket.socket.accept, socket.socket.listen
-    watching: list[int] = []
-    clients: set[tuple[IP, int]] = set()  # admitted peers of the client port: only they keep the server up
+    watching: list[int] = []  # the client port, then the server port
+    clients: set[tuple[object, int]] = set()  # admitted peers of the client port (and _SERVER_SEEN)
 
     def gated_accept(self: socket.socket) -> tuple[socket.socket, Any]:
         while True:
@@ -96,6 +102,8 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float, announc
             if admitted(conn, allowed, open_to_network):
                 if watching and int(self.getsockname()[1]) == watching[0]:
                     clients.add((_plain(ipaddress.ip_address(address[0].split("%")[0])), int(address[1])))
+                elif len(watching) > 1 and int(self.getsockname()[1]) == watching[1]:
+                    clients.add(_SERVER_SEEN)
                 return conn, address
             try:
                 conn.close()  # before reading anything: the peer gets no DAP byte
@@ -104,25 +112,29 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float, announc
 
     def watched_listen(self: socket.socket, *args: int) -> None:
         listen(self, *args)
-        if not watching and self.family in (socket.AF_INET, socket.AF_INET6):
-            watching.append(int(self.getsockname()[1]))
-            thread = threading.Thread(target=_watchdog, args=(watching[0], idle, clients), name="safeattach-idle",
-                                      daemon=True)
+        if self.family not in (socket.AF_INET, socket.AF_INET6) or len(watching) > 1:
+            return
+        watching.append(int(self.getsockname()[1]))
+        if len(watching) == 1:
+            thread = threading.Thread(target=_watchdog, args=(watching[0], idle, clients, server_deadline),
+                                      name="safeattach-idle", daemon=True)
             thread.start()
             if announce is not None:
-                _announce(announce, watching[0])
+                _announce(announce, f"{watching[0]} {os.getpid()}")
+        elif endpoints is not None:
+            _announce(endpoints, f"{watching[0]} {watching[1]} {os.getpid()}")
 
     socket.socket.accept = gated_accept  # type: ignore[method-assign]
     socket.socket.listen = watched_listen  # type: ignore[method-assign,assignment]
 
 
-def _announce(path: str, port: int) -> None:
+def _announce(path: str, text: str) -> None:
     """Atomically (the payload polls for the file): only a speed-up, so a failure is ignored."""
     tmp = path + ".tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            os.write(fd, f"{port} {os.getpid()}".encode())  # the pid saves the client a scan of /proc
+            os.write(fd, text.encode())  # the pid saves the client a scan of /proc
         finally:
             os.close(fd)
         os.rename(tmp, path)
@@ -130,16 +142,18 @@ def _announce(path: str, port: int) -> None:
         pass
 
 
-def _connected(port: int, clients: set[tuple[IP, int]]) -> bool:
+def _connected(port: int, clients: set[tuple[object, int]]) -> bool:
     """An admitted client is still connected to `port` (refused peers, closed at once, never count)."""
     return any(len(c) > 3 and c[3] == _ESTABLISHED and _addr(c[1])[1] == port and _addr(c[2]) in clients
                for c in _rows("/proc/self"))
 
 
-def _watchdog(port: int, idle: float, clients: set[tuple[IP, int]]) -> None:
+def _watchdog(port: int, idle: float, clients: set[tuple[object, int]], server_deadline: float | None = None) -> None:
     last = time.monotonic()
     while True:
         time.sleep(min(1.0, idle))
+        if server_deadline is not None and _SERVER_SEEN not in clients and time.time() > server_deadline:
+            os._exit(0)  # the debug server this adapter was started for never came: nothing to serve
         if _connected(port, set(clients)):
             last = time.monotonic()
         elif time.monotonic() - last >= idle:
@@ -148,8 +162,9 @@ def _watchdog(port: int, idle: float, clients: set[tuple[IP, int]]) -> None:
 
 def _from_environment() -> None:
     config = json.loads(os.environ.pop(ENV))
+    deadline = config.get("server_deadline")
     install(frozenset(int(u) for u in config["allowed"]), bool(config["open"]), float(config["idle"]),
-            config.get("listening"))
+            config.get("listening"), config.get("endpoints"), float(deadline) if deadline is not None else None)
     previous = config.get("pythonpath")  # later children of the adapter must not load this file again
     if previous:
         os.environ["PYTHONPATH"] = previous

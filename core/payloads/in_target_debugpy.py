@@ -56,17 +56,26 @@ def run(params: dict[str, Any], ctx: dict[str, object]) -> dict[str, Any]:
         _probe_loopback(host)
         debugpy_dir = str(params["debugpy_dir"])
         debugpy = _import_debugpy(debugpy_dir, ctx)
-        adapter_python = _configure_adapter_python(debugpy)
+        adapter = params.get("adapter")
         gate = params.get("gate")
         after = _waiter(debugpy) if params.get("wait_for_client") else None
-        gated = _Gate(gate, ctx, debugpy_dir) if gate else None
-        bound = _listen_bounded(debugpy, host, port, _budget(ctx), gated, after)
+        if adapter:  # the client started the adapter (core/dap/fast_adapter.py): connect pydevd to it
+            adapter_python = str(adapter["python"])
+            connector = _Connector(adapter)
+            bound = _listen_bounded(debugpy, host, port, _budget(ctx), None, after, connector)
+            gated = None
+        else:
+            adapter_python = _configure_adapter_python(debugpy)
+            gated = _Gate(gate, ctx, debugpy_dir) if gate else None
+            bound = _listen_bounded(debugpy, host, port, _budget(ctx), gated, after)
         real_host, real_port = str(bound[0]), int(bound[1])
         setattr(debugpy, _STATE_ATTR, (real_host, real_port))
         setattr(debugpy, _GATE_ATTR, {k: gate[k] for k in ("allowed", "idle", "open")} if gate else None)
         result = {"reused": False, "host": real_host, "port": real_port, "adapter_python": adapter_python}
         if gated is not None and gated.adapter_pid is not None:
             result["adapter_pid"] = gated.adapter_pid
+        elif adapter:
+            result["adapter_pid"] = int(adapter["pid"])
     result["gate"] = getattr(debugpy, _GATE_ATTR, None)  # None: not started by safeattach, or ungated
     result["debugpy_version"] = str(getattr(debugpy, "__version__", "unknown"))
     result["pid"] = os.getpid()
@@ -261,8 +270,53 @@ def _waiter(debugpy: Any) -> Callable[[], None]:
     return lambda: _service_thread(debugpy.wait_for_client, "wait-for-client").start()
 
 
+class _Connector:
+    """What `debugpy --pid` injects, for the adapter the client started (core/dap/fast_adapter.py): in the
+    listen thread, wait until the adapter's gate announced its ports, then connect pydevd to its server port
+    with the access token and mark debugpy as listening (it can listen only once per process). The waiting
+    thread returns as soon as the ports are known, as with the gate; a DAP client that connects meanwhile is
+    served once pydevd is up."""
+
+    def __init__(self, adapter: dict[str, Any]) -> None:
+        self.adapter = adapter
+        self.client_port: int | None = None
+
+    def __call__(self, address: tuple[str, int]) -> Any:
+        api: Any = sys.modules["debugpy.server.api"]  # imported by _import_debugpy
+        return api._starts_debugging(self._connect)(address)
+
+    def _connect(self, address: tuple[str, int], settrace_kwargs: dict[str, Any]) -> tuple[str, int]:
+        api: Any = sys.modules["debugpy.server.api"]
+        adapter = self.adapter
+        path, deadline = str(adapter["endpoints"]), float(adapter["deadline"])
+        while True:
+            try:
+                with open(path) as f:
+                    client, server, pid = (int(x) for x in f.read().split())
+                break
+            except (OSError, ValueError):
+                if time.time() > deadline:
+                    raise PayloadGaveUp("the debug adapter safeattach started did not come up in time") from None
+                time.sleep(0.002)
+        if server not in _listening_anywhere():
+            raise PayloadGaveUp("the debug adapter safeattach started is gone")
+        adapter["pid"] = pid
+        api.listen.called = True  # from here on: another listen() would only hang
+        self.client_port = client
+        api._settrace(host=str(adapter["server_host"]), port=server, wait_for_ready_to_run=False,
+                      block_until_connected=True, access_token=str(adapter["token"]), **settrace_kwargs)
+        return address[0], client
+
+    def wait_listening(self, thread: threading.Thread, deadline: float) -> int | None:
+        while thread.is_alive() and time.monotonic() < deadline:
+            if self.client_port is not None:
+                return self.client_port
+            time.sleep(0.002)
+        return self.client_port
+
+
 def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None,
-                    after: Callable[[], None] | None = None) -> tuple[str, int]:
+                    after: Callable[[], None] | None = None, start: _Connector | None = None) -> tuple[str, int]:
     """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
     gate is placed before and removed after listen() by that thread, so a late adapter still finds it.
     With the gate, this thread returns as soon as the gated adapter's client port listens (the gate
@@ -275,7 +329,7 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
             if gate is not None:
                 gate.place(debugpy)
             try:
-                done["bound"] = debugpy.listen((host, port))
+                done["bound"] = (start or debugpy.listen)((host, port))
                 if gate is not None:
                     gate.verify(debugpy)
             finally:
@@ -295,8 +349,9 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
         thread = _service_thread(listen, "listen")
         thread.start()
         deadline = time.monotonic() + budget
-        if gate is not None:
-            early = gate.wait_listening(thread, deadline)
+        announcer = gate if gate is not None else start
+        if announcer is not None:
+            early = announcer.wait_listening(thread, deadline)
             if early is not None and "error" not in done:
                 return host, early
         thread.join(max(0.0, deadline - time.monotonic()))
