@@ -16,6 +16,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 
+from app.tui.first_listing import FirstListing
 from app.tui.messages import OpenAttach, OpenLog, OpenReport, ReportView, SwitchView
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
@@ -63,6 +64,7 @@ class SafeAttachApp(App[int]):
         spinners: bool = True,
         default_script: str = "",
         notice: str = "",
+        first: FirstListing | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -71,10 +73,11 @@ class SafeAttachApp(App[int]):
         self.spinners = spinners  # False: static spinner glyphs (deterministic snapshots)
         self.default_script = default_script
         self.notice = notice
+        self.first = first  # the process listing started before the console loaded (app.tui.first_listing)
         self.inspecting: int | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(ProcessesScreen(self.source, self.refresh_interval))
+        self.push_screen(ProcessesScreen(self.source, self.refresh_interval, self.first))
         if self.notice:
             self.notify(self.notice, timeout=6)
 
@@ -179,15 +182,17 @@ def help_sections() -> list[Section]:
     ]
 
 
-def run_console(source: EngineSource, *, demo: bool = False) -> int:
-    """Run the console until the user quits; returns the exit code."""
+def run_console(source: EngineSource, *, demo: bool = False, first: FirstListing | None = None) -> int:
+    """Run the console until the user quits; returns the exit code. `first`: a listing of `source` already
+    under way (started before textual was imported); with `demo` one is started once the targets run."""
     if not demo:
-        return _run(SafeAttachApp(source))
+        return _run(SafeAttachApp(source, first=first))
     from app.demo import PAYLOAD_SCRIPT, demo_targets
 
     with _exit_on_hangup(), demo_targets() as targets:
         names = ", ".join(f"{t.role} (PID {t.pid}, {t.interpreter})" for t in targets)
-        app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}")
+        app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}",
+                            first=FirstListing.start(source))
         return _run(app)
 
 
