@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import selectors
@@ -35,11 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.model import ProcessSummary  # light on purpose: a fresh process's measured first paint imports this
-from core.source import EngineSource
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a fresh process imports this module inside its measured first paint: no imports here
     from app.tui.app import SafeAttachApp
+    from app.tui.first_listing import FirstListing
+    from core.model import ProcessSummary
+    from core.source import EngineSource
 
 ROOT = Path(__file__).resolve().parents[1]
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
@@ -142,17 +143,20 @@ def watch_first_rows(app: SafeAttachApp) -> tuple[asyncio.Event, list[float], li
     return shown, at, before
 
 
-async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None) -> dict[str, float]:
+async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None,
+                      first: FirstListing | None = None) -> dict[str, float]:
     """ms from t0 (default: now, imports done) until the first frame that shows the process rows; prefetch:
-    the first listing starts before the app is made, as the `tui` command does."""
-    from app.tui.first_listing import FirstListing
-
+    the first listing starts before the app is made, as the `tui` command does (or was started: `first`)."""
     t0 = time.perf_counter() if t0 is None else t0
     counted = Counted(src)
-    first = FirstListing.start(counted) if prefetch else None  # type: ignore[arg-type]
+    if prefetch and first is None:
+        from app.tui.first_listing import FirstListing
+
+        first = FirstListing.start(counted)  # type: ignore[arg-type]
     from app.tui.app import SafeAttachApp
 
-    app = SafeAttachApp(counted, refresh_interval=0, spinners=False, first=first)  # type: ignore[arg-type]
+    kwargs = {"first": first} if first is not None else {}  # (a console before first_listing: no keyword)
+    app = SafeAttachApp(counted, refresh_interval=0, spinners=False, **kwargs)  # type: ignore[arg-type]
     shown, at, before = watch_first_rows(app)
     async with app.run_test(size=(120, 36)):
         await asyncio.wait_for(shown.wait(), timeout=60)
@@ -164,18 +168,27 @@ async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None
 
 FRESH = """
 import time
-t0 = time.perf_counter()  # the `tui` command's sequence starts here (app/cli/main.py's _tui)
-import asyncio, json, sys
+t0 = time.perf_counter()  # the `tui` command's sequence (app/cli/main.py's _tui) starts here
+import sys
 sys.path.insert(0, {root!r})
+if {prefetch}:
+    from app.tui.first_listing import FirstListing
 from core.engine import LiveEngine
+engine = LiveEngine()
+first = FirstListing.start(engine) if {prefetch} else None
+import asyncio, gc, json
 from bench.tui_startup import first_paint
-print(json.dumps(asyncio.run(first_paint(LiveEngine(), prefetch={prefetch}, t0=t0))))
+from app.tui.app import SafeAttachApp
+from core.dap.session import stop_bridges
+if {freeze}:
+    gc.freeze()
+print(json.dumps(asyncio.run(first_paint(engine, prefetch={prefetch}, t0=t0, first=first))))
 """
 
 
-def fresh_first_paint(prefetch: bool) -> dict[str, float]:
+def fresh_first_paint(prefetch: bool, freeze: bool) -> dict[str, float]:
     """first_paint in a new interpreter: the imports of textual and the screens are part of it."""
-    code = FRESH.format(root=str(ROOT), prefetch=prefetch)
+    code = FRESH.format(root=str(ROOT), prefetch=prefetch, freeze=freeze)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -223,10 +236,17 @@ def main() -> int:
             t0 = time.perf_counter()
             src.list_processes()
             list_ms.append((time.perf_counter() - t0) * 1000)
-        fresh = [fresh_first_paint(True) for _ in range(args.runs)] if not fake else []
-        fresh_after = [fresh_first_paint(False) for _ in range(args.runs)] if not fake else []
-        warm_after = [asyncio.run(first_paint(src, prefetch=False)) for _ in range(args.runs + 1)][1:]
-        warm_with = [asyncio.run(first_paint(src, prefetch=True)) for _ in range(args.runs)]
+        asyncio.run(first_paint(src, prefetch=False))  # warms the imports and the caches
+        fresh, fresh_after, warm_with, warm_after = [], [], [], []
+        early = importlib.util.find_spec("app.tui.first_listing") is not None  # else: the console before it
+        for _ in range(args.runs):  # interleaved: a busy machine's load drifts between runs
+            if not fake:
+                if early:
+                    fresh.append(fresh_first_paint(True, freeze=True))
+                fresh_after.append(fresh_first_paint(False, freeze=early))
+            if early:
+                warm_with.append(asyncio.run(first_paint(src, prefetch=True)))
+            warm_after.append(asyncio.run(first_paint(src, prefetch=False)))
         ui_ms = {m: asyncio.run(ui_refresh(list(listing), args.runs, m)) for m in MODES}
     for name, paints in (("first paint, fresh process (tui command)", fresh),
                          ("first paint, fresh, listing after mount", fresh_after),

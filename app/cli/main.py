@@ -224,9 +224,12 @@ def _tui(demo: bool) -> int:
     engine = LiveEngine()
     # list the processes while textual and the screens are imported (the demo lists once its targets run)
     first = None if demo else FirstListing.start(engine)
+    import gc
+
     from app.tui.app import run_console
     from core.dap.session import stop_bridges
 
+    gc.freeze()  # what was just imported lives as long as the console: collections need not walk it again
     try:
         return run_console(engine, demo=demo, first=first)
     finally:
