@@ -184,7 +184,8 @@ def help_sections() -> list[Section]:
 
 def run_console(source: EngineSource, *, demo: bool = False, first: FirstListing | None = None) -> int:
     """Run the console until the user quits; returns the exit code. `first`: a listing of `source` already
-    under way (started before textual was imported); with `demo` one is started once the targets run."""
+    under way (started before textual was imported); with `demo` one is started once the targets run, in a
+    thread (app.tui.first_listing says why)."""
     if not demo:
         return _run(SafeAttachApp(source, first=first))
     from app.demo import PAYLOAD_SCRIPT, demo_targets
@@ -192,7 +193,7 @@ def run_console(source: EngineSource, *, demo: bool = False, first: FirstListing
     with _exit_on_hangup(), demo_targets() as targets:
         names = ", ".join(f"{t.role} (PID {t.pid}, {t.interpreter})" for t in targets)
         app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}",
-                            first=FirstListing.start(source))
+                            first=FirstListing.start(source, fork=False))  # its targets are our children
         return _run(app)
 
 

@@ -25,7 +25,10 @@ THREAD_NAME = "safeattach-first-listing"  # the parent's thread that collects th
 class FirstListing:
     """One `source.list_processes()`, in a forked child when the process has a single thread (fork is unsafe
     with more), else in a thread; its result (or exception) is collected by a daemon thread. When the child
-    fails (killed, unreadable answer) the thread lists itself, so the console sees what it would have seen."""
+    fails (killed, unreadable answer) the thread lists itself, so the console sees what it would have seen.
+
+    fork=False for a console that has started targets of its own (the demo): under Yama's ptrace_scope 1 the
+    console may read its children's memory, and a sibling of theirs, the forked child, may not."""
 
     def __init__(self, source: EngineSource) -> None:
         self._source = source
@@ -37,9 +40,9 @@ class FirstListing:
         self._thread = threading.Thread(target=self._collect, name=THREAD_NAME, daemon=True)
 
     @classmethod
-    def start(cls, source: EngineSource) -> FirstListing:
+    def start(cls, source: EngineSource, *, fork: bool = True) -> FirstListing:
         listing = cls(source)
-        if threading.active_count() == 1 and hasattr(os, "fork"):
+        if fork and threading.active_count() == 1 and hasattr(os, "fork"):
             listing._child = _fork_listing(source)
         listing._thread.start()
         return listing

@@ -70,6 +70,13 @@ async def test_with_other_threads_running_the_first_listing_runs_in_a_thread() -
     assert not first.forked and engine.list_calls == 1 and len(rows) == len(engine.processes)
 
 
+def test_a_console_with_targets_of_its_own_lists_in_a_thread() -> None:
+    engine = FakeEngine()
+    first = FirstListing.start(engine, fork=False)  # the demo: its targets are the console's children
+    assert len(first.result(30)) == len(engine.processes)
+    assert not first.forked and engine.list_calls == 1
+
+
 class FailingEngine(FakeEngine):
     def list_processes(self) -> tuple[()]:
         super().list_processes()
