@@ -124,3 +124,12 @@ def test_the_tui_command_starts_the_listing_before_it_imports_textual() -> None:
                          timeout=120, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "listing started before textual: 1", out.stdout + out.stderr
+
+
+def test_the_console_imports_only_the_first_screen_before_its_first_paint() -> None:
+    """The other screens load when first opened (tests/tui/test_flows.py opens each)."""
+    code = ("import sys, app.tui.app\n"
+            "print(sorted(m for m in sys.modules if m.startswith('app.tui.screens.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['app.tui.screens.processes']", out.stdout
