@@ -218,14 +218,14 @@ def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
 
 
 def _tui(demo: bool) -> int:
+    import gc
+
     from app.tui.first_listing import FirstListing
     from core.engine import LiveEngine
 
     engine = LiveEngine()
     # list the processes while textual and the screens are imported (the demo lists once its targets run)
     first = None if demo else FirstListing.start(engine)
-    import gc
-
     from app.tui.app import run_console
     from core.dap.session import stop_bridges
 

@@ -23,7 +23,7 @@ from core.source import EngineSource
 from core.text import visible
 
 NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
-FIRST_LISTING_WAIT = 60.0  # seconds a worker waits for a first listing still running (it is bounded by /proc)
+FIRST_LISTING_WAIT = 60.0  # seconds a worker waits for a first listing still under way, then shows the timeout
 
 
 class ProcessesLoaded(Message):
