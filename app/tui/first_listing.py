@@ -97,14 +97,20 @@ def _fork_listing(source: EngineSource) -> tuple[int, int] | None:
 def _collect_child(pid: int, read_end: int) -> tuple[ProcessSummary, ...] | None:
     """The child's rows without this process's own row (the child saw the console as a Python process), or
     None when the child failed. Unpickling is safe here: the bytes come from our own fork, over our own pipe."""
-    with os.fdopen(read_end, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return None
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+    except OSError:
+        data = b""
+    try:
+        _, status = os.waitpid(pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+    except ChildProcessError:  # reaped already (SIGCHLD ignored): a complete answer still unpickles
+        pass
     try:
         rows = pickle.loads(data)
-    except Exception:
+    except Exception:  # cut short: the child died while writing
         return None
     own = os.getpid()
     return tuple(r for r in rows if isinstance(r, ProcessSummary) and r.pid != own)
