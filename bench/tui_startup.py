@@ -9,10 +9,13 @@ reaps every sleeper. Prints median and p95 in milliseconds (the fake source has 
 
 First paint: the first frame the app hands the terminal that shows the process rows (App._display is wrapped,
 the one place every frame passes; the headless driver writes nothing, so the frame's terminal bytes are built
-there as a terminal driver would). Measured three ways: in a fresh process from the start of the `tui` command's
-sequence (first listing started, textual and the screens imported, app made and run), and in a warm process
-(imports done) from making the app, with the first listing started alongside it (as the `tui` command does) or
-only by the Processes screen's worker once it has mounted (the console before issue 13's first-paint work).
+there as a terminal driver would). Measured in a fresh process from the start of the `tui` command's sequence
+(first listing started, textual and the screens imported, app made and run), and in a warm process (imports
+done) from making the app; each with the first listing started before (as the `tui` command does) and with only
+the Processes screen's worker listing once it has mounted (the console before issue 13's first-paint work). A
+tree without app/tui/first_listing.py (an older revision: copy this file into it) gets the second kind only.
+The modes are interleaved, run by run. Also prints the listings each first paint needed (1) and the frames
+painted before the one with the rows.
 """
 
 from __future__ import annotations
