@@ -6,12 +6,24 @@ Spawns N (default 200, issue 13's goals: first paint <= 300 ms, a refresh within
 `python3 -c` sleepers (each prints "ready": explicit handshake), measures with the live
 engine (core.engine.LiveEngine) when it exists, else with a fake source returning 100 rows, then kills and
 reaps every sleeper. Prints median and p95 in milliseconds (the fake source has 100 rows).
+
+First paint: the first frame the app hands the terminal that shows the process rows (App._display is wrapped,
+the one place every frame passes; the headless driver writes nothing, so the frame's terminal bytes are built
+there as a terminal driver would). Measured in a fresh process from the start of the `tui` command's sequence
+(first listing started, textual and the screens imported, app made and run), and in a warm process (imports
+done) from making the app; each with the first listing started before (as the `tui` command does) and with only
+the Processes screen's worker listing once it has mounted (the console before issue 13's first-paint work). A
+tree without app/tui/first_listing.py (an older revision: copy this file into it) gets the second kind only.
+The modes are interleaved, run by run. Also prints the listings each first paint needed (1) and the frames
+painted before the one with the rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import os
 import selectors
 import signal
@@ -23,15 +35,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.tui.app import SafeAttachApp
-from app.tui.screens.processes import ProcessesLoaded, ProcessesScreen
-from core.model import ProcessSummary
-from core.source import EngineSource
-from tests.tui.fake_engine import FakeEngine, fake_processes
+if TYPE_CHECKING:  # a fresh process imports this module inside its measured first paint: no imports here
+    from app.tui.app import SafeAttachApp
+    from app.tui.first_listing import FirstListing
+    from core.model import ProcessSummary
+    from core.source import EngineSource
 
+ROOT = Path(__file__).resolve().parents[1]
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
 N_PROCS = 100
 MODES = ("unchanged", "changed-cell", "new-process")
@@ -70,20 +84,20 @@ def sleepers(n: int, timeout: float = 60.0) -> Iterator[list[subprocess.Popen[by
                 p.stdout.close()
 
 
-class HundredRows(FakeEngine):
+def hundred_rows() -> EngineSource:
     """Fake source: 100 rows (the fixed rows, repeated under fresh PIDs)."""
+    from tests.tui.fake_engine import FakeEngine, fake_processes
 
-    def __init__(self) -> None:
-        base = fake_processes()
-        super().__init__([replace(base[i % len(base)], pid=10000 + i) for i in range(N_PROCS)])
+    base = fake_processes()
+    return FakeEngine([replace(base[i % len(base)], pid=10000 + i) for i in range(N_PROCS)])
 
 
-def source() -> tuple[EngineSource, str]:
+def source() -> tuple[EngineSource, str, bool]:
     try:
         from core.engine import LiveEngine
     except ImportError:
-        return HundredRows(), "fake source (core.engine.LiveEngine not available)"
-    return LiveEngine(), "live engine (core.engine.LiveEngine)"
+        return hundred_rows(), "fake source (core.engine.LiveEngine not available)", True
+    return LiveEngine(), "live engine (core.engine.LiveEngine)", False
 
 
 def stats(name: str, samples: Sequence[float]) -> None:
@@ -92,27 +106,103 @@ def stats(name: str, samples: Sequence[float]) -> None:
     print(f"{name:<44} median {statistics.median(ordered):8.1f} ms   p95 {p95:8.1f} ms   (n={len(ordered)})")
 
 
-async def first_paint(src: EngineSource) -> tuple[float, int]:
-    """ms from constructing the app until the process table has been filled and painted."""
-    t0 = time.perf_counter()
-    app = SafeAttachApp(src, refresh_interval=0, spinners=False)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.screen
-        for _ in range(10_000):
-            if isinstance(screen, ProcessesScreen) and screen.loaded:
-                break
-            await pilot.pause()
-            screen = app.screen
-        await pilot.pause()  # one more pass: the filled table has been rendered
-        elapsed = (time.perf_counter() - t0) * 1000
-        rows = len(screen.rows) if isinstance(screen, ProcessesScreen) else 0
-    return elapsed, rows
+class Counted:
+    """The source, counting its listings (the first paint should need exactly one)."""
+
+    def __init__(self, src: EngineSource) -> None:
+        self.src = src
+        self.listings = 0
+
+    def list_processes(self) -> Sequence[ProcessSummary]:
+        self.listings += 1
+        return self.src.list_processes()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.src, name)
+
+
+def watch_first_rows(app: SafeAttachApp) -> tuple[asyncio.Event, list[float], list[int]]:
+    """(set at the first frame showing the process rows, [its perf_counter time], [frames painted before])."""
+    from textual._compositor import CompositorUpdate
+
+    from app.tui.screens.processes import ProcessesScreen
+
+    shown, at, before = asyncio.Event(), [], [0]
+    display = app._display
+
+    def spy(screen: Any, renderable: Any) -> None:
+        display(screen, renderable)
+        if at or renderable is None or app._batch_count:
+            return
+        if isinstance(renderable, CompositorUpdate):
+            renderable.render_segments(app.console)  # what a terminal driver writes (headless skips it)
+        if isinstance(screen, ProcessesScreen) and screen.loaded:
+            at.append(time.perf_counter())
+            shown.set()
+        else:
+            before[0] += 1
+
+    app._display = spy  # type: ignore[method-assign]
+    return shown, at, before
+
+
+async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None,
+                      first: FirstListing | None = None) -> dict[str, float]:
+    """ms from t0 (default: now, imports done) until the first frame that shows the process rows; prefetch:
+    the first listing starts before the app is made, as the `tui` command does (or was started: `first`)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    counted = Counted(src)
+    if prefetch and first is None:
+        from app.tui.first_listing import FirstListing
+
+        first = FirstListing.start(counted)  # type: ignore[arg-type]
+    from app.tui.app import SafeAttachApp
+
+    kwargs = {"first": first} if first is not None else {}  # (a console before first_listing: no keyword)
+    app = SafeAttachApp(counted, refresh_interval=0, spinners=False, **kwargs)  # type: ignore[arg-type]
+    shown, at, before = watch_first_rows(app)
+    async with app.run_test(size=(120, 36)):
+        await asyncio.wait_for(shown.wait(), timeout=60)
+        rows = len(getattr(app.screen, "rows", ()))
+    listings = counted.listings + (1 if first is not None and first.forked else 0)
+    return {"ms": (at[0] - t0) * 1000, "rows": rows, "listings": listings, "frames_before": before[0],
+            "forked": float(first is not None and first.forked)}
+
+
+FRESH = """
+import time
+t0 = time.perf_counter()  # the `tui` command's sequence (app/cli/main.py's _tui) starts here
+import sys
+sys.path.insert(0, {root!r})
+if {prefetch}:
+    from app.tui.first_listing import FirstListing
+from core.engine import LiveEngine
+engine = LiveEngine()
+first = FirstListing.start(engine) if {prefetch} else None
+import asyncio, gc, json
+from bench.tui_startup import first_paint
+from app.tui.app import SafeAttachApp
+from core.dap.session import stop_bridges
+if {freeze}:
+    gc.freeze()
+print(json.dumps(asyncio.run(first_paint(engine, prefetch={prefetch}, t0=t0, first=first))))
+"""
+
+
+def fresh_first_paint(prefetch: bool, freeze: bool) -> dict[str, float]:
+    """first_paint in a new interpreter: the imports of textual and the screens are part of it."""
+    code = FRESH.format(root=str(ROOT), prefetch=prefetch, freeze=freeze)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 async def ui_refresh(rows: Sequence[ProcessSummary], runs: int, mode: str) -> list[tuple[float, float]]:
     """ms for the UI thread to apply one refreshed list: unchanged, one cell changed (updated in place),
     or a new process (the table is rebuilt, the cursor kept by PID)."""
-    app = SafeAttachApp(HundredRows(), refresh_interval=0, spinners=False)
+    from app.tui.app import SafeAttachApp
+    from app.tui.screens.processes import ProcessesLoaded, ProcessesScreen
+
+    app = SafeAttachApp(hundred_rows(), refresh_interval=0, spinners=False)
     samples = []
     async with app.run_test(size=(120, 36)) as pilot:
         await app.workers.wait_for_complete()
@@ -139,9 +229,9 @@ def main() -> int:
     parser.add_argument("--procs", type=int, default=200, help="sleepers to spawn for the live engine")
     parser.add_argument("--fake", action="store_true", help="use the fake 100-row source, spawn nothing")
     args = parser.parse_args()
-    src, label = (HundredRows(), "fake source (--fake)") if args.fake else source()
+    src, label, fake = (hundred_rows(), "fake source (--fake)", True) if args.fake else source()
     print(f"source: {label}; python {sys.version.split()[0]}; {os.cpu_count()} cpus")
-    with sleepers(0 if isinstance(src, FakeEngine) else args.procs):
+    with sleepers(0 if fake else args.procs):
         listing = src.list_processes()
         print(f"python processes listed: {len(listing)}")
         list_ms = []
@@ -149,10 +239,27 @@ def main() -> int:
             t0 = time.perf_counter()
             src.list_processes()
             list_ms.append((time.perf_counter() - t0) * 1000)
-        paint = [asyncio.run(first_paint(src)) for _ in range(args.runs)]
+        asyncio.run(first_paint(src, prefetch=False))  # warms the imports and the caches
+        fresh, fresh_after, warm_with, warm_after = [], [], [], []
+        early = importlib.util.find_spec("app.tui.first_listing") is not None  # else: the console before it
+        for _ in range(args.runs):  # interleaved: a busy machine's load drifts between runs
+            if not fake:
+                if early:
+                    fresh.append(fresh_first_paint(True, freeze=True))
+                fresh_after.append(fresh_first_paint(False, freeze=early))
+            if early:
+                warm_with.append(asyncio.run(first_paint(src, prefetch=True)))
+            warm_after.append(asyncio.run(first_paint(src, prefetch=False)))
         ui_ms = {m: asyncio.run(ui_refresh(list(listing), args.runs, m)) for m in MODES}
-    print(f"first run (cold imports, first paint): {paint[0][0]:.1f} ms, {paint[0][1]} rows")
-    stats("startup to first paint (warm)", [p[0] for p in paint[1:]] or [paint[0][0]])
+    for name, paints in (("first paint, fresh process (tui command)", fresh),
+                         ("first paint, fresh, listing after mount", fresh_after),
+                         ("first paint, warm, listing with the app", warm_with),
+                         ("first paint, warm, listing after mount", warm_after)):
+        if paints:
+            stats(name, [p["ms"] for p in paints])
+            print(f"{'':<44} rows {paints[0]['rows']:.0f}, listings {max(p['listings'] for p in paints):.0f} "
+                  f"(forked: {sum(p['forked'] for p in paints):.0f} of {len(paints)}), "
+                  f"frames before the rows {max(p['frames_before'] for p in paints):.0f}")
     stats("refresh: source.list_processes() (worker)", list_ms)
     for mode, samples in ui_ms.items():
         stats(f"refresh UI, {mode}: update table", [a for a, _ in samples])

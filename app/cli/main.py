@@ -218,12 +218,20 @@ def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
 
 
 def _tui(demo: bool) -> int:
-    from app.tui.app import run_console
-    from core.dap.session import stop_bridges
+    import gc
+
+    from app.tui.first_listing import FirstListing
     from core.engine import LiveEngine
 
+    engine = LiveEngine()
+    # list the processes while textual and the screens are imported (the demo lists once its targets run)
+    first = None if demo else FirstListing.start(engine)
+    from app.tui.app import run_console
+    from core.dap.session import stop_bridges
+
+    gc.freeze()  # what was just imported lives as long as the console: collections need not walk it again
     try:
-        return run_console(LiveEngine(), demo=demo)
+        return run_console(engine, demo=demo, first=first)
     finally:
         stop_bridges()  # DAP bridges to targets in other network namespaces live as long as the console
 

@@ -1,6 +1,7 @@
 """The attach console: a Textual app over any core.source.EngineSource.
 
-Engine calls run in thread workers that post messages; widgets are only changed on the UI thread.
+Engine calls run in thread workers that post messages; widgets are only changed on the UI thread. Only the
+Processes screen is imported with the app: the others load when first opened, after the first paint.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -16,18 +18,16 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.screen import Screen
 
+from app.tui.first_listing import FirstListing
 from app.tui.messages import OpenAttach, OpenLog, OpenReport, ReportView, SwitchView
-from app.tui.screens.attach import AttachScreen
-from app.tui.screens.errors import ErrorScreen
-from app.tui.screens.help import HelpScreen, Section, bindings
-from app.tui.screens.log import LogScreen, StatsScreen
 from app.tui.screens.processes import ProcessesScreen
-from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
-from app.tui.screens.stacks import StacksScreen
-from app.tui.screens.tasks import TasksScreen
 from app.tui.styles import css
 from core.model import ProcessReport
 from core.source import EngineSource
+
+if TYPE_CHECKING:  # the other screens are imported where they are opened (12-20 ms less before the first paint)
+    from app.tui.screens.help import Section
+    from app.tui.screens.report import ReportScreen
 
 
 class Inspected(Message):
@@ -63,6 +63,7 @@ class SafeAttachApp(App[int]):
         spinners: bool = True,
         default_script: str = "",
         notice: str = "",
+        first: FirstListing | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -71,10 +72,11 @@ class SafeAttachApp(App[int]):
         self.spinners = spinners  # False: static spinner glyphs (deterministic snapshots)
         self.default_script = default_script
         self.notice = notice
+        self.first = first  # the process listing started before the console loaded (app.tui.first_listing)
         self.inspecting: int | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(ProcessesScreen(self.source, self.refresh_interval))
+        self.push_screen(ProcessesScreen(self.source, self.refresh_interval, self.first))
         if self.notice:
             self.notify(self.notice, timeout=6)
 
@@ -100,6 +102,8 @@ class SafeAttachApp(App[int]):
 
     @on(InspectFailed)
     def _inspect_failed(self, message: InspectFailed) -> None:
+        from app.tui.screens.errors import ErrorScreen
+
         self.inspecting = None
         self.push_screen(ErrorScreen.from_error(f"Cannot inspect PID {message.pid}", message.error))
 
@@ -108,6 +112,10 @@ class SafeAttachApp(App[int]):
         self.switch_screen(self.report_screen(message.report, message.view))
 
     def report_screen(self, report: ProcessReport, view: ReportView) -> ReportScreen:
+        from app.tui.screens.report import OffsetsScreen, ThreadsScreen
+        from app.tui.screens.stacks import StacksScreen
+        from app.tui.screens.tasks import TasksScreen
+
         if view is ReportView.OFFSETS:
             return OffsetsScreen(report)
         if view is ReportView.STACKS:
@@ -118,15 +126,21 @@ class SafeAttachApp(App[int]):
 
     @on(OpenAttach)
     def _open_attach(self, message: OpenAttach) -> None:
+        from app.tui.screens.attach import AttachScreen
+
         self.push_screen(AttachScreen(message.process, self.source, self.default_script, spinners=self.spinners))
 
     @on(OpenLog)
     def _open_log(self) -> None:
+        from app.tui.screens.log import LogScreen
+
         if not isinstance(self.screen, LogScreen):
             self.push_screen(LogScreen(self.source))
 
     # actions -------------------------------------------------------------------
     def action_help(self) -> None:
+        from app.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(help_sections()))
 
@@ -161,6 +175,12 @@ class SafeAttachApp(App[int]):
 
 def help_sections() -> list[Section]:
     """Every screen's keys, from the BINDINGS (so the help cannot drift from them)."""
+    from app.tui.screens.attach import AttachScreen
+    from app.tui.screens.help import bindings
+    from app.tui.screens.log import LogScreen, StatsScreen
+    from app.tui.screens.report import OffsetsScreen, ReportScreen, ThreadsScreen
+    from app.tui.screens.stacks import StacksScreen
+    from app.tui.screens.tasks import TasksScreen
 
     def report(screen: type[ReportScreen]) -> list[Binding]:
         both: list[BindingType] = [*screen.BINDINGS, *ReportScreen.BINDINGS]
@@ -179,15 +199,18 @@ def help_sections() -> list[Section]:
     ]
 
 
-def run_console(source: EngineSource, *, demo: bool = False) -> int:
-    """Run the console until the user quits; returns the exit code."""
+def run_console(source: EngineSource, *, demo: bool = False, first: FirstListing | None = None) -> int:
+    """Run the console until the user quits; returns the exit code. `first`: a listing of `source` already
+    under way (started before textual was imported); with `demo` one is started once the targets run, in a
+    thread (app.tui.first_listing says why)."""
     if not demo:
-        return _run(SafeAttachApp(source))
+        return _run(SafeAttachApp(source, first=first))
     from app.demo import PAYLOAD_SCRIPT, demo_targets
 
     with _exit_on_hangup(), demo_targets() as targets:
         names = ", ".join(f"{t.role} (PID {t.pid}, {t.interpreter})" for t in targets)
-        app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}")
+        app = SafeAttachApp(source, default_script=str(PAYLOAD_SCRIPT), notice=f"demo targets: {names}",
+                            first=FirstListing.start(source, fork=False))  # its targets are our children
         return _run(app)
 
 

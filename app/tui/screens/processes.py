@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.render import rich as render
 from app.render import words
+from app.tui.first_listing import FirstListing
 from app.tui.messages import OpenAttach, OpenReport, ReportView
 from app.tui.styles import css
 from core.model import ProcessSummary
@@ -22,6 +23,7 @@ from core.source import EngineSource
 from core.text import visible
 
 NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
+FIRST_LISTING_WAIT = 60.0  # seconds a worker waits for a first listing still under way, then shows the timeout
 
 
 class ProcessesLoaded(Message):
@@ -51,10 +53,11 @@ class ProcessesScreen(Screen[None]):
         Binding("r", "refresh_now", "Refresh"),
     ]
 
-    def __init__(self, source: EngineSource, refresh_interval: float) -> None:
+    def __init__(self, source: EngineSource, refresh_interval: float, first: FirstListing | None = None) -> None:
         super().__init__()
         self.source = source
         self.refresh_interval = refresh_interval
+        self._first = first  # a listing started before the console loaded: taken once, on mount
         self.rows: tuple[ProcessSummary, ...] = ()
         self.sort_key = "pid"
         self.sort_reverse = False
@@ -79,19 +82,31 @@ class ProcessesScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         self._apply_width(self.app.size.width)
         self.query_one(DataTable).focus()
-        self.action_refresh_now()
+        first, self._first = self._first, None
+        if first is not None and first.done:
+            self._take(first)  # filled before the first frame: no empty table, no second listing
+        else:
+            self._load(first)
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.action_refresh_now)
 
     # data ------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="list-processes")
-    def _load(self) -> None:
+    def _load(self, first: FirstListing | None = None) -> None:
         try:
-            rows = self.source.list_processes()
+            rows = first.result(FIRST_LISTING_WAIT) if first is not None else self.source.list_processes()
         except Exception as exc:  # the engine should not raise here; show it rather than crash
             self.post_message(ProcessesFailed(exc))
             return
         self.post_message(ProcessesLoaded(rows))
+
+    def _take(self, first: FirstListing) -> None:
+        try:
+            rows = first.result(0)
+        except Exception as exc:
+            self._failed(ProcessesFailed(exc))
+            return
+        self._loaded(ProcessesLoaded(rows))
 
     def action_refresh_now(self) -> None:
         self._load()
