@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from core.doctor.model import Diagnosis
 from core.events import Event
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
 from core.walk.model import ProcessStacks
 
-if TYPE_CHECKING:  # the task walker (and the target reader it needs) loads only when tasks are read
+if TYPE_CHECKING:  # the task walker and the doctor (every check, the chain, the injector) load only when used
+    from core.doctor.model import Diagnosis
     from core.walk.tasks import ProcessTasks
 
 

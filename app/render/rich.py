@@ -15,14 +15,14 @@ from app.render import words
 from app.render.listings import runs
 from app.viewmodel import AttemptView
 from core.attemptstats import AttemptStats
-from core.doctor.model import Diagnosis, Status
 from core.errors import SafeAttachError
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
 from core.walk.model import ThreadStack
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the doctor package loads its checks (the attach chain, the injector): only for findings
+    from core.doctor.model import Diagnosis
     from core.walk.tasks import ProcessTasks
 
 
@@ -309,12 +309,14 @@ def stacks_text(threads: Sequence[ThreadStack]) -> Text:
     return out
 
 
-DOCTOR_MARK = {Status.FAIL: ("FAIL", "bold red"), Status.WARN: ("warn", "bold yellow")}
+DOCTOR_MARK = {"fail": ("FAIL", "bold red"), "warn": ("warn", "bold yellow")}  # by Status value
 
 
 def doctor_text(d: Diagnosis) -> Text:
     """The doctor's findings, compact: the verdict and path, then only what would stop or slow an attach
     (blocking ones first, in red), each with its fixes, least privilege first."""
+    from core.doctor.model import Status
+
     first = d.blocking
     counted = {st: sum(1 for f in d.findings if f.status is st) for st in (Status.OK, Status.INFO)}
     text = Text()
@@ -327,7 +329,7 @@ def doctor_text(d: Diagnosis) -> Text:
     text.append(f"  {counted[Status.OK]} ok, {counted[Status.INFO]} info", style="dim")
     shown = [f for f in d.findings if f.status is Status.FAIL] + [f for f in d.findings if f.status is Status.WARN]
     for f in shown:
-        mark, style = DOCTOR_MARK[f.status]
+        mark, style = DOCTOR_MARK[f.status.value]
         text.append(f"\n{mark} ", style=style)
         text.append(visible(f.check), style="bold")
         text.append(f": {visible(f.message)}", style="red" if f.status is Status.FAIL else "")

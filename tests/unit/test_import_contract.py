@@ -119,3 +119,14 @@ def test_common_commands_import_none_of_the_heavy_helpers(tmp_path: Path, comman
     assert "psutil" not in roots(new)  # ps reads /proc itself (psutil's import alone cost more than the walk)
     if command != "exec":
         assert "ctypes" not in new
+
+
+def test_console_and_renderers_load_no_doctor_or_injector() -> None:
+    """The console's first paint pays only for what it shows: the doctor package loads every check (and through
+    them the attach chain and the injector), so it loads when a diagnosis is asked for, not with the app."""
+    code = ("import sys, app.tui.app, app.render.rich, app.render.listings\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith(('core.doctor', 'core.inject', "
+            "'core.attach.chain')))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", out.stdout
