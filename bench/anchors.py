@@ -27,7 +27,9 @@ against the same PID):
 - `python -c pass` (the install)    vs `python3.X -c pass` (the floor under each side of the pairs above)
 - `safeattach attach PID --json`    vs `python3.X -m debugpy --listen 127.0.0.1:P --pid PID`, fresh target
                                        per round, to the DAP `initialize` answer and to the first breakpoint
-                                       stop (bench/dap_attach.py's session; this one runs from the tree)
+                                       stop (bench/dap_attach.py's session; this one runs from the tree), with
+                                       and without PYTHONDONTWRITEBYTECODE=1 (debugpy --pid gets its own copy,
+                                       compiled by the target's interpreter as pip install would)
 
 It also prints the peak RSS of one `exec --json` (ru_maxrss of a child that ran only it).
 """
@@ -57,7 +59,7 @@ SAFEATTACH = [sys.executable, "-m", "app.cli"]  # replaced by the installed cons
 CLIENT_PYTHON = [sys.executable]  # the interpreter safeattach runs on (the install's, unless --tree)
 RUN_DIR = REPO  # where the runs start (a neutral directory for the install)
 PY_SPY = Path(sys.executable).with_name("py-spy")
-GOALS = {"exec": 3.0, "info": 2.0, "stack": 8.0}  # issue 13: A / B at most
+GOALS = {"exec": 3.0, "info": 2.0, "stack": 8.0, "debugger ready": 0.7}  # issue 13: A / B at most
 RAW_EXEC = "import sys; sys.remote_exec({pid}, {path!r})"
 MARK = "with open({path!r}, 'ab') as f: f.write(b'.')\n"  # the script: one byte per run, proof that it ran
 RUN_TIMEOUT = 60.0
@@ -208,24 +210,26 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
         runs.close()
 
 
-def bench_attach(rounds: int, interp: Interpreter) -> list[Pair]:
-    from dap_attach import PROGRAM, _adapters_of, _reap, run_debugpy, run_safeattach
-
-    from core.dap.dist import install_into_root
+def bench_attach(rounds: int, interp: Interpreter, no_bytecode: bool) -> list[Pair]:
+    from dap_attach import PROGRAM, _adapters_of, _reap, bytecode_env, precompiled_copy, run_debugpy, run_safeattach
 
     workdir = Path(tempfile.mkdtemp(prefix="sa-anchors-", dir=interp.root / "tmp"))
     os.chmod(workdir, 0o755)
     (workdir / "prog.py").write_text(PROGRAM)
     program = "/" + str((workdir / "prog.py").relative_to(interp.root))
-    debugpy_dir = install_into_root(interp.root)
-    init = Pair(f"debugger ready, {interp.name}", "`safeattach attach`", "`debugpy --pid`")
-    stop = Pair(f"first breakpoint, {interp.name}", "`safeattach attach`", "`debugpy --pid`")
+    # debugpy --pid imports its own copy, compiled by the target's interpreter as pip install would (sharing
+    # safeattach's copy would hand it our bytecode)
+    debugpy_dir = precompiled_copy(interp, workdir)
+    mode = ", no .pyc writes" if no_bytecode else ""
+    init = Pair(f"debugger ready, {interp.name}{mode}", "`safeattach attach`", "`debugpy --pid`")
+    stop = Pair(f"first breakpoint, {interp.name}{mode}", "`safeattach attach`", "`debugpy --pid`")
 
     def one(run: Callable[[Target, str], tuple[float, float]]) -> tuple[float, float]:
         pool = TargetPool()
         adapters: list[tuple[int, int]] = []
         try:
-            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30)
+            target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30,
+                                env=bytecode_env(no_bytecode))
             try:
                 return run(target, program)
             finally:
@@ -236,8 +240,8 @@ def bench_attach(rounds: int, interp: Interpreter) -> list[Pair]:
 
     try:
         for i in range(rounds):
-            sides = [("a", lambda: one(run_safeattach)),
-                     ("b", lambda: one(lambda t, p: run_debugpy(t, p, debugpy_dir, interp)))]
+            sides = [("a", lambda: one(lambda t, p: run_safeattach(t, p, no_bytecode))),
+                     ("b", lambda: one(lambda t, p: run_debugpy(t, p, debugpy_dir, interp, no_bytecode)))]
             for side, run in sides if i % 2 == 0 else sides[::-1]:
                 t_init, t_stop = run()
                 getattr(init, side).append(t_init)
@@ -315,8 +319,9 @@ def main() -> int:
             pairs.append(bench_interpreter_floor(args.rounds, interp))
         rss = exec_rss(interps[0])
         if not args.no_attach:
-            for interp in interps:
-                pairs += bench_attach(args.attach_rounds, interp)
+            for no_bytecode in (False, True):  # as most users run, and where targets may not write .pyc files
+                for interp in interps:
+                    pairs += bench_attach(args.attach_rounds, interp, no_bytecode)
         print(f"\nmachine: {machine()}")
         how = ("this source tree (`python -m app.cli`, the dev venv)" if args.tree else
                "a regular install of this tree in a throwaway venv (the console script)")
