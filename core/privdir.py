@@ -296,8 +296,9 @@ def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str
     return SafeAttachError(exc.kind, f"{path}: {exc.message}", hint, detail)
 
 
-def empty_dir(fd: int) -> None:
-    """Unlink every entry of the directory open at `fd` (our private dirs hold files only)."""
+def empty_dir(fd: int, depth: int = 2) -> None:
+    """Unlink every entry of the directory open at `fd`, and remove its subdirectories (a debugpy request keeps
+    its adapter gate in `gate/`) down to `depth` levels, never following a link."""
     try:
         names = os.listdir(fd)
     except OSError:
@@ -305,24 +306,35 @@ def empty_dir(fd: int) -> None:
     for name in names:
         try:
             os.unlink(name, dir_fd=fd)
-        except OSError:
+            continue
+        except IsADirectoryError:
             pass
+        except OSError:
+            continue
+        if depth > 0:
+            remove_dir_at(fd, name, depth - 1)
 
 
-def remove_dir_at(parent_fd: int, name: str) -> None:
-    """Empty and remove the directory `name` under `parent_fd`, best effort, never following links."""
+def remove_dir_at(parent_fd: int, name: str, depth: int = 2) -> bool:
+    """Empty and remove the directory `name` under `parent_fd`, best effort, never following links; True when
+    it is gone."""
     try:
         fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return True
     except OSError:
-        return
+        return False
     try:
-        empty_dir(fd)
+        empty_dir(fd, depth)
     finally:
         os.close(fd)
     try:
         os.rmdir(name, dir_fd=parent_fd)
+    except FileNotFoundError:
+        return True
     except OSError:
-        pass
+        return False
+    return True
 
 
 def create_private_dir(root: str, uid: int, gid: int, request_id: str | None = None) -> PrivateDir:

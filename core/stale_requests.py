@@ -151,6 +151,9 @@ def _collect_lock(base_fd: int, name: str) -> bool:
         os.close(fd)
 
 
+_SAY_EACH = 3  # more stale requests than this are summed up in one line
+
+
 def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str,
                   say: Callable[[str], None]) -> Collected:
     """Collect dead entries in the base directory open at `base_fd` (see the module docstring). `target`
@@ -163,6 +166,8 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
     removed: list[str] = []
     withdrawn: list[str] = []
     locks: list[str] = []
+    expired: list[str] = []  # what was removed, said once at the end: a machine can hold many of them
+    stuck: list[str] = []
     for name in sorted(names):
         parsed = RequestName.parse(name)
         if parsed is not None:
@@ -173,9 +178,11 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
             if not _gone(*parsed.target) and _running(base_fd, name):
                 continue  # its loader started and has not reported: it may still be running its script
             if parsed.deadline < now:
-                remove_dir_at(base_fd, name)
-                removed.append(name)
-                say(f"collected a stale request {name} (expired; client PID {parsed.client[0]} is gone)")
+                if remove_dir_at(base_fd, name):
+                    removed.append(name)
+                    expired.append(f"{name} (expired; client PID {parsed.client[0]} is gone)")
+                else:
+                    stuck.append(name)
             elif _withdraw(base_fd, name):
                 withdrawn.append(name)
                 say(f"withdrew an orphaned request {name} (client PID {parsed.client[0]} is gone)")
@@ -184,4 +191,12 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
             if _collect_lock(base_fd, name):
                 locks.append(name)
                 say(f"collected a stale lock {name} (nobody holds it)")
+    if len(expired) <= _SAY_EACH:
+        for line in expired:
+            say(f"collected a stale request {line}")
+    else:
+        say(f"collected {len(expired)} stale requests (expired; their clients are gone), "
+            f"{removed[0]} … {removed[-1]}")
+    if stuck:
+        say(f"could not remove {len(stuck)} stale request(s), e.g. {stuck[0]}; they are retried on the next run")
     return Collected(tuple(removed), tuple(withdrawn), tuple(locks))

@@ -95,4 +95,37 @@ def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
     assert (orphan / "claim").exists() and (orphan / "loader.py").exists()  # a no-op now, collected later
     assert link.is_symlink() and (outside / "keep").exists()  # never followed
     assert held.exists() and fifo.exists() and own.exists()
-    assert any("collected a stale request" in line for line in lines)
+    assert any(line.startswith("collected 4 stale requests") for line in lines), lines  # said in one line
+
+
+def test_a_debugpy_request_with_its_gate_directory_is_really_collected(tmp_path: Path) -> None:
+    """A debugpy request keeps the adapter's gate in a subdirectory: collecting it removes the whole request
+    (it used to be reported as collected, left in place, and reported again on every later run); a link
+    inside is removed, never followed; many collections are said in one line."""
+    base = tmp_path / "safeattach-0"
+    base.mkdir(mode=0o700)
+    dead = _dead_pid()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    requests = []
+    for i in range(5):
+        d = _req(base, _name(time.time() - 5, dead, ME).replace("a" * 16, f"{i:x}" * 16))
+        gate = d / "gate"
+        gate.mkdir(mode=0o700)
+        (gate / "sitecustomize.py").write_text("# gate\n")
+        (gate / "escape").symlink_to(outside)
+        requests.append(d)
+    lines: list[str] = []
+    base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        first = collect_stale(base_fd, os.getuid(), ME, "none.lock", lines.append)
+        again: list[str] = []
+        second = collect_stale(base_fd, os.getuid(), ME, "none.lock", again.append)
+    finally:
+        os.close(base_fd)
+    assert set(first.requests) == {d.name for d in requests}
+    assert not any(d.exists() for d in requests)
+    assert (outside / "keep").exists()
+    assert len(lines) == 1 and lines[0].startswith("collected 5 stale requests"), lines
+    assert second.requests == () and again == []
