@@ -296,9 +296,10 @@ def _base_dir_error(exc: SafeAttachError, tmp_fd: int, path: str, base_name: str
     return SafeAttachError(exc.kind, f"{path}: {exc.message}", hint, detail)
 
 
-def empty_dir(fd: int, depth: int = 2) -> None:
-    """Unlink every entry of the directory open at `fd`, and remove its subdirectories (a debugpy request keeps
-    its adapter gate in `gate/`) down to `depth` levels, never following a link."""
+def empty_dir(fd: int, depth: int = 0) -> None:
+    """Unlink every file of the directory open at `fd`; with `depth`, also remove its subdirectories that many
+    levels down, never following a link. Depth 0 keeps a debugpy request's `gate/`: the adapter the target
+    starts reads it after the attach returns; stale-request collection removes it later."""
     try:
         names = os.listdir(fd)
     except OSError:
@@ -315,7 +316,7 @@ def empty_dir(fd: int, depth: int = 2) -> None:
             remove_dir_at(fd, name, depth - 1)
 
 
-def remove_dir_at(parent_fd: int, name: str, depth: int = 2) -> bool:
+def remove_dir_at(parent_fd: int, name: str, depth: int = 0) -> bool:
     """Empty and remove the directory `name` under `parent_fd`, best effort, never following links; True when
     it is gone."""
     try:

@@ -152,6 +152,7 @@ def _collect_lock(base_fd: int, name: str) -> bool:
 
 
 _SAY_EACH = 3  # more stale requests than this are summed up in one line
+_REQUEST_DEPTH = 2  # a request dir holds files and a debugpy request's gate/ (files): its adapter started long ago
 
 
 def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str,
@@ -178,7 +179,7 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
             if not _gone(*parsed.target) and _running(base_fd, name):
                 continue  # its loader started and has not reported: it may still be running its script
             if parsed.deadline < now:
-                if remove_dir_at(base_fd, name):
+                if remove_dir_at(base_fd, name, depth=_REQUEST_DEPTH):
                     removed.append(name)
                     expired.append(f"{name} (expired; client PID {parsed.client[0]} is gone)")
                 else:
