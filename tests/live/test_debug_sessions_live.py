@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from debugpy_attach import (
     engine_attach,
     stop_serving,
 )
-from live_targets import SID, TargetPool, chroot_command, require
+from live_targets import SID, chroot_command, require
 
 from core.dap.dist import install_into_root, local_debugpy
 from core.dap.reattach import cache_dir, find_listener, listening_ports
@@ -37,15 +36,6 @@ print("ready", flush=True)
 for line in sys.stdin:
     print("debugpy-loaded" if any(m.split(".")[0] == "debugpy" for m in sys.modules) else "no-debugpy", flush=True)
 '''
-
-
-@pytest.fixture
-def session(targets: TargetPool) -> Iterator[Session]:
-    s = Session(targets)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _assert_started(outcome: Outcome, *, reused: bool, cache: str) -> None:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
-import pytest
 from dap_client import DapClient
 from debugpy_attach import CLI, REPO, Session, cli_attach, drive_session
-from live_targets import SID, TargetPool, chroot_command, require
+from live_targets import SID, chroot_command, require
 from other_user import HOSTILE_UID, run_as_other_user
 
 from core.dap.reattach import listening_ports
@@ -39,15 +37,6 @@ for port in sys.argv[1:]:
         print(port, "closed", exc.errno)
     s.close()
 """
-
-
-@pytest.fixture
-def session(targets: TargetPool) -> Iterator[Session]:
-    s = Session(targets)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _server_ports(pid: int, listener_pid: int) -> list[int]:

@@ -9,12 +9,11 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from debugpy_attach import CLI, Session, cli_attach, drive_session, engine_attach
-from live_targets import SID, Target, TargetPool, chroot_command, require
+from live_targets import SID, Target, chroot_command, require
 from repo_paths import REPO
 
 from core.dap import fast_adapter
@@ -33,15 +32,6 @@ while True:
     n += 1
     print("tick %d" % n, flush=True)
 """
-
-
-@pytest.fixture
-def session(targets: TargetPool) -> Iterator[Session]:
-    s = Session(targets)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _sleepy(session: Session, period: float, user: int | None = None) -> Target:
