@@ -15,7 +15,7 @@ import os
 import stat
 
 from core.elf import ElfFacts
-from core.paths import xdg_location
+from core.paths import write_atomic, xdg_location
 from core.records import asdict, fields
 
 FORMAT = 1
@@ -97,19 +97,8 @@ def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
     """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
     path = _entry_path(key)
     body = json.dumps({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
-    folder = os.path.dirname(path)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.urandom(4).hex()}")  # tempfile imports random, hashlib
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomic(path, body.encode())
     except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(body)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from core.attemptlog import state_dir
 from core.errors import FailureKind, SafeAttachError
+from core.paths import write_atomic
 from core.procfs import ensure_alive, same_root
 
 _MARKER = ".safeattach-debugpy"
@@ -99,13 +100,7 @@ def cached_digest(package: Path) -> str:
     known[str(package)] = [key, digest]
     try:
         where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = where.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, json.dumps(known, sort_keys=True).encode())
-        finally:
-            os.close(fd)
-        os.replace(tmp, where)
+        write_atomic(str(where), json.dumps(known, sort_keys=True).encode())
     except OSError:
         pass  # only a speed-up
     return digest

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.attemptlog import state_dir
+from core.paths import write_atomic
 from core.procfs import start_ticks_of
 
 if TYPE_CHECKING:
@@ -66,13 +67,7 @@ def store(entry: CacheEntry) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {**asdict(entry), "created": entry.created or time.time()}
     path = _path(entry.pid, entry.start_ticks)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, json.dumps(data, sort_keys=True).encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomic(str(path), json.dumps(data, sort_keys=True).encode())
     prune()
 
 

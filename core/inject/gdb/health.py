@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.paths import xdg_dir
+from core.paths import write_atomic, xdg_dir
 from core.records import dataclass
 
 _CHILD = (
@@ -90,9 +90,7 @@ def _store(key: str, healthy: bool, reason: str) -> None:
     path = _cache_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        write_atomic(str(path), json.dumps(data).encode())
     except OSError:
         pass  # an unwritable cache only costs a probe next time
 
