@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from live_targets import TargetPool
+from other_user import searchable_dir
 
 pytest_plugins = ["async_tests", "layout_rule", "pytester"]  # async tests; the folder is the kind; tree checks
+
+
+@pytest.fixture
+def shared() -> Iterator[Path]:
+    """A 0755 directory every uid may search, for files a target of another user must read; removed after."""
+    with searchable_dir() as d:
+        yield d
 
 
 @pytest.fixture

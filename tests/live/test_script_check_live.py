@@ -8,25 +8,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from live_targets import TargetPool
 from other_user import HOSTILE_UID as HOSTILE
-from other_user import SWAPPER, searchable_dir
+from other_user import SWAPPER
 from repo_paths import TARGETS_DIR
 
 from core.attach.script import check_script
 from core.errors import FailureKind, SafeAttachError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to judge files for another uid")
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    with searchable_dir() as d:
-        yield d
 
 
 def test_target_with_two_uids_is_judged_by_each(targets: TargetPool, shared: Path) -> None:

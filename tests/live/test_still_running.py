@@ -7,15 +7,11 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from live_targets import SID, Target, TargetPool, chroot_command, require
 from repo_paths import REPO
 
@@ -94,16 +90,6 @@ def test_abandoned_request_is_removed_by_the_loader() -> None:
             proc.wait(timeout=10)
     assert out == b"" and err == b""
     assert not Path(req.pdir.host_path).exists()
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="sa-still-"))
-    d.chmod(0o755)
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_script_running_past_the_timeout(targets: TargetPool, shared: Path) -> None:

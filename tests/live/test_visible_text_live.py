@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,16 +39,6 @@ def evil(targets: TargetPool) -> Target:
     interp = require("3.14")
     argv = chroot_command(interp.root, [interp.argv0, "-c", EVIL_TARGET, OSC52, CLEAR])
     return targets.spawn(argv, interp)
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="sa-visible-"))
-    d.chmod(0o755)
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _human_output_is_clean(out: subprocess.CompletedProcess[bytes]) -> str:

@@ -10,12 +10,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from other_user import HOSTILE_UID as HOSTILE
-from other_user import SWAPPER, searchable_dir
+from other_user import SWAPPER
 
 from core.attach import script as script_mod
 from core.attach.script import check_script
@@ -23,12 +22,6 @@ from core.errors import FailureKind, SafeAttachError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to judge files for another uid")
 SECRET = b"root-only secret\n"
-
-
-@pytest.fixture
-def shared() -> Iterator[Path]:
-    with searchable_dir() as d:
-        yield d
 
 
 @pytest.fixture
