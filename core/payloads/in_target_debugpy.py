@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 KEEP_NAMESPACE = True  # the relay threads started here keep using this module's globals
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
 _GATE_ATTR = "_safeattach_gate"  # the peer gate that listener's adapter runs behind
+_FAILED_ATTR = "_safeattach_failed"  # why that listener's debug server failed after the attach returned
 _SERVICE_THREAD = "safeattach-debugpy"
 _BYTECODE_FILE = "bytecode.py"  # shipped next to the loader: core/payloads/in_target_bytecode.py
 _GATE_BYTECODE = "safeattach_bytecode.py"  # the same file, importable by the adapter's sitecustomize
@@ -55,16 +57,19 @@ def run(params: dict[str, Any], ctx: dict[str, object]) -> dict[str, Any]:
     else:
         _probe_loopback(host)
         debugpy_dir = str(params["debugpy_dir"])
-        debugpy = _import_debugpy(debugpy_dir, ctx)
         adapter = params.get("adapter")
         gate = params.get("gate")
-        after = _waiter(debugpy) if params.get("wait_for_client") else None
         if adapter:  # the client started the adapter (core/dap/fast_adapter.py): connect pydevd to it
+            own = "debugpy" in sys.modules
+            debugpy = _import_debugpy(debugpy_dir, ctx, server=False)  # pydevd: in the listen thread
+            after = _waiter(debugpy) if params.get("wait_for_client") else None
             adapter_python = str(adapter["python"])
-            connector = _Connector(adapter)
+            connector = _Connector(adapter, None if own else debugpy_dir, debugpy)
             bound = _listen_bounded(debugpy, host, port, _budget(ctx), None, after, connector)
             gated = None
         else:
+            debugpy = _import_debugpy(debugpy_dir, ctx)
+            after = _waiter(debugpy) if params.get("wait_for_client") else None
             adapter_python = _configure_adapter_python(debugpy)
             gated = _Gate(gate, ctx, debugpy_dir) if gate else None
             bound = _listen_bounded(debugpy, host, port, _budget(ctx), gated, after)
@@ -100,6 +105,12 @@ def _existing_listener() -> tuple[str, int] | None:
     if known is None and (api is None or not getattr(getattr(api, "listen", None), "called", False)):
         return None
     if known is not None:
+        failed = getattr(sys.modules.get("debugpy"), _FAILED_ATTR, None)
+        if failed is not None:
+            raise PayloadGaveUp(
+                f"the debug server safeattach started in this process failed after the attach returned: {failed}; "
+                "debugpy can listen only once per process, so restart the program to debug it again"
+            )
         if int(known[1]) not in _listening_anywhere():
             raise PayloadGaveUp(
                 f"the debug server safeattach started in this process (port {known[1]}) has stopped, after its "
@@ -271,33 +282,64 @@ def _waiter(debugpy: Any) -> Callable[[], None]:
 
 
 class _Connector:
-    """What `debugpy --pid` injects, for the adapter the client started (core/dap/fast_adapter.py): in the
-    listen thread, wait until the adapter's gate announced its ports, then connect pydevd to its server port
-    with the access token and mark debugpy as listening (it can listen only once per process). The waiting
-    thread returns as soon as the ports are known, as with the gate; a DAP client that connects meanwhile is
-    served once pydevd is up."""
+    """What `debugpy --pid` injects, for the adapter the client started (core/dap/fast_adapter.py), in the
+    listen thread: import pydevd (about 100 ms, off the interrupted thread), wait until the adapter's gate
+    announced its ports, connect pydevd to its server port with the access token and mark debugpy as
+    listening (it can listen only once per process). The interrupted thread returns as soon as the adapter
+    listens on both ports (`wait_listening`): a DAP client that connects meanwhile is served once pydevd is
+    up, as with the gate. If pydevd fails after that, the adapter is stopped (a DAP client sees its connection
+    close instead of waiting for a server that cannot come) and the reason stays on the debugpy module for the
+    next attach to report."""
 
-    def __init__(self, adapter: dict[str, Any]) -> None:
+    def __init__(self, adapter: dict[str, Any], debugpy_dir: str | None, debugpy: Any) -> None:
         self.adapter = adapter
+        self.debugpy_dir = debugpy_dir
+        self.debugpy = debugpy
         self.client_port: int | None = None
+        self.returned = False  # the interrupted thread has returned its report
+        self.known: tuple[int, int, int] | None = None  # (client port, server port, adapter pid), once read
 
     def __call__(self, address: tuple[str, int]) -> Any:
-        api: Any = sys.modules["debugpy.server.api"]  # imported by _import_debugpy
-        return api._starts_debugging(self._connect)(address)
+        try:
+            _import_server(self.debugpy_dir)
+            api: Any = sys.modules["debugpy.server.api"]
+            return api._starts_debugging(self._connect)(address)
+        except BaseException as exc:
+            if self.returned:  # nobody waits for this thread any more: stop the adapter, keep the reason
+                self._failed(f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _failed(self, reason: str) -> None:
+        setattr(self.debugpy, _FAILED_ATTR, reason)
+        pid = (self.known or (0, 0, 0))[2]
+        try:  # the adapter started for this process (its command line holds our token): no server will come
+            with open(f"{_PROC}/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if pid > 1 and str(self.adapter["token"]).encode() in argv:
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+
+    def _endpoints(self) -> tuple[int, int, int] | None:
+        try:
+            with open(str(self.adapter["endpoints"])) as f:
+                client, server, pid = (int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            return None
+        return client, server, pid
 
     def _connect(self, address: tuple[str, int], settrace_kwargs: dict[str, Any]) -> tuple[str, int]:
         api: Any = sys.modules["debugpy.server.api"]
         adapter = self.adapter
-        path, deadline = str(adapter["endpoints"]), float(adapter["deadline"])
-        while True:
-            try:
-                with open(path) as f:
-                    client, server, pid = (int(x) for x in f.read().split())
+        deadline = float(adapter["deadline"])
+        while True:  # the client removes the adapter's directory once the attach returned: read it once
+            got = self.known or self._endpoints()
+            if got is not None:
+                client, server, pid = got
                 break
-            except (OSError, ValueError):
-                if time.time() > deadline:
-                    raise PayloadGaveUp("the debug adapter safeattach started did not come up in time") from None
-                time.sleep(0.002)
+            if time.time() > deadline:
+                raise PayloadGaveUp("the debug adapter safeattach started did not come up in time")
+            time.sleep(0.002)
         if server not in _listening_anywhere():
             raise PayloadGaveUp("the debug adapter safeattach started is gone")
         adapter["pid"] = pid
@@ -308,9 +350,15 @@ class _Connector:
         return address[0], client
 
     def wait_listening(self, thread: threading.Thread, deadline: float) -> int | None:
+        """The adapter's client port once it listens on both ports (pydevd may still be importing)."""
         while thread.is_alive() and time.monotonic() < deadline:
-            if self.client_port is not None:
-                return self.client_port
+            got = self._endpoints()
+            if got is not None and got[1] in _listening_anywhere():
+                self.known = got
+                self.adapter["pid"] = got[2]
+                self.client_port = got[0]
+                self.returned = True
+                return got[0]
             time.sleep(0.002)
         return self.client_port
 
@@ -382,23 +430,18 @@ def _bytecode_helper(ctx: dict[str, object]) -> dict[str, Any] | None:
     return namespace
 
 
-def _import_debugpy(debugpy_dir: str, ctx: dict[str, object]) -> Any:
+def _import_debugpy(debugpy_dir: str, ctx: dict[str, object], *, server: bool = True) -> Any:
     """Import debugpy from debugpy_dir, leaving sys.path exactly as it was afterwards; where this process
-    writes no bytecode, debugpy's own directories cache theirs (in_target_bytecode)."""
+    writes no bytecode, debugpy's own directories cache theirs (in_target_bytecode). `server=False` imports
+    the package only (a few milliseconds); `_import_server` then imports pydevd (about 100)."""
     if "debugpy" in sys.modules:  # the program imported debugpy itself but never listened: use its copy
-        import debugpy.server.api
+        import debugpy
 
+        if server:
+            import debugpy.server.api
         return debugpy
     if not os.path.isdir(os.path.join(debugpy_dir, "debugpy")):
         raise FileNotFoundError(f"no debugpy package under {debugpy_dir!r} (as this process sees it)")
-    # The shipped compiled speedups only match the client's CPython; the pure-Python tracer works everywhere.
-    # PYDEVD_* are read once at import time; the environment is restored right after.
-    overrides = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    if not _speedups_match(debugpy_dir):
-        overrides["PYDEVD_USE_CYTHON"] = "NO"
-    saved_env = {k: os.environ.get(k) for k in overrides}
-    for k, v in overrides.items():
-        os.environ.setdefault(k, v)
     try:
         helper = _bytecode_helper(ctx)
         if helper is not None:
@@ -407,19 +450,40 @@ def _import_debugpy(debugpy_dir: str, ctx: dict[str, object]) -> Any:
         pass
     sys.path.insert(0, debugpy_dir)
     try:
-        # listen() imports debugpy.server.api lazily: import it now, while the path is set
-        import debugpy.server.api
+        import debugpy
+
+        if server:  # listen() imports debugpy.server.api lazily: import it now, while the path is set
+            _import_server(debugpy_dir)
     finally:
         try:
             sys.path.remove(debugpy_dir)
         except ValueError:
             pass
+    return debugpy
+
+
+def _import_server(debugpy_dir: str | None) -> None:
+    """debugpy.server.api, which imports pydevd: found through the package's own path (debugpy vendors pydevd
+    and puts its directory on sys.path itself while importing it). `debugpy_dir` None: the program's own
+    debugpy, imported as it is."""
+    # The shipped compiled speedups only match the client's CPython; the pure-Python tracer works everywhere.
+    # PYDEVD_* are read once at import time; the environment is restored right after.
+    overrides = {}
+    if debugpy_dir is not None:
+        overrides["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        if not _speedups_match(debugpy_dir):
+            overrides["PYDEVD_USE_CYTHON"] = "NO"
+    saved_env = {k: os.environ.get(k) for k in overrides}
+    for k, v in overrides.items():
+        os.environ.setdefault(k, v)
+    try:
+        import debugpy.server.api  # noqa: F401
+    finally:
         for k, old in saved_env.items():
             if old is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = old
-    return debugpy
 
 
 class _Gate:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dap_client import DapClient
 from dap_session import program_text, run_full_session
 from debugpy_attach import (
     CLI,
@@ -271,6 +272,12 @@ def test_a_target_that_writes_no_bytecode_imports_debugpy_from_bytecode_on_the_n
                                        stdin=subprocess.PIPE)
         _, outcome = engine_attach(session, target.pid)
         assert outcome.ok, (outcome.message, outcome.hint)
+        # the attach returns once the adapter listens; pydevd is imported once its debug server joined
+        with DapClient("127.0.0.1", int(outcome.result["connect"]["port"]), timeout=30) as dap:
+            dap.initialize()
+            dap.attach()
+            dap.wait_event("initialized")
+            dap.disconnect()
         assert target.proc.stdin is not None
         target.proc.stdin.write(b"count\n")
         target.proc.stdin.flush()

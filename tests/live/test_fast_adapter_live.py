@@ -156,3 +156,50 @@ def test_an_adapter_that_cannot_start_leaves_the_attach_to_the_target(session: S
     listener = int(outcome.result["debugpy"]["listener_pid"])
     assert listener != target.pid
     drive_session(int(outcome.result["connect"]["port"]), prog, target)
+
+
+NO_PYDEVD = """\
+import sys, time
+class LateFailure:  # pydevd imports xmlrpc.client (the debugpy package does not): it fails, after a while
+    def find_spec(self, name, path=None, target=None):
+        if name == "xmlrpc.client":
+            time.sleep(1.0)
+            raise ImportError("no xmlrpc.client in this program")
+        return None
+sys.meta_path.insert(0, LateFailure())
+print("ready", flush=True)
+n = 0
+while True:
+    time.sleep(0.05)
+    n += 1
+    if n % 4 == 0:
+        print("tick %d" % n, flush=True)
+"""
+
+
+def test_pydevd_failing_after_the_attach_returned_stops_the_adapter_and_the_next_attach_says_why(
+        session: Session) -> None:
+    """The attach returns once the adapter listens, while pydevd still imports in the target's listen thread:
+    when that import fails, the adapter stops at once (no DAP client waits for a server that cannot come) and
+    the next attach reports the reason; the program goes on."""
+    interp = require("3.14")
+    host = Path(tempfile.mkdtemp(prefix="sa-fast-", dir=SID / "tmp"))
+    os.chmod(host, 0o755)
+    session.dirs.append(host)
+    (host / "no_pydevd.py").write_text(NO_PYDEVD)
+    target = session.targets.spawn(
+        chroot_command(interp.root, [interp.argv0, "/" + str((host / "no_pydevd.py").relative_to(SID))]),
+        interp, timeout=30)
+    _events, outcome = engine_attach(session, target.pid)
+    assert outcome.ok, (outcome.message, outcome.hint)
+    listener = int(outcome.result["debugpy"]["listener_pid"])
+    deadline = time.monotonic() + 10
+    while listener in _fast_adapters(target):
+        assert time.monotonic() < deadline, "the adapter kept waiting for a debug server that failed"
+        time.sleep(0.02)
+    _events, again = engine_attach(session, target.pid)
+    assert not again.ok
+    assert "failed after the attach returned" in again.message and "ImportError" in again.message, again.message
+    first = int(target.wait_for("tick ", timeout=15).split()[1])
+    assert int(target.wait_for("tick ", timeout=15).split()[1]) > first  # the program goes on
+    assert target.alive()
