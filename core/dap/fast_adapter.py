@@ -312,10 +312,53 @@ def _read_small(path: str) -> str | None:
         os.close(fd)
 
 
+@dataclass
+class Boot:
+    """The bootstrap process, started before its configuration is known: its interpreter's start-up (about
+    10 ms) overlaps with finding the debugpy copy. It does nothing until `start` writes its configuration on
+    its stdin; `abandon` ends it when no adapter is started after all."""
+
+    proc: subprocess.Popen[bytes]
+    exec_r: int  # EOF once the bootstrap exec'd the adapter; its reason if it failed before
+    report_fd: int  # the bootstrap's end of that pipe (its own descriptor number)
+
+    def abandon(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # a session and group of its own: nothing else of ours
+        except OSError:
+            pass
+        self.proc.wait()
+        os.close(self.exec_r)
+
+
+def boot() -> Boot:
+    """Start the bootstrap (`python -I -S -c BOOT`), waiting for its configuration on stdin."""
+    exec_r, exec_w = os.pipe()
+    try:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                close_fds=True, pass_fds=(exec_w,), start_new_session=True, cwd="/")
+    except OSError as exc:
+        os.close(exec_r)
+        raise SafeAttachError(FailureKind.PAYLOAD, f"cannot start the debug adapter: {exc}") from exc
+    finally:
+        os.close(exec_w)
+    return Boot(proc, exec_r, exec_w)
+
+
 def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int], idle: float,
-          open_to_network: bool, server_deadline: float) -> FastAdapter:
-    """Spawn the gated adapter for `pid` (see the module docstring); the caller checked `blocker` first.
-    Raises SafeAttachError or OSError, leaving nothing behind."""
+          open_to_network: bool, server_deadline: float, booting: Boot) -> FastAdapter:
+    """Configure `booting` to exec the gated adapter for `pid` (see the module docstring); the caller checked
+    `blocker` first. Raises SafeAttachError or OSError, leaving nothing behind (`booting` abandoned)."""
+    try:
+        return _start(pid, debugpy_dir, host, port, allowed, idle, open_to_network, server_deadline, booting)
+    except BaseException:
+        booting.abandon()
+        raise
+
+
+def _start(pid: int, debugpy_dir: str, host: str, port: int, allowed: list[int], idle: float,
+           open_to_network: bool, server_deadline: float, booting: Boot) -> FastAdapter:
     ids = _ids(pid)
     ticks = start_ticks_of(pid)
     if ids is None or ticks is None:
@@ -344,7 +387,7 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
                 finally:
                     os.close(f)
             return _spawn(pid, root, base, name, python, env, debugpy_dir, host, port, allowed, idle,
-                          open_to_network, server_deadline, (uid, gid, groups))
+                          open_to_network, server_deadline, (uid, gid, groups), booting)
         except BaseException:
             remove_dir_at(base_fd, name)
             raise
@@ -356,7 +399,7 @@ def start(pid: int, *, debugpy_dir: str, host: str, port: int, allowed: list[int
 
 def _spawn(pid: int, root: str, base: str, name: str, python: str, env: dict[str, str], debugpy_dir: str,
            host: str, port: int, allowed: list[int], idle: float, open_to_network: bool, server_deadline: float,
-           ids: tuple[int, int, list[int]]) -> FastAdapter:
+           ids: tuple[int, int, list[int]], booting: Boot) -> FastAdapter:
     uid, gid, groups = ids
     dir_view = f"/tmp/{base}/{name}"
     env = dict(env)
@@ -377,24 +420,14 @@ def _spawn(pid: int, root: str, base: str, name: str, python: str, env: dict[str
     report.listen(1)
     argv = [python, f"{debugpy_dir}/debugpy/adapter", "--for-server", str(report.getsockname()[1]), "--host",
             host, "--port", str(port), "--server-access-token", token]
-    exec_r, exec_w = os.pipe()
     config = {"chroot": None if same_root(pid) else root, "uid": uid, "gid": gid, "groups": groups,
-              "argv": argv, "env": env, "report_fd": exec_w}
-    try:
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                close_fds=True, pass_fds=(exec_w,), start_new_session=True, cwd="/")
-    except OSError as exc:
-        report.close()
-        os.close(exec_r)
-        raise SafeAttachError(FailureKind.PAYLOAD, f"cannot start the debug adapter: {exc}") from exc
-    finally:
-        os.close(exec_w)
+              "argv": argv, "env": env, "report_fd": booting.report_fd}
+    proc = booting.proc
     assert proc.stdin is not None
     try:
         proc.stdin.write(json.dumps(config).encode("utf-8"))
         proc.stdin.close()
-    except OSError:  # it died already: reported by `endpoints`
+    except OSError:  # it died already: reported by `exec_failure`
         pass
     return FastAdapter(pid=pid, root=root, dir_name=name, base=base, token=token, host=host, port=port, proc=proc,
-                       python=python, server_deadline=server_deadline, report=report, exec_fd=exec_r)
+                       python=python, server_deadline=server_deadline, report=report, exec_fd=booting.exec_r)

@@ -162,6 +162,7 @@ class DebugSession:
     bridge: DapBridge | None = None
     fast: FastAdapter | None = None  # the adapter this client started (core.dap.fast_adapter)
     _where: tuple[Release, str] | None = None  # the release and its directory in the target's view
+    _chosen: Release | None = None  # the release, once chosen (before its directory is known)
 
     @property
     def pid(self) -> int:
@@ -201,24 +202,32 @@ class DebugSession:
         from core.dap.releases import release_for_target
 
         if self._where is None:
-            release = release_for_target(version)
+            release = self._chosen or release_for_target(version)
             self._where = release, debugpy_dir_for_target(target.pid, target_uid=target.uid, install=release.install)
         return self._where
 
     def start_adapter(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> None:
         """Start debugpy's adapter now, in parallel with the injection, when the target would start the very
         same one (see core.dap.fast_adapter); otherwise the payload starts it, as before."""
-        release, where = self._release(target, version)
-        why = fast_adapter.blocker(target.pid, version, release.ours)
+        from core.dap.releases import release_for_target
+
+        self._chosen = release_for_target(version)
+        why = fast_adapter.blocker(target.pid, version, self._chosen.ours)
         if why is not None:
             say(f"debug adapter: started by the target ({why})")
             return
+        booting = fast_adapter.boot()  # its interpreter starts while the debugpy copy is found (and checked)
+        try:
+            _release, where = self._release(target, version)
+        except BaseException:
+            booting.abandon()
+            raise
         req = self.request
         self.fast = fast_adapter.start(
             target.pid, debugpy_dir=where, host=req.listen_host, port=req.listen_port,
             allowed=self.allowed_uids(target.uid), idle=req.idle_timeout,
             open_to_network=not is_loopback(req.listen_host),
-            server_deadline=time.time() + req.timeout + fast_adapter.SERVER_GRACE,
+            server_deadline=time.time() + req.timeout + fast_adapter.SERVER_GRACE, booting=booting,
         )
         say(f"debug adapter: started by safeattach as uid {target.uid}, in parallel with the injection")
 
