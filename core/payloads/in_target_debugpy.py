@@ -12,6 +12,7 @@ runs in a daemon thread this thread waits for only until the request's deadline.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -23,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 KEEP_NAMESPACE = True  # the relay threads started here keep using this module's globals
 _STATE_ATTR = "_safeattach_listen"  # set on the debugpy module once we started a listener
@@ -345,8 +346,9 @@ class _Connector:
         adapter["pid"] = pid
         api.listen.called = True  # from here on: another listen() would only hang
         self.client_port = client
-        api._settrace(host=str(adapter["server_host"]), port=server, wait_for_ready_to_run=False,
-                      block_until_connected=True, access_token=str(adapter["token"]), **settrace_kwargs)
+        with _no_delay(sys.modules.get("pydevd")):
+            api._settrace(host=str(adapter["server_host"]), port=server, wait_for_ready_to_run=False,
+                          block_until_connected=True, access_token=str(adapter["token"]), **settrace_kwargs)
         return address[0], client
 
     def wait_listening(self, thread: threading.Thread, deadline: float) -> int | None:
@@ -363,6 +365,32 @@ class _Connector:
         return self.client_port
 
 
+@contextlib.contextmanager
+def _no_delay(pydevd: Any) -> Iterator[None]:
+    """pydevd writes each message as two sends (header, then body): with Nagle's algorithm the body waits for
+    the adapter's delayed ACK, about 40 ms per message (each DAP request the debug server answers). Its
+    connection to the adapter gets TCP_NODELAY from the moment it exists (pydevd's `start_client`, wrapped
+    only while this thread connects; nothing else connects then). Only a speed-up: skipped if absent."""
+    original = getattr(pydevd, "start_client", None)
+    if original is None:
+        yield
+        return
+
+    def start_client(*args: Any, **kwargs: Any) -> Any:
+        sock = original(*args, **kwargs)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
+        return sock
+
+    pydevd.start_client = start_client
+    try:
+        yield
+    finally:
+        pydevd.start_client = original
+
+
 def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Gate | None,
                     after: Callable[[], None] | None = None, start: _Connector | None = None) -> tuple[str, int]:
     """debugpy.listen() in a daemon thread; this (interrupted) thread waits at most `budget` seconds. The
@@ -377,7 +405,11 @@ def _listen_bounded(debugpy: Any, host: str, port: int, budget: float, gate: _Ga
             if gate is not None:
                 gate.place(debugpy)
             try:
-                done["bound"] = (start or debugpy.listen)((host, port))
+                if start is not None:  # imports pydevd itself, then connects it (with TCP_NODELAY)
+                    done["bound"] = start((host, port))
+                else:
+                    with _no_delay(sys.modules.get("pydevd")):
+                        done["bound"] = debugpy.listen((host, port))
                 if gate is not None:
                     gate.verify(debugpy)
             finally:

@@ -344,3 +344,39 @@ def test_the_adapter_pid_the_target_names_is_only_a_hint(session: Session) -> No
     assert find_listener(target.pid, port, hint=listener) == listener
     assert find_listener(target.pid, port, hint=os.getpid()) == listener  # a wrong hint: the scan finds it
     assert find_listener(target.pid, port, hint=None) == listener
+
+
+NODELAY_PROBE = """
+import socket, sys, threading, time
+def answer():
+    for _line in sys.stdin:
+        py_db = sys.modules["pydevd"].get_global_debugger()
+        sock = py_db.writer.sock
+        print("nodelay %d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), flush=True)
+threading.Thread(target=answer, daemon=True).start()
+print("ready", flush=True)
+while True:
+    time.sleep(0.01)
+"""
+
+
+@pytest.mark.parametrize("name", ["3.14", "3.13"])
+def test_the_debug_servers_connection_to_the_adapter_sends_without_delay(session: Session, name: str) -> None:
+    """pydevd writes a message as two sends; with Nagle's algorithm each answer waited for the adapter's delayed
+    ACK (about 40 ms per DAP request). Both ways of starting the adapter (the client's on 3.14, the target's
+    on 3.13) leave TCP_NODELAY on pydevd's socket."""
+    interp = require(name)
+    target = session.targets.spawn(chroot_command(SID, [interp.argv0, "-c", NODELAY_PROBE]), interp, timeout=30,
+                                   stdin=subprocess.PIPE)
+    _, outcome = engine_attach(session, target.pid)
+    assert outcome.ok, (outcome.message, outcome.hint)
+    with DapClient("127.0.0.1", int(outcome.result["connect"]["port"]), timeout=30) as dap:
+        dap.initialize()
+        dap.attach()
+        dap.wait_event("initialized")  # the debug server joined
+        assert target.proc.stdin is not None
+        target.proc.stdin.write(b"nodelay?\n")
+        target.proc.stdin.flush()
+        assert target.wait_for("nodelay ", timeout=30).split()[1] == "1"
+        dap.disconnect()
+    assert target.alive()
