@@ -76,8 +76,9 @@ def connect(port: int, deadline: float) -> DapClient:
             time.sleep(0.005)
 
 
-def session_times(port: int, program: str, start: float) -> tuple[float, float]:
-    """(ms to initialize answered, ms to the first breakpoint stop), both from `start`."""
+def session_times(port: int, program: str, start: float) -> tuple[float, float, float]:
+    """(ms to initialize answered, ms to the attach response, ms to the first breakpoint stop), all from
+    `start`. debugpy answers `attach` once the debug server in the target joined and configurationDone came."""
     dap = connect(port, time.monotonic() + CONNECT_DEADLINE)
     try:
         dap.initialize()
@@ -87,6 +88,7 @@ def session_times(port: int, program: str, start: float) -> tuple[float, float]:
         dap.set_breakpoints(program, [line_of("BP")])
         dap.configuration_done()
         dap.wait_response(seq)
+        t_attach = (time.perf_counter() - start) * 1000
         dap.wait_event("stopped")
         t_bp = (time.perf_counter() - start) * 1000
         tid = dap.threads()[0]["id"]
@@ -95,7 +97,7 @@ def session_times(port: int, program: str, start: float) -> tuple[float, float]:
         dap.disconnect()
     finally:
         dap.close()
-    return t_init, t_bp
+    return t_init, t_attach, t_bp
 
 
 def bytecode_env(no_bytecode: bool) -> dict[str, str]:
@@ -108,7 +110,8 @@ def client_env(no_bytecode: bool) -> dict[str, str]:
     return {**env, **bytecode_env(no_bytecode)}
 
 
-def run_safeattach(target: Target, program: str, no_bytecode: bool, tree: Path = REPO) -> tuple[float, float]:
+def run_safeattach(target: Target, program: str, no_bytecode: bool,
+                   tree: Path = REPO) -> tuple[float, float, float]:
     start = time.perf_counter()
     # `-m` puts the working directory first on sys.path: `tree` (a checkout of another revision) is what runs
     proc = subprocess.run([sys.executable, "-m", "app.cli", "attach", str(target.pid), "--json"],
@@ -120,7 +123,7 @@ def run_safeattach(target: Target, program: str, no_bytecode: bool, tree: Path =
 
 
 def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpreter,
-                no_bytecode: bool) -> tuple[float, float]:
+                no_bytecode: bool) -> tuple[float, float, float]:
     port = free_port()
     argv = chroot_command(interp.root, [interp.argv0, "-m", "debugpy", "--listen", f"127.0.0.1:{port}",
                                         "--pid", str(target.pid)])
@@ -140,11 +143,12 @@ def run_debugpy(target: Target, program: str, debugpy_dir: str, interp: Interpre
             proc.stderr.close()
 
 
-def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, float]], interp_name: str,
+def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, float, float]], interp_name: str,
             workdir: Path, no_bytecode: bool) -> dict[str, float]:
     interp = INTERPRETERS[interp_name]
     program = "/" + str((workdir / "prog.py").relative_to(interp.root))
     inits: list[float] = []
+    attaches: list[float] = []
     stops: list[float] = []
     for _ in range(samples):
         pool = TargetPool()
@@ -153,18 +157,24 @@ def measure(label: str, samples: int, one: Callable[[Target, str], tuple[float, 
             target = pool.spawn(chroot_command(interp.root, [interp.argv0, program]), interp, timeout=30,
                                 env=bytecode_env(no_bytecode))
             try:
-                t_init, t_bp = one(target, program)
+                t_init, t_attach, t_bp = one(target, program)
             finally:
                 adapters = _adapters_of(target.pid)
             inits.append(t_init)
+            attaches.append(t_attach)
             stops.append(t_bp)
         finally:
             pool.close()
             _reap(adapters)
-    for what, values in (("initialize", inits), ("breakpoint", stops)):
+    for what, values in (("initialize", inits), ("attach", attaches), ("breakpoint", stops)):
         print(f"{interp_name:>5}  {label:<26} {what:<11} n={len(values):<3} median {statistics.median(values):8.1f} ms"
               f"   p95 {p95(values):8.1f} ms   min {min(values):8.1f} ms", flush=True)
-    return {"initialize": statistics.median(inits), "breakpoint": statistics.median(stops)}
+    return {"initialize": statistics.median(inits), "attach": statistics.median(attaches),
+            "breakpoint": statistics.median(stops)}
+
+
+def ratios(a: dict[str, float], b: dict[str, float]) -> str:
+    return ", ".join(f"{k} {a[k] / b[k]:.2f}x" for k in ("initialize", "attach", "breakpoint"))
 
 
 def precompiled_copy(interp: Interpreter, workdir: Path) -> str:
@@ -241,10 +251,8 @@ def main() -> int:
             dp = measure(f"debugpy --pid ({name} client)", args.samples,
                          lambda t, p, i=interp, d=precompiled: run_debugpy(t, p, d, i, nb), name, workdir, nb)
             if args.baseline is not None:
-                print(f"{name:>5}  ratio baseline/debugpy: initialize {bl['initialize'] / dp['initialize']:.2f}x, "
-                      f"breakpoint {bl['breakpoint'] / dp['breakpoint']:.2f}x", flush=True)
-            print(f"{name:>5}  ratio safeattach/debugpy: initialize {sa['initialize'] / dp['initialize']:.2f}x, "
-                  f"breakpoint {sa['breakpoint'] / dp['breakpoint']:.2f}x", flush=True)
+                print(f"{name:>5}  ratio baseline/debugpy: {ratios(bl, dp)}", flush=True)
+            print(f"{name:>5}  ratio safeattach/debugpy: {ratios(sa, dp)}", flush=True)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
