@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable, Sequence
 
 from app.render.records import report_to_dict, summary_to_dict
-from app.render.words import policy_label, yes_no
 from core.model import ProcessReport, ProcessSummary
 from core.text import visible
 
@@ -40,6 +39,8 @@ def _print_ps(rows: Sequence[ProcessSummary]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from app.render.words import policy_label, yes_no  # human output only (it loads textwrap, datetime, events)
+
     table = Table(title=f"{len(rows)} Python process(es)", expand=False)
     for col in ("PID", "user", "version", "build", "PEP 768", "policy", "container", "command line"):
         table.add_column(col, overflow="fold" if col == "command line" else "ellipsis")
@@ -60,6 +61,8 @@ def _print_info(report: ProcessReport) -> None:
     from rich.table import Table
     from rich.text import Text
     from rich.tree import Tree
+
+    from app.render.words import policy_label, yes_no
 
     con = Console(highlight=False)
     s = report.summary
@@ -109,27 +112,39 @@ def _print_listing(json_out: bool, record: dict[str, object], lines: Callable[[]
 
 
 def cmd_stack(pid: int, json_out: bool, with_locals: bool = False) -> int:
-    from app.render.listings import render_stacks
     from core.walk import snapshot
 
     stacks = snapshot(pid, with_locals=with_locals)
-    _print_listing(json_out, stacks.to_dict(), lambda: render_stacks(stacks))
+    def human() -> list[str]:  # the 80-column renderers load app.render.words (textwrap, datetime, events)
+        from app.render.listings import render_stacks
+
+        return render_stacks(stacks)
+
+    _print_listing(json_out, stacks.to_dict(), human)
     return 0
 
 
 def cmd_tasks(pid: int, json_out: bool) -> int:
-    from app.render.listings import render_tasks
     from core.walk.tasks import read_tasks
 
     result = read_tasks(pid)
-    _print_listing(json_out, result.to_dict(), lambda: render_tasks(result))
+    def human() -> list[str]:
+        from app.render.listings import render_tasks
+
+        return render_tasks(result)
+
+    _print_listing(json_out, result.to_dict(), human)
     return 0
 
 
 def cmd_doctor(pid: int, json_out: bool, injector: str, script: str | None = None) -> int:
-    from app.render.listings import render_diagnosis
     from core.doctor import diagnose
 
     diagnosis = diagnose(pid, injector=injector, script=script)
-    _print_listing(json_out, diagnosis.to_dict(), lambda: render_diagnosis(diagnosis))
+    def human() -> list[str]:
+        from app.render.listings import render_diagnosis
+
+        return render_diagnosis(diagnosis)
+
+    _print_listing(json_out, diagnosis.to_dict(), human)
     return diagnosis.exit_code

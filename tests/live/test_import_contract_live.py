@@ -34,5 +34,6 @@ def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command:
     assert not roots(warm) & {*UI, "elftools", "construct", "psutil"}, warm
     assert not set(warm) & HOT_PATH_NEVER, sorted(set(warm) & HOT_PATH_NEVER)
     assert command == "exec" or "ctypes" not in warm, warm
+    assert "app.render.words" not in warm, warm  # human output's words (textwrap, datetime, events): not for JSON
     ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
     assert len(warm) <= HOT_PATH_BUDGET[command], f"{command}: {len(warm)} modules: {ours}"
