@@ -180,7 +180,7 @@ def ratios(a: dict[str, float], b: dict[str, float]) -> str:
 def precompiled_copy(interp: Interpreter, workdir: Path) -> str:
     """Our debugpy, copied into the workdir and compiled by the target's interpreter (what pip install does)."""
     dest = workdir / "debugpy-precompiled"
-    shutil.copytree(local_debugpy().parent / "debugpy", dest / "debugpy",
+    shutil.copytree(Path(local_debugpy().parent, "debugpy"), dest / "debugpy",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     inside = "/" + str(dest.relative_to(interp.root)) if interp.chrooted else str(dest)
     subprocess.run(chroot_command(interp.root, [interp.argv0, "-m", "compileall", "-q", inside]), check=True,

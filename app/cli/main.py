@@ -156,8 +156,9 @@ def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
 
 def _exit_now(code: int) -> None:
     """Flush and leave without the interpreter's teardown (3-4 ms of a 25 ms `info`). Safe here: these
-    commands (ps, info, stack, tasks, exec) have finished their work, the engine thread included (exec waits
-    for it), their files are closed, and nothing registers atexit handlers."""
+    commands (ps, info, stack, tasks, exec, attach) have finished their work, the engine thread included (exec
+    and attach wait for it), their files are closed, attach has stopped any bridge it served (the debug adapter
+    runs in a session of its own), and nothing registers atexit handlers."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()

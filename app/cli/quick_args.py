@@ -9,19 +9,45 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-# command -> (positionals as (name, int?), flags, options as name -> choices (None: any, via `convert`), defaults)
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # an option's value: one of these choices, or what this converter makes of the text (None: argparse decides)
+    Value = tuple[str, ...] | Callable[[str], object]
+
+
+def _timeout(text: str) -> float | None:
+    """As build_parser's `_timeout` (core.requests.parse_timeout), None where argparse reports an error."""
+    from core.requests import InvalidRequest, parse_timeout
+
+    try:
+        return parse_timeout(text)
+    except InvalidRequest:
+        return None
+
+
+def _text(text: str) -> str:
+    return text
+
+
+# command -> (positionals as (name, int?), flags, options as name -> Value, defaults)
 _METHODS = ("auto", "safe", "legacy")
 _INJECTORS = ("ptrace", "gdb")
-_TIMEOUT = "timeout"
-COMMANDS: dict[str, tuple[tuple[tuple[str, bool], ...], tuple[str, ...], dict[str, tuple[str, ...] | None],
-                          dict[str, object]]] = {
+COMMANDS: dict[str, tuple[tuple[tuple[str, bool], ...], tuple[str, ...], dict[str, Value], dict[str, object]]] = {
     "ps": ((), ("--json",), {}, {}),
     "info": ((("pid", True),), ("--json",), {}, {}),
     "stack": ((("pid", True),), ("--json", "--locals"), {}, {}),
     "tasks": ((("pid", True),), ("--json",), {}, {}),
     "exec": ((("pid", True), ("script", False)), ("--json", "--allow-opted-out"),
-             {"--timeout": None, "--method": _METHODS, "--injector": _INJECTORS},
+             {"--timeout": _timeout, "--method": _METHODS, "--injector": _INJECTORS},
              {"timeout": 10.0, "method": "auto", "injector": "ptrace"}),
+    "attach": ((("pid", True),), ("--json", "--wait-for-client", "--allow-opted-out"),
+               {"--listen": _text, "--method": _METHODS, "--injector": _INJECTORS, "--timeout": _timeout,
+                "--idle-timeout": _timeout},
+               {"listen": "127.0.0.1:0", "method": "auto", "injector": "ptrace", "timeout": 20.0,
+                "idle_timeout": 600.0}),
 }
 
 
@@ -44,7 +70,7 @@ def quick_parse(argv: list[str]) -> SimpleNamespace | None:
         elif token in options:
             if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
                 return None
-            value = _option_value(token, argv[i + 1], options[token])
+            value = _option_value(argv[i + 1], options[token])
             if value is None:
                 return None
             values[_dest(token)] = value
@@ -67,13 +93,7 @@ def quick_parse(argv: list[str]) -> SimpleNamespace | None:
     return SimpleNamespace(**values)
 
 
-def _option_value(option: str, text: str, choices: tuple[str, ...] | None) -> object:
-    if choices is not None:
-        return text if text in choices else None
-    assert _dest(option) == _TIMEOUT
-    from core.requests import InvalidRequest, parse_timeout
-
-    try:
-        return parse_timeout(text)
-    except InvalidRequest:
-        return None
+def _option_value(text: str, value: Value) -> object:
+    if isinstance(value, tuple):
+        return text if text in value else None
+    return value(text)

@@ -14,14 +14,15 @@ import socket
 import stat
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from core.dap.payload import is_loopback
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.in_target_adapter_gate import admitted
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from os import PathLike
     from typing import TypeVarTuple, Unpack
 
     Ts = TypeVarTuple("Ts")
@@ -35,9 +36,9 @@ _SUN_PATH_MAX = 107  # sockaddr_un.sun_path holds 108 bytes including the NUL
 class DapBridge:
     """Accepts on (host, port) and relays each connection to the Unix socket `unix_path`."""
 
-    def __init__(self, unix_path: str | Path, *, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, unix_path: str | PathLike[str], *, host: str = "127.0.0.1", port: int = 0,
                  allowed_uids: Iterable[int] | None = None) -> None:
-        self.unix_path = str(unix_path)
+        self.unix_path = os.fspath(unix_path)
         self._host = host
         self._port = port
         # who may connect (peer uid from /proc/net/tcp*); None: anyone who can reach the port

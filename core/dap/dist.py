@@ -9,22 +9,21 @@ CPython; the payload falls back to pure Python (PYDEVD_USE_CYTHON=NO) on other v
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
 import re
-import shutil
 import stat
-import tempfile
-from dataclasses import dataclass
 from functools import cache, cached_property
-from pathlib import Path
 
-from core.attemptlog import state_dir
+from core.attemptlog import state_location
 from core.errors import FailureKind, SafeAttachError
 from core.paths import write_atomic
 from core.procfs import ensure_alive, same_root
+from core.records import dataclass
+
+# Paths are strings (os.path): every debugpy attach runs `local_debugpy` and `debugpy_dir_for_target`, and the
+# CLI's hot paths do not import pathlib. hashlib, shutil and tempfile load only to copy debugpy into another root.
 
 _MARKER = ".safeattach-debugpy"
 _SKIP_DIRS = {"__pycache__"}
@@ -33,13 +32,13 @@ _DIGESTS = "debugpy-digests.json"  # in the state dir: package path -> [file sig
 
 @dataclass(frozen=True)
 class DebugpyInstall:
-    parent: Path  # the directory holding the `debugpy` package (what goes on sys.path), client's view
+    parent: str  # the directory holding the `debugpy` package (what goes on sys.path), client's view
     version: str
 
     @cached_property
     def digest(self) -> str:
         """Content digest of the package, naming the cached copy; only needed when copying it."""
-        return cached_digest(self.parent / "debugpy")
+        return cached_digest(os.path.join(self.parent, "debugpy"))
 
 
 @cache
@@ -50,18 +49,22 @@ def local_debugpy() -> DebugpyInstall:
         raise SafeAttachError(
             FailureKind.INTERNAL, "debugpy is not installed next to safeattach", hint="pip install debugpy"
         )
-    package = Path(spec.origin).resolve().parent
-    dist = _dist_info(package.parent)
+    parent = os.path.dirname(os.path.dirname(os.path.realpath(spec.origin)))
+    dist = _dist_info(parent)
     if dist is not None:
-        return DebugpyInstall(package.parent, dist.name[len("debugpy-"):-len(".dist-info")])
+        return DebugpyInstall(parent, os.path.basename(dist)[len("debugpy-"):-len(".dist-info")])
     import debugpy  # no metadata next to it (a source checkout): ask the package itself
 
-    return DebugpyInstall(package.parent, str(debugpy.__version__))
+    return DebugpyInstall(parent, str(debugpy.__version__))
 
 
-def _dist_info(parent: Path) -> Path | None:
-    found = sorted(parent.glob("debugpy-*.dist-info"))
-    return found[0] if len(found) == 1 else None
+def _dist_info(parent: str) -> str | None:
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return None
+    found = [n for n in names if n.startswith("debugpy-") and n.endswith(".dist-info")]
+    return os.path.join(parent, found[0]) if len(found) == 1 else None
 
 
 @cache
@@ -70,7 +73,11 @@ def debugpy_min_python() -> tuple[int, int]:
     (importlib.metadata costs the CLI tens of milliseconds)."""
     dist = _dist_info(local_debugpy().parent)
     try:
-        lines = (dist / "METADATA").read_text(encoding="utf-8").splitlines() if dist is not None else []
+        if dist is None:
+            lines = []
+        else:
+            with open(os.path.join(dist, "METADATA"), encoding="utf-8") as f:
+                lines = f.read().splitlines()
     except OSError:
         lines = []
     spec = " ".join(line.partition(":")[2] for line in lines if line.lower().startswith("requires-python:"))
@@ -78,49 +85,61 @@ def debugpy_min_python() -> tuple[int, int]:
     return (int(match[1]), int(match[2])) if match else (3, 10)
 
 
-def cached_digest(package: Path) -> str:
+def cached_digest(package: str | os.PathLike[str]) -> str:
     """`_digest`, remembered in the state dir under a signature of every file's name, size, mtime and inode
     (hashing the whole package costs each attach about 50 ms)."""
-    files = sorted(_files(package))
+    import hashlib
+
+    package = os.fspath(package)
     sig = hashlib.sha256()
-    for path in files:
-        st = path.stat()
-        sig.update(f"{path.relative_to(package).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
-    key, where = sig.hexdigest(), state_dir() / _DIGESTS
+    for path in _files(package):
+        st = os.stat(path)
+        sig.update(f"{_relative(path, package)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
+    key, where = sig.hexdigest(), os.path.join(state_location(), _DIGESTS)
     try:
-        known = json.loads(where.read_text(encoding="utf-8"))
+        with open(where, encoding="utf-8") as f:
+            known = json.load(f)
     except (OSError, ValueError):
         known = {}
     if not isinstance(known, dict):
         known = {}
-    entry = known.get(str(package))
+    entry = known.get(package)
     if isinstance(entry, list) and len(entry) == 2 and entry[0] == key and isinstance(entry[1], str):
         return entry[1]
     digest = _digest(package)
-    known[str(package)] = [key, digest]
+    known[package] = [key, digest]
     try:
-        where.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(str(where), json.dumps(known, sort_keys=True).encode())
+        os.makedirs(os.path.dirname(where), mode=0o700, exist_ok=True)
+        write_atomic(where, json.dumps(known, sort_keys=True).encode())
     except OSError:
         pass  # only a speed-up
     return digest
 
 
-def _digest(package: Path) -> str:
+def _digest(package: str | os.PathLike[str]) -> str:
+    import hashlib
+
+    package = os.fspath(package)
     h = hashlib.sha256()
-    for path in sorted(_files(package)):
+    for path in _files(package):
         # names and contents, not mtimes: identical installs (another venv, a reinstall) share one copy
-        h.update(path.relative_to(package).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        h.update(_relative(path, package).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
     return h.hexdigest()[:12]
 
 
-def _files(package: Path) -> list[Path]:
-    out: list[Path] = []
+def _files(package: str) -> list[str]:
+    """The package's files, sorted component by component (as pathlib sorts: digests made before stay valid)."""
+    out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(package):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
-        out += [Path(dirpath, f) for f in filenames if not f.endswith(".pyc")]
-    return out
+        out += [os.path.normpath(os.path.join(dirpath, f)) for f in filenames if not f.endswith(".pyc")]
+    return sorted(out, key=lambda path: path.split(os.sep))
+
+
+def _relative(path: str, package: str) -> str:
+    return os.path.relpath(path, package)
 
 
 def shares_root(pid: int) -> bool:
@@ -136,31 +155,35 @@ def debugpy_dir_for_target(pid: int, *, target_uid: int | None = None, install: 
     """A directory, as the target sees it, that contains a `debugpy` package the target can import: `install`'s
     (our own debugpy by default)."""
     install = install if install is not None else local_debugpy()
-    if shares_root(pid) and (target_uid in (None, 0) or _world_readable(install.parent / "debugpy")):
-        return str(install.parent)
-    return install_into_root(Path(f"/proc/{pid}/root"), install)
+    if shares_root(pid) and (target_uid in (None, 0) or _world_readable(os.path.join(install.parent, "debugpy"))):
+        return install.parent
+    return install_into_root(f"/proc/{pid}/root", install)
 
 
-def install_into_root(root: Path, install: DebugpyInstall | None = None) -> str:
+def install_into_root(root: str | os.PathLike[str], install: DebugpyInstall | None = None) -> str:
     """Copy `install`'s debugpy (our own by default) under root/tmp, cached and verified; return the path as
     seen inside root."""
     install = install if install is not None else local_debugpy()
     name = f"safeattach-debugpy-{install.version}-{install.digest}"
-    tmp = root / "tmp"
-    dest = tmp / name
+    tmp = os.path.join(os.fspath(root), "tmp")
+    dest = os.path.join(tmp, name)
     if _trusted_copy(dest, install):
         return f"/tmp/{name}"
+    import shutil
+    import tempfile
+
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=tmp))
+        staging = tempfile.mkdtemp(prefix=f".{name}.", dir=tmp)
         try:
             shutil.copytree(
-                install.parent / "debugpy",
-                staging / "debugpy",
+                os.path.join(install.parent, "debugpy"),
+                os.path.join(staging, "debugpy"),
                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
             )
-            (staging / _MARKER).write_text(install.digest)
+            with open(os.path.join(staging, _MARKER), "w", encoding="ascii") as f:
+                f.write(install.digest)
             _seal(staging)
-            if dest.exists() or dest.is_symlink():
+            if os.path.lexists(dest):
                 _remove(dest)
             os.rename(staging, dest)
         except BaseException:
@@ -175,18 +198,19 @@ def install_into_root(root: Path, install: DebugpyInstall | None = None) -> str:
     return f"/tmp/{name}"
 
 
-def _trusted_copy(dest: Path, install: DebugpyInstall) -> bool:
+def _trusted_copy(dest: str, install: DebugpyInstall) -> bool:
     """A previous copy is reused only if it is ours: a real directory owned by us, writable by nobody else."""
     try:
         st = os.lstat(dest)
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
             return False
-        marker = dest / _MARKER
+        marker = os.path.join(dest, _MARKER)
         mst = os.lstat(marker)
         if not stat.S_ISREG(mst.st_mode) or mst.st_uid != os.geteuid() or mst.st_mode & 0o022:
             return False
-        if marker.read_text() != install.digest:
-            return False
+        with open(marker, encoding="ascii", errors="replace") as f:
+            if f.read() != install.digest:
+                return False
         for dirpath, dirnames, filenames in os.walk(dest):
             for entry in (*dirnames, *filenames):
                 est = os.lstat(os.path.join(dirpath, entry))
@@ -197,7 +221,7 @@ def _trusted_copy(dest: Path, install: DebugpyInstall) -> bool:
     return True
 
 
-def _seal(top: Path) -> None:
+def _seal(top: str) -> None:
     """Owned by us, readable by everyone, writable by no one else."""
     for dirpath, _dirnames, filenames in os.walk(top):
         os.chmod(dirpath, 0o755)
@@ -206,16 +230,24 @@ def _seal(top: Path) -> None:
     os.chmod(top, 0o755)
 
 
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
+def _remove(path: str) -> None:
+    if os.path.islink(path) or os.path.isfile(path):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
     else:
+        import shutil
+
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _world_readable(package: Path) -> bool:
+def _world_readable(package: str) -> bool:
     """Every directory from / down to the package traversable by others, and the package readable."""
-    for part in (*reversed(package.parents), package):
+    chain = [package]
+    while (up := os.path.dirname(chain[-1])) not in ("", chain[-1]):
+        chain.append(up)
+    for part in reversed(chain):
         try:
             mode = os.stat(part).st_mode
         except OSError:

@@ -24,12 +24,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.sources import payload_source
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import exe_path, same_namespace, same_root, start_ticks_of, status_field
+from core.records import dataclass, field
 
 ENDPOINTS = "endpoints"  # written by the gate once both ports listen: "<client port> <server port> <pid>"
 MARKER = "installed"  # written by the gate once installed (fail closed without it)

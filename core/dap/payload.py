@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 
 from core.payloads.contract import PayloadSpec
@@ -69,6 +68,8 @@ def debugpy_payload(
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # here: an attach that fails before its payload never needs it
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -13,14 +13,14 @@ import json
 import os
 import stat
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from core.attemptlog import state_dir
+from core.attemptlog import state_location
 from core.paths import write_atomic
 from core.procfs import start_ticks_of
+from core.records import asdict, dataclass
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from core.results import JSONObject
 
@@ -41,18 +41,19 @@ class CacheEntry:
     gate: JSONObject | None = None  # the peer gate debugpy's adapter runs behind (see in_target_adapter_gate)
 
 
-def cache_dir() -> Path:
-    return state_dir() / "reattach"
+def cache_dir() -> str:
+    return os.path.join(state_location(), "reattach")
 
 
-def _path(pid: int, start_ticks: int) -> Path:
-    return cache_dir() / f"{pid}-{start_ticks}.json"
+def _path(pid: int, start_ticks: int) -> str:
+    return os.path.join(cache_dir(), f"{pid}-{start_ticks}.json")
 
 
 def load(pid: int, start_ticks: int) -> CacheEntry | None:
     """The stored entry for this process incarnation, or None (missing or unreadable)."""
     try:
-        data = json.loads(_path(pid, start_ticks).read_text(encoding="utf-8"))
+        with open(_path(pid, start_ticks), encoding="utf-8") as f:
+            data = json.load(f)
         entry = CacheEntry(**data)
     except (OSError, ValueError, TypeError):
         return None
@@ -63,17 +64,15 @@ def load(pid: int, start_ticks: int) -> CacheEntry | None:
 
 def store(entry: CacheEntry) -> None:
     """Write atomically (private dir, 0600) and drop entries of processes that are gone."""
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
     data = {**asdict(entry), "created": entry.created or time.time()}
-    path = _path(entry.pid, entry.start_ticks)
-    write_atomic(str(path), json.dumps(data, sort_keys=True).encode())
+    write_atomic(_path(entry.pid, entry.start_ticks), json.dumps(data, sort_keys=True).encode())
     prune()
 
 
 def forget(pid: int, start_ticks: int) -> None:
     try:
-        _path(pid, start_ticks).unlink()
+        os.unlink(_path(pid, start_ticks))
     except OSError:
         pass
 

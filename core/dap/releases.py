@@ -14,13 +14,12 @@ time: a missing copy is an UNSUPPORTED_VERSION failure whose hint is that comman
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
-from pathlib import Path
+import os
 
 from core.dap.dist import DebugpyInstall, debugpy_min_python, local_debugpy
 from core.errors import FailureKind, SafeAttachError
-from core.paths import xdg_dir
+from core.paths import xdg_location
+from core.records import dataclass
 
 OLD_RELEASE = "1.8.21"  # the newest debugpy that runs on 3.9
 OLD_RELEASE_MIN_PYTHON = (3, 8)
@@ -35,17 +34,19 @@ class Release:
     ours: bool  # our own debugpy (the one installed next to safeattach)
 
 
-def cache_root() -> Path:
-    return xdg_dir("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
+def cache_root() -> str:
+    return xdg_location("SAFEATTACH_CACHE_DIR", "XDG_CACHE_HOME", ".cache")
 
 
-def old_release_parent() -> Path:
+def old_release_parent() -> str:
     """The directory that holds the old release's `debugpy` package (what goes on the target's sys.path)."""
-    return cache_root() / "debugpy-legacy" / OLD_RELEASE
+    return os.path.join(cache_root(), "debugpy-legacy", OLD_RELEASE)
 
 
 def fetch_command(python: str = "python3") -> str:
-    dest = shlex.quote(str(old_release_parent()))
+    import shlex  # only for this hint
+
+    dest = shlex.quote(old_release_parent())
     return (f"{python} -m pip install --no-deps --only-binary=:all: --platform any --python-version 3.9 "
             f"--target {dest} debugpy=={OLD_RELEASE}")
 
@@ -67,13 +68,13 @@ def release_for_target(version: tuple[int, int]) -> Release:
 
 def _old_release() -> DebugpyInstall:
     parent = old_release_parent()
-    package = parent / "debugpy"
-    if not (package / "__init__.py").is_file():
+    package = os.path.join(parent, "debugpy")
+    if not os.path.isfile(os.path.join(package, "__init__.py")):
         raise SafeAttachError(
             FailureKind.UNSUPPORTED_VERSION,
             f"the bundled debugpy needs Python >= {'.'.join(map(str, debugpy_min_python()))}, and debugpy "
             f"{OLD_RELEASE} (the newest release for older targets) is not in {parent}",
             hint=f"Fetch it once with: {fetch_command()}",
-            detail={"expected": str(package), "debugpy_version": OLD_RELEASE},
+            detail={"expected": package, "debugpy_version": OLD_RELEASE},
         )
     return DebugpyInstall(parent, OLD_RELEASE)

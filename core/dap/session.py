@@ -22,21 +22,25 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
 
-from core.dap import fast_adapter
-from core.dap.bridge import DapBridge
-from core.dap.fast_adapter import FastAdapter
 from core.dap.payload import is_loopback
 from core.dap.reattach import CacheEntry, find_listener, forget, load, store, validate
 from core.errors import FailureKind, SafeAttachError
 from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import mkdir_private, open_base_dir, remove_dir_at
 from core.procfs import same_namespace, same_root, start_ticks_of
+from core.records import dataclass, field
 from core.requests import AttachRequest
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same. The bridge (and
+# the in-target gate it shares, which needs typing) loads only for a target in another network namespace, the
+# client-started adapter (subprocess) only once the target is open.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
+    from core.dap.bridge import DapBridge
+    from core.dap.fast_adapter import FastAdapter
     from core.dap.releases import Release
     from core.results import (
         JSON,
@@ -134,19 +138,20 @@ def prepare_bridge_dir(root: str, pid: int, start_ticks: int, uid: int, gid: int
     return f"/tmp/{base}/{name}/{BRIDGE_SOCKET}"
 
 
-class OpenedTarget(Protocol):
-    """What the payload needs to know of the opened target (core.target.Target provides it)."""
+if TYPE_CHECKING:
+    class OpenedTarget(Protocol):
+        """What the payload needs to know of the opened target (core.target.Target provides it)."""
 
-    @property
-    def pid(self) -> int: ...
-    @property
-    def uid(self) -> int: ...
-    @property
-    def gid(self) -> int: ...
-    @property
-    def start_ticks(self) -> int: ...
-    @property
-    def root(self) -> str: ...
+        @property
+        def pid(self) -> int: ...
+        @property
+        def uid(self) -> int: ...
+        @property
+        def gid(self) -> int: ...
+        @property
+        def start_ticks(self) -> int: ...
+        @property
+        def root(self) -> str: ...
 
 
 @dataclass
@@ -209,6 +214,7 @@ class DebugSession:
     def start_adapter(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> None:
         """Start debugpy's adapter now, in parallel with the injection, when the target would start the very
         same one (see core.dap.fast_adapter); otherwise the payload starts it, as before."""
+        from core.dap import fast_adapter
         from core.dap.releases import release_for_target
 
         self._chosen = release_for_target(version)
@@ -243,6 +249,7 @@ class DebugSession:
     # -- the payload -------------------------------------------------------------------------------------
     def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
         """The payload for this target."""
+        from core.dap import fast_adapter
         from core.dap.payload import debugpy_payload
 
         req = self.request
@@ -272,6 +279,8 @@ class DebugSession:
         fast = self.fast
         if fast is None:
             return None
+        from core.dap import fast_adapter
+
         return {"endpoints": f"{fast.dir_target_path}/{fast_adapter.ENDPOINTS}", "token": fast.token,
                 "server_host": "127.0.0.1", "deadline": fast.server_deadline, "python": fast.python}
 
@@ -301,6 +310,8 @@ class DebugSession:
             say(f"requested {req.listen_host}:{req.listen_port}, but the server already running listens on "
                 f"{info['host']}:{info['port']}; it is reused as it is")
         if self.bridge_socket is not None:
+            from core.dap.bridge import DapBridge
+
             path = f"/proc/{self.pid}/root{self.bridge_socket}"
             bridge = DapBridge(path, host=req.listen_host, port=req.listen_port,
                                allowed_uids=self.allowed_uids(self.target_uid))

@@ -111,7 +111,7 @@ def test_reattach_twice_through_cache_and_through_rediscovery(session: Session) 
 def test_stale_cache_entry_is_not_used(session: Session) -> None:
     target, prog = session.spawn("3.14")
     _, first = engine_attach(session, target.pid)
-    entry_path = next(cache_dir().iterdir())
+    entry_path = next(Path(cache_dir()).iterdir())
     data = json.loads(entry_path.read_text())
     data["port"] = 1  # nothing of the adapter's listens there
     entry_path.write_text(json.dumps(data))

@@ -102,7 +102,7 @@ class Session:
 # -- ways to attach ---------------------------------------------------------------------------------------
 
 
-def _outcome_from(lines: list[str]) -> tuple[list[dict[str, Any]], Outcome]:
+def outcome_from(lines: list[str]) -> tuple[list[dict[str, Any]], Outcome]:
     events = [json.loads(line) for line in lines if line.strip()]
     last = events[-1]
     assert last["event"] == "Outcome", events
@@ -117,7 +117,7 @@ def cli_attach(s: Session, pid: int | str, *args: str) -> tuple[int, list[dict[s
     """`safeattach attach PID --json ARGS` to completion: (exit code, events, outcome, stderr)."""
     proc = subprocess.run([*CLI, "attach", str(pid), "--json", *args], capture_output=True, text=True,
                           timeout=90, cwd=REPO)
-    events, outcome = _outcome_from(proc.stdout.splitlines())
+    events, outcome = outcome_from(proc.stdout.splitlines())
     s.remember(outcome)
     return proc.returncode, events, outcome, proc.stderr
 
@@ -141,7 +141,7 @@ def cli_attach_serving(s: Session, pid: int, *args: str) -> tuple[subprocess.Pop
             buf += chunk
             *done, buf = buf.split(b"\n")
             lines += [d.decode() for d in done if d.strip()]
-    _, outcome = _outcome_from(lines)
+    _, outcome = outcome_from(lines)
     s.remember(outcome)
     return proc, outcome
 

@@ -18,14 +18,14 @@ def test_local_debugpy_is_found_from_its_metadata() -> None:
 
     install = local_debugpy()
     assert install.version == debugpy.__version__
-    assert (install.parent / "debugpy" / "__init__.py").samefile(debugpy.__file__)
+    assert (Path(install.parent) / "debugpy" / "__init__.py").samefile(debugpy.__file__)
     assert debugpy_min_python() == (3, 10)  # debugpy 1.8.22: Requires-Python >= 3.10
 
 
 def test_the_digest_is_remembered_until_a_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFEATTACH_STATE_DIR", str(tmp_path / "state"))
     package = tmp_path / "site" / "debugpy"
-    shutil.copytree(local_debugpy().parent / "debugpy" / "common", package / "common")
+    shutil.copytree(Path(local_debugpy().parent, "debugpy", "common"), package / "common")
     (package / "__init__.py").write_text("x = 1\n")
     real = _digest(package)
     assert cached_digest(package) == real

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_imports import HOT_PATH_NEVER, UI, cli_imports, roots
+from cli_imports import HOT_PATH_BUDGET, HOT_PATH_NEVER, UI, cli_imports, roots
 from repo_paths import REPO
 
 import core
+from core.errors import FailureKind, exit_code_for
 
 
 def test_core_imports_no_ui_modules() -> None:
@@ -104,21 +105,24 @@ def test_json_commands_import_no_ui(tmp_path: Path, command: str) -> None:
 
 
 
-@pytest.mark.parametrize("command", ["exec", "info", "stack", "ps"])
+@pytest.mark.parametrize("command", ["exec", "attach", "info", "stack", "ps"])
 def test_common_commands_import_none_of_the_heavy_helpers(tmp_path: Path, command: str) -> None:
     """On the error paths (a missing process, reported as JSON), and for `ps` once the ELF facts of every
     Python binary on this machine are cached (a cold run reads them with pyelftools, which needs typing)."""
     script = tmp_path / "noop.py"
     script.write_text("pass\n")
-    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "info": ("info", str(_no_such_pid())),
-            "stack": ("stack", str(_no_such_pid())), "ps": ("ps",)}[command]
+    args = {"exec": ("exec", str(_no_such_pid()), str(script)), "attach": ("attach", str(_no_such_pid())),
+            "info": ("info", str(_no_such_pid())), "stack": ("stack", str(_no_such_pid())), "ps": ("ps",)}[command]
     if command == "ps":
         cli_imports(tmp_path, *args, "--json")
-    _code, new = cli_imports(tmp_path, *args, "--json")
+    code, new = cli_imports(tmp_path, *args, "--json")
+    assert command == "ps" or code == exit_code_for(FailureKind.NO_SUCH_PROCESS), code
     assert not set(new) & HOT_PATH_NEVER, sorted(set(new) & HOT_PATH_NEVER)
     assert "psutil" not in roots(new)  # ps reads /proc itself (psutil's import alone cost more than the walk)
-    if command != "exec":
+    if command not in ("exec", "attach"):
         assert "ctypes" not in new
+    if command in HOT_PATH_BUDGET:  # the budget of a successful run bounds the error path too
+        assert len(new) <= HOT_PATH_BUDGET[command], f"{command}: {len(new)} modules: {new}"
 
 
 def test_console_and_renderers_load_no_doctor_or_injector() -> None:
