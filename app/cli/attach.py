@@ -10,7 +10,6 @@ import math
 import os
 import queue
 import signal
-import socket
 import sys
 import threading
 import time
@@ -26,6 +25,7 @@ from core.text import visible, visible_block
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
 
     from rich.console import Console
@@ -251,6 +251,8 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     port = connect.get("port") if isinstance(connect, Mapping) else None
     if not isinstance(host, str) or not isinstance(port, int):  # an ok debugpy outcome always holds them
         return exit_code_for(FailureKind.INTERNAL)
+    import socket  # only `dap` connects (exec and attach would pay its 2-4 ms import for nothing)
+
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
@@ -268,13 +270,15 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
 
 def _relay_stdio(sock: socket.socket) -> None:
     """Pump stdin -> socket and socket -> stdout until either ends (or a signal that cancels attaches)."""
+    from socket import SHUT_WR
+
     done = threading.Event()
 
     def upstream() -> None:
         try:
             while data := os.read(sys.stdin.fileno(), 65536):
                 sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
+            sock.shutdown(SHUT_WR)
         except OSError:
             pass
         done.set()

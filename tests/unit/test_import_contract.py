@@ -121,6 +121,8 @@ def test_common_commands_import_none_of_the_heavy_helpers(tmp_path: Path, comman
     assert "psutil" not in roots(new)  # ps reads /proc itself (psutil's import alone cost more than the walk)
     if command not in ("exec", "attach"):
         assert "ctypes" not in new
+    if command != "attach":  # only the debugger commands talk TCP (socket's import alone is 2-4 ms)
+        assert "socket" not in new, new
     if command in HOT_PATH_BUDGET:  # the budget of a successful run bounds the error path too
         assert len(new) <= HOT_PATH_BUDGET[command], f"{command}: {len(new)} modules: {new}"
 
