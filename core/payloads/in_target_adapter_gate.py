@@ -15,7 +15,6 @@ the gate ends the process before the adapter starts (fail closed). Self-containe
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import socket
@@ -25,6 +24,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import ipaddress
+
     IP = ipaddress.IPv4Address | ipaddress.IPv6Address  # never evaluated: this file runs on 3.9 targets too
 
 ENV = "SAFEATTACH_ADAPTER_GATE"
@@ -35,6 +36,8 @@ _ROW_RETRIES = 5  # the peer's row is there once accept() returns; retry briefly
 
 def _addr(hex_addr: str) -> tuple[IP, int]:
     """(ip address, port) from a /proc/net/tcp* column like `0100007F:1F90` (words in host byte order)."""
+    import ipaddress  # on the first accept, not while the adapter starts (debugpy does not need it: ~4 ms)
+
     host, port = hex_addr.split(":")
     raw = bytes.fromhex(host)
     words = b"".join(raw[i:i + 4][::-1] if sys.byteorder == "little" else raw[i:i + 4] for i in range(0, len(raw), 4))
@@ -61,6 +64,8 @@ def _rows(proc: str) -> list[list[str]]:
 def peer_uid(conn: socket.socket, proc: str = "/proc/self") -> int | None:
     """The uid owning the local socket at the other end of the TCP connection `conn`, or None when no local
     socket is (a remote peer, or one that is already gone)."""
+    import ipaddress
+
     try:
         peer = conn.getpeername()
         me = conn.getsockname()
@@ -97,6 +102,8 @@ def install(allowed: frozenset[int], open_to_network: bool, idle: float, announc
     clients: set[tuple[object, int]] = set()  # admitted peers of the client port (and _SERVER_SEEN)
 
     def gated_accept(self: socket.socket) -> tuple[socket.socket, Any]:
+        import ipaddress
+
         while True:
             conn, address = accept(self)
             if admitted(conn, allowed, open_to_network):
