@@ -167,6 +167,19 @@ def _watchdog(port: int, idle: float, clients: set[tuple[object, int]], server_d
             os._exit(0)  # no client for `idle` seconds: the server stops, the debuggee goes on
 
 
+def _no_uname_child() -> None:
+    """debugpy's log module asks `platform` for the processor as it is imported; on Linux that runs `uname -p`
+    in a child process (6-9 ms of the adapter's start-up, inside the target's root). Debian's uname prints
+    "unknown" there, which platform reports as "": the adapter gets that "" without the child, through the
+    per-platform hook platform's _Processor looks up first. Only debugpy's (unwritten) log header could differ,
+    on a distribution whose uname prints the machine instead."""
+    import platform
+
+    processor = getattr(platform, "_Processor", None)
+    if processor is not None and sys.platform == "linux" and not hasattr(processor, "get_linux"):
+        processor.get_linux = staticmethod(lambda: "")
+
+
 def _from_environment() -> None:
     config = json.loads(os.environ.pop(ENV))
     deadline = config.get("server_deadline")
@@ -182,6 +195,10 @@ def _from_environment() -> None:
             _cache_bytecode(str(config["bytecode"]))
         except Exception:  # only a speed-up: the gate above is installed either way
             pass
+    try:
+        _no_uname_child()
+    except Exception:  # only a speed-up
+        pass
     fd = os.open(config["marker"], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     os.close(fd)
 
