@@ -245,6 +245,9 @@ class DebugSession:
         if not ok:
             fast.kill()
         fast.cleanup()
+        if ok:  # the spawned process exits once the adapter daemonised, up to tens of ms after it reported:
+            # reaped off the attach's path (a CLI that exits first leaves it to init)
+            threading.Thread(target=fast.reap, name="safeattach-reap-adapter", daemon=True).start()
 
     # -- the payload -------------------------------------------------------------------------------------
     def payload_spec(self, target: OpenedTarget, version: tuple[int, int], say: Say) -> PayloadSpec:
@@ -372,7 +375,6 @@ class DebugSession:
                 if client_port != port:
                     raise SafeAttachError(FailureKind.PAYLOAD, f"the payload reports port {port}, but the adapter "
                                           f"safeattach started listens on {client_port}")
-                self.fast.reap()
         # our own adapter reported its ports itself: no need to search /proc's socket tables
         listener = self.fast.owned_pid() if self.fast is not None else None
         if listener is None:
