@@ -4,10 +4,10 @@ Confirmation channel: the loader writes `result.json` into the request's private
 rename, and the client polls for it through `/proc/PID/root`. A file works across mount *and* network
 namespaces (a socket connect-back does not), needs no listener and leaves nothing to time out in the target.
 
-Files in the private directory: `loader.py` (the path written into the target), `payload.py`,
-`params.json`, the payload's extra files, `claim` (O_EXCL marker: whoever creates it first — the loader
-running, or the client withdrawing — wins, so a request runs at most once; the loader writes its thread into
-it) and `result.json`.
+Files in the private directory: `loader.py` (the path written into the target, with the params inside as a
+Python literal: the loader imports no json), `payload.py`, the payload's extra files, `claim` (O_EXCL
+marker: whoever creates it first — the loader running, or the client withdrawing — wins, so a request runs
+at most once; the loader writes its thread into it) and `result.json`.
 
 A client that stops waiting while the loader runs (the script is still running at the timeout) must not
 remove the directory from under it. It creates `abandoned` and then looks for `result.json`; the loader
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from core.errors import FailureKind, SafeAttachError
 from core.loader_template import LOADER_TEMPLATE
@@ -44,13 +44,26 @@ POLL_INTERVAL = 0.005
 FAST_POLL, FAST_PHASE = 0.001, 0.1
 
 
-def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str]) -> str:
+def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str],
+                  params: str = "{}") -> str:
+    """`params`: the payload's params as a Python literal (`params_literal`): the loader imports no json."""
     return LOADER_TEMPLATE % {
         "private_dir": private_dir,
         "request_id": request_id,
         "deadline": deadline,
         "own_files": own_files,
+        "params": params,
     }
+
+
+def params_literal(params: Mapping[str, object]) -> str:
+    """JSON-able params as a Python literal the loader evaluates as its own code: through JSON first, so only
+    dicts, lists, strings, finite numbers, booleans and None remain, whose repr is a literal."""
+    try:
+        text = json.dumps(dict(params), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise SafeAttachError(FailureKind.PAYLOAD, f"payload params are not JSON-able: {exc}") from exc
+    return repr(json.loads(text))
 
 
 @dataclass
@@ -176,19 +189,15 @@ def stage(
         if name in RESERVED:
             msg = f"payload file name {name!r} is reserved by the loader"
             raise SafeAttachError(FailureKind.PAYLOAD, msg)
-    try:
-        params = json.dumps(dict(payload.params)).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise SafeAttachError(FailureKind.PAYLOAD, f"payload params are not JSON-able: {exc}") from exc
+    params = params_literal(payload.params)
     pdir = create_private_dir(target_root, uid, gid, request_id)
     deadline = time.time() + expires_in
     try:
-        own = ["payload.py", "params.json", *payload.files]
+        own = ["payload.py", *payload.files]
         pdir.write_file("payload.py", payload.source.encode("utf-8"))
-        pdir.write_file("params.json", params)
         for name, data in payload.files.items():
             pdir.write_file(name, bytes(data))
-        loader = render_loader(pdir.target_path, pdir.request_id, deadline, own)
+        loader = render_loader(pdir.target_path, pdir.request_id, deadline, own, params)
         pdir.write_file(LOADER_NAME, loader.encode("utf-8"))
     except BaseException:
         pdir.cleanup()

@@ -5,6 +5,11 @@ whatever the client did meanwhile (withdrew, gave up, removed the directory): it
 swallow their errors (a payload's exception is reported, not raised). When the client gave up waiting
 (the `abandoned` marker; see core.loader), the loader removes the request directory itself once done.
 Placeholders (`%(name)r`) are filled by core.loader.render_loader.
+
+It imports no `json`: in a target that has not loaded it yet, `json` (and `re` under it) costs about 8 ms of
+every confirmed exec. The params arrive as a Python literal in the loader itself (core.loader renders the
+JSON-able params with repr), and `_dumps` writes the claim and the report as json.dumps would
+(ensure_ascii, `default=repr`; tests/unit/test_loader.py holds the two equal).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ LOADER_TEMPLATE = '''\
 # safeattach loader (request %(request_id)s). Safe to ignore: it does nothing once expired or already run.
 def _safeattach_loader():
     import builtins
-    import json
     import os
     import sys
     import time
@@ -29,7 +33,7 @@ def _safeattach_loader():
     import _thread
 
     try:  # who runs it, for a client that gives up before the report (best effort)
-        os.write(fd, json.dumps({"native_thread_id": _thread.get_native_id(), "started": time.time()}).encode())
+        os.write(fd, _dumps({"native_thread_id": _thread.get_native_id(), "started": time.time()}).encode())
     except Exception:
         pass
     finally:
@@ -45,8 +49,7 @@ def _safeattach_loader():
         "started": time.time(),
     }
     try:
-        with open(d + "/params.json", "rb") as f:
-            params = json.loads(f.read().decode("utf-8"))
+        params = %(params)s
         with open(d + "/payload.py", "rb") as f:
             source = f.read()
         namespace = {"__name__": "__safeattach_payload__", "__builtins__": builtins}
@@ -90,16 +93,15 @@ def _safeattach_loader():
 
 
 def _write_report(d, report):
-    import json
     import os
 
     tmp = d + "/result.json.tmp"
     try:
-        data = json.dumps(report, default=repr).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+        data = _dumps(report).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
         report = {k: report[k] for k in ("request_id", "pid", "native_thread_id", "thread_name")}
         report.update(ok=False, exc_type="TypeError", exc_message="result is not JSON-able: %%s" %% exc)
-        data = json.dumps(report).encode("utf-8")
+        data = _dumps(report).encode("utf-8")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         while data:
@@ -109,9 +111,59 @@ def _write_report(d, report):
     os.replace(tmp, d + "/result.json")  # atomic: the client never sees half a report
 
 
+def _dumps(value):
+    """json.dumps(value, default=repr) (ASCII only, `, ` and `: ` separators), without importing json."""
+    if isinstance(value, str):
+        bs = chr(92)  # a backslash, spelled without one: this source is itself inside a string literal
+        if value.isascii() and value.isprintable() and '"' not in value and bs not in value:
+            return '"' + value + '"'
+        short = {34: bs + '"', 92: bs + bs, 10: bs + "n", 13: bs + "r", 9: bs + "t", 8: bs + "b", 12: bs + "f"}
+        out = []
+        for c in value:
+            o = ord(c)
+            if o in short:
+                out.append(short[o])
+            elif 32 <= o < 127:
+                out.append(c)
+            elif o < 0x10000:
+                out.append(bs + "u%%04x" %% o)
+            else:
+                o -= 0x10000
+                out.append(bs + "u%%04x" %% (0xD800 | (o >> 10)) + bs + "u%%04x" %% (0xDC00 | (o & 0x3FF)))
+        return '"' + "".join(out) + '"'
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if isinstance(k, str):
+                key = k
+            elif k is None or isinstance(k, (bool, int, float)):
+                key = _dumps(k).strip('"')
+            else:
+                raise TypeError("keys must be str, int, float, bool or None, not %%s" %% type(k).__name__)
+            items.append(_dumps(key) + ": " + _dumps(v))
+        return "{" + ", ".join(items) + "}"
+    return _dumps(repr(value))
+
+
 try:
     _safeattach_loader()
 except Exception:
     pass  # never a traceback in the target from our own code
-del _safeattach_loader, _write_report
+del _safeattach_loader, _write_report, _dumps
 '''

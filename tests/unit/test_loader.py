@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from live_targets import INTERPRETERS, Interpreter, chroot_command, require
 
 from core.errors import FailureKind, SafeAttachError
-from core.loader import StagedRequest, stage
+from core.loader import StagedRequest, render_loader, stage
 from core.payloads.contract import PayloadSpec
 from core.privdir import create_private_dir
 from core.requests import CancelToken
@@ -173,3 +177,54 @@ def test_script_path_length_is_exposed() -> None:
 
 def test_all_loader_interpreters_known() -> None:
     assert {"3.9", "3.14", "3.15"} <= set(INTERPRETERS)
+
+
+NO_JSON = """
+import sys
+def run(params, ctx):
+    return {"json_loaded": "json" in sys.modules, "re_loaded": "re" in sys.modules, "params": params}
+"""
+
+
+@pytest.mark.parametrize("name", ["3.9", "3.14"])
+def test_the_loader_imports_no_json_in_the_target(name: str) -> None:
+    """json (with re under it) costs a fresh target about 8 ms of every confirmed exec: the params come as a
+    literal in the loader, the report is written by its own `_dumps`."""
+    interp = require(name)
+    params = {"s": "é\u2028\x00\"\\", "n": [1, 2.5, None, True, {"k": -3}]}
+    req = stage(str(interp.root), 0, 0, PayloadSpec("t", NO_JSON, params, {}), expires_in=60)
+    try:
+        _run_in(interp, req)
+        res = req.wait(5, CancelToken())
+        assert res.ok, res.error
+        assert res.result == {"json_loaded": False, "re_loaded": False, "params": params}
+    finally:
+        req.cleanup()
+
+
+def _loader_dumps() -> Any:
+    namespace: dict[str, Any] = {}
+    source = render_loader("/nonexistent", "r", 0.0, [], "{}")  # expired: running it does nothing
+    exec(compile(source.replace("del _safeattach_loader, _write_report, _dumps", ""), "loader.py", "exec"),
+         namespace)
+    return namespace["_dumps"]
+
+
+_DUMPS = _loader_dumps()
+_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.just(object) | st.just(1j)
+_keys = st.text() | st.integers() | st.floats() | st.booleans() | st.none()
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                       | st.dictionaries(_keys, inner, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_the_loaders_json_writer_agrees_with_json_dumps(value: object) -> None:
+    assert _DUMPS(value) == json.dumps(value, default=repr)
+
+
+def test_the_loaders_json_writer_refuses_what_json_dumps_refuses() -> None:
+    with pytest.raises(TypeError):
+        json.dumps({(1, 2): 0}, default=repr)
+    with pytest.raises(TypeError):
+        _DUMPS({(1, 2): 0})
