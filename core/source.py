@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Protocol
 from core.events import Event
 from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
-from core.walk.model import ProcessStacks
 
 if TYPE_CHECKING:  # the task walker and the doctor (every check, the chain, the injector) load only when used
     from core.doctor.model import Diagnosis
+    from core.walk.model import ProcessStacks  # core.walk loads the reader: not at the console's first paint
     from core.walk.tasks import ProcessTasks
 
 

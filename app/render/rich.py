@@ -12,17 +12,16 @@ from rich.table import Table
 from rich.text import Text
 
 from app.render import words
-from app.render.listings import runs
 from app.viewmodel import AttemptView
 from core.attemptstats import AttemptStats
 from core.errors import SafeAttachError
 from core.events import StepStatus
 from core.model import ProcessSummary
 from core.text import visible, visible_block
-from core.walk.model import ThreadStack
 
 if TYPE_CHECKING:  # the doctor package loads its checks (the attach chain, the injector): only for findings
     from core.doctor.model import Diagnosis
+    from core.walk.model import ThreadStack  # core.walk loads the reader (the target, offsets): not at paint
     from core.walk.tasks import ProcessTasks
 
 
@@ -290,6 +289,8 @@ def thread_header(t: ThreadStack) -> Text:
 
 def stacks_text(threads: Sequence[ThreadStack]) -> Text:
     """Every thread with its whole stack, innermost first; target-controlled names are shown as escapes."""
+    from app.render.listings import runs  # with core.walk: not for the console's first paint
+
     out = Text()
     for i, t in enumerate(threads):
         if i:

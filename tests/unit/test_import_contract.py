@@ -136,3 +136,13 @@ def test_console_and_renderers_load_no_doctor_or_injector() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", out.stdout
+
+
+def test_the_console_loads_no_stack_reader_before_its_first_paint() -> None:
+    """The Processes screen shows a listing: the stack and task readers (core.walk, with the target's reader
+    and its offsets, ~25 modules) load when a stack is asked for."""
+    code = ("import sys, app.tui.app\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith(('core.walk', 'app.render.listings')))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", out.stdout
