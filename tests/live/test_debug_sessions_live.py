@@ -3,12 +3,14 @@ target, and a real DAP client (tests/support/dap_client.py) debugs it through th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -236,6 +238,17 @@ def test_cli_attach_on_39_uses_the_debugpy_release_that_supports_it(
     drive_session(int(outcome.result["connect"]["port"]), program, target)
 
 
+@contextlib.contextmanager
+def server_joined(outcome: Outcome) -> Iterator[DapClient]:
+    """A DAP session on the attach's port once the debug server in the target joined it (the attach returns
+    as soon as the adapter listens, while pydevd may still be importing)."""
+    with DapClient("127.0.0.1", int(outcome.result["connect"]["port"]), timeout=30) as dap:
+        dap.initialize()
+        dap.attach()
+        dap.wait_event("initialized")
+        yield dap
+
+
 COMPILE_COUNTER = """
 import sys, threading, time
 DIR = sys.argv[1]
@@ -272,11 +285,7 @@ def test_a_target_that_writes_no_bytecode_imports_debugpy_from_bytecode_on_the_n
                                        stdin=subprocess.PIPE)
         _, outcome = engine_attach(session, target.pid)
         assert outcome.ok, (outcome.message, outcome.hint)
-        # the attach returns once the adapter listens; pydevd is imported once its debug server joined
-        with DapClient("127.0.0.1", int(outcome.result["connect"]["port"]), timeout=30) as dap:
-            dap.initialize()
-            dap.attach()
-            dap.wait_event("initialized")
+        with server_joined(outcome) as dap:  # pydevd is imported once its debug server joined
             dap.disconnect()
         assert target.proc.stdin is not None
         target.proc.stdin.write(b"count\n")
@@ -370,10 +379,7 @@ def test_the_debug_servers_connection_to_the_adapter_sends_without_delay(session
                                    stdin=subprocess.PIPE)
     _, outcome = engine_attach(session, target.pid)
     assert outcome.ok, (outcome.message, outcome.hint)
-    with DapClient("127.0.0.1", int(outcome.result["connect"]["port"]), timeout=30) as dap:
-        dap.initialize()
-        dap.attach()
-        dap.wait_event("initialized")  # the debug server joined
+    with server_joined(outcome) as dap:
         assert target.proc.stdin is not None
         target.proc.stdin.write(b"nodelay?\n")
         target.proc.stdin.flush()
