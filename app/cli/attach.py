@@ -165,7 +165,16 @@ def cmd_attach(
                             listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
                             idle_timeout=idle_timeout,
                             allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
-    outcome = run_outcome(request, json_out)
+    if os.path.exists(f"/proc/{pid}"):  # the adapter's bootstrap starts while the CLI reads the target
+        from core.dap import fast_adapter
+
+        fast_adapter.prestart()
+        try:
+            outcome = run_outcome(request, json_out)
+        finally:
+            fast_adapter.discard_prestarted()
+    else:
+        outcome = run_outcome(request, json_out)
     if outcome is None or not outcome.ok:
         return exit_code(outcome)
     if not json_out:

@@ -331,7 +331,37 @@ class Boot:
         os.close(self.exec_r)
 
 
+_prestarted: list[Boot] = []  # at most one, started by `prestart` and taken by the next `boot`
+
+
+def prestart() -> None:
+    """Start a bootstrap now, for the attach this process is about to run (the CLI calls it before it reads the
+    target): its interpreter's start-up then overlaps with the CLI's own. It does nothing until configured; an
+    attach that does not take it ends it with `discard_prestarted`, and a client that dies closes its stdin,
+    on which it exits."""
+    if not _prestarted:
+        try:
+            _prestarted.append(_spawn_boot())
+        except SafeAttachError:
+            pass  # `boot` tries again, and reports
+
+
+def discard_prestarted() -> None:
+    while _prestarted:
+        _prestarted.pop().abandon()
+
+
 def boot() -> Boot:
+    """The prestarted bootstrap if there is one (still waiting), else a new one."""
+    while _prestarted:
+        ready = _prestarted.pop()
+        if ready.proc.poll() is None:
+            return ready
+        os.close(ready.exec_r)
+    return _spawn_boot()
+
+
+def _spawn_boot() -> Boot:
     """Start the bootstrap (`python -I -S -c BOOT`), waiting for its configuration on stdin."""
     exec_r, exec_w = os.pipe()
     try:

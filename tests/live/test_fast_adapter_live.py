@@ -203,3 +203,32 @@ def test_pydevd_failing_after_the_attach_returned_stops_the_adapter_and_the_next
     first = int(target.wait_for("tick ", timeout=15).split()[1])
     assert int(target.wait_for("tick ", timeout=15).split()[1]) > first  # the program goes on
     assert target.alive()
+
+
+def _bootstraps() -> set[int]:
+    """Processes running fast_adapter's bootstrap (it waits for its configuration on stdin)."""
+    found: set[int] = set()
+    marker = fast_adapter.BOOT.encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker in f.read():
+                        found.add(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_cli_leaves_no_prestarted_bootstrap_behind_when_no_adapter_is_started(session: Session) -> None:
+    """`attach` starts the adapter's bootstrap before it reads the target (its start-up overlaps the CLI's); an
+    attach that ends before the adapter (here: an opted-out target) ends it, before the CLI exits."""
+    interp = require("3.14")
+    prog = session.program(interp.root)
+    target = session.targets.spawn(chroot_command(interp.root, [interp.argv0, prog]), interp, timeout=30,
+                                   env={"PYTHON_DISABLE_REMOTE_DEBUG": "1"})
+    before = _bootstraps()
+    code, _events, outcome, _stderr = cli_attach(session, target.pid)
+    assert code == 20 and not outcome.ok, (code, outcome.message)
+    assert _bootstraps() <= before
+    assert target.alive()
