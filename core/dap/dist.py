@@ -91,22 +91,10 @@ def cached_digest(package: str | os.PathLike[str]) -> str:
     import hashlib
 
     package = os.fspath(package)
-    rows: list[tuple[list[str], str]] = []
-
-    def walk(top: str, rel: list[str]) -> None:  # scandir: 283 files in ~2 ms where os.walk + stat took ~6
-        with os.scandir(top) as it:
-            for e in it:
-                if e.is_dir(follow_symlinks=False):
-                    if e.name not in _SKIP_DIRS:
-                        walk(e.path, [*rel, e.name])
-                elif not e.name.endswith(".pyc"):
-                    st = e.stat()
-                    rows.append(([*rel, e.name], f"\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n"))
-
-    walk(package, [])
     sig = hashlib.sha256()
-    for parts, tail in sorted(rows):
-        sig.update(("/".join(parts) + tail).encode())
+    for name, file in _files(package):
+        st = file.stat()
+        sig.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
     key, where = "v2:" + sig.hexdigest(), os.path.join(state_location(), _DIGESTS)
     try:
         with open(where, encoding="utf-8") as f:
@@ -133,25 +121,32 @@ def _digest(package: str | os.PathLike[str]) -> str:
 
     package = os.fspath(package)
     h = hashlib.sha256()
-    for path in _files(package):
+    for name, entry in _files(package):
         # names and contents, not mtimes: identical installs (another venv, a reinstall) share one copy
-        h.update(_relative(path, package).encode() + b"\0")
-        with open(path, "rb") as f:
+        h.update(name.encode() + b"\0")
+        with open(entry.path, "rb") as f:
             h.update(hashlib.sha256(f.read()).digest())
     return h.hexdigest()[:12]
 
 
-def _files(package: str) -> list[str]:
-    """The package's files, sorted component by component (as pathlib sorts: digests made before stay valid)."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(package):
-        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
-        out += [os.path.normpath(os.path.join(dirpath, f)) for f in filenames if not f.endswith(".pyc")]
-    return sorted(out, key=lambda path: path.split(os.sep))
+def _files(package: str) -> list[tuple[str, os.DirEntry[str]]]:
+    """The package's files as (path relative to it, entry), sorted component by component (as pathlib sorted
+    them: digests made before stay valid); scandir, so that a signature's stat is the only syscall per file
+    (283 files in ~2 ms, where os.walk and stat took ~6). Symbolic links to directories are not followed."""
+    rows: list[tuple[list[str], os.DirEntry[str]]] = []
 
+    def walk(top: str, rel: list[str]) -> None:
+        with os.scandir(top) as it:
+            for e in it:
+                if e.is_dir():
+                    if not e.is_symlink() and e.name not in _SKIP_DIRS:
+                        walk(e.path, [*rel, e.name])
+                elif not e.name.endswith(".pyc"):
+                    rows.append(([*rel, e.name], e))
 
-def _relative(path: str, package: str) -> str:
-    return os.path.relpath(path, package)
+    walk(package, [])
+    rows.sort(key=lambda row: row[0])
+    return [("/".join(parts), e) for parts, e in rows]
 
 
 def shares_root(pid: int) -> bool:
