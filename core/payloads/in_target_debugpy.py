@@ -297,8 +297,8 @@ class _Connector:
         self.debugpy_dir = debugpy_dir
         self.debugpy = debugpy
         self.client_port: int | None = None
-        self.returned = False  # the interrupted thread has returned its report
-        self.known: tuple[int, int, int] | None = None  # (client port, server port, adapter pid), once read
+        # (client port, server port, adapter pid), once the interrupted thread read them and returned its report
+        self.known: tuple[int, int, int] | None = None
 
     def __call__(self, address: tuple[str, int]) -> Any:
         try:
@@ -306,7 +306,7 @@ class _Connector:
             api: Any = sys.modules["debugpy.server.api"]
             return api._starts_debugging(self._connect)(address)
         except BaseException as exc:
-            if self.returned:  # nobody waits for this thread any more: stop the adapter, keep the reason
+            if self.known is not None:  # nobody waits for this thread any more: stop the adapter, keep the reason
                 self._failed(f"{type(exc).__name__}: {exc}")
             raise
 
@@ -359,7 +359,6 @@ class _Connector:
                 self.known = got
                 self.adapter["pid"] = got[2]
                 self.client_port = got[0]
-                self.returned = True
                 return got[0]
             time.sleep(0.002)
         return self.client_port
