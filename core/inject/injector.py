@@ -36,7 +36,7 @@ from core.inject.safe_point import ParkedThread, parked_threads, process_state
 from core.inject.stub import NONCE_OFFSET, STAGE_OFFSET, STUB_IMAGE, SYSCALL_INSN, Calls, build_frame, resume_point
 from core.inject.symbols import CApi, resolve_c_api
 from core.memory import ProcessMemory
-from core.procfs import access_reason, gone_or_exiting, read_stat, thread_ids
+from core.procfs import access_reason, gone_or_exiting, read_stat, status_field, thread_ids
 from core.records import dataclass, replace
 from core.requests import CancelToken
 
@@ -85,10 +85,14 @@ def _denied(pid: int, exc: OSError) -> SafeAttachError:
         return SafeAttachError(FailureKind.INJECT_FAILED, f"Injection into process {pid} failed: {exc}",
                                hint="Nothing ran: the thread's registers were not changed.",
                                detail={"pid": pid, "errno": exc.errno})
+    return _ptrace_denied(pid, f"ptrace was refused for process {pid}: {exc.strerror}", exc.errno)
+
+
+def _ptrace_denied(pid: int, message: str, err: int) -> SafeAttachError:
     return SafeAttachError(
-        FailureKind.PTRACE_DENIED, f"ptrace was refused for process {pid}: {exc.strerror}",
+        FailureKind.PTRACE_DENIED, message,
         hint=f"ptrace was denied: {access_reason(pid)}. Run as the target's user or as root with CAP_SYS_PTRACE.",
-        detail={"pid": pid, "errno": exc.errno},
+        detail={"pid": pid, "errno": err},
     )
 
 
@@ -206,6 +210,9 @@ def _inject(pid: int, code: str, timeout: float, cancel: CancelToken | None,
     state = process_state(pid)
     if state is None or state in ("Z", "X"):
         raise SafeAttachError(FailureKind.NO_SUCH_PROCESS, f"Process {pid} does not exist", detail={"pid": pid})
+    if state == "t" and status_field(pid, "TracerPid") not in (None, "0"):
+        # held in a tracing stop by another tracer (strace stops it at every syscall): a seize would be refused
+        raise _ptrace_denied(pid, f"process {pid} is held by its tracer; only one tracer is allowed", errno.EPERM)
     if state in ("t", "T"):
         raise SafeAttachError(FailureKind.INJECT_FAILED, f"Process {pid} is stopped ({state}); nothing injected",
                               hint="Continue it first (kill -CONT PID), or wait for its debugger to let it go.",

@@ -6,12 +6,13 @@ target survived. The PID's start time guards against a reused PID.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject.stub import NR_RESTART_SYSCALL
-from core.procfs import SYSCALL_NAMES, read_stat
+from core.procfs import SYSCALL_NAMES, read_stat, status_field
 from core.records import dataclass
 
 
@@ -89,8 +90,23 @@ def check_alive(pid: int, start_ticks: int) -> Survival:
         return Survival(False, False, "", "")
     if stat.start_ticks != start_ticks or stat.state in ("Z", "X"):
         return Survival(False, False, stat.state, "")
+    tracer = _foreign_tracer(pid) if stat.state == "t" else None
+    if tracer is not None:  # a tracing stop its own tracer holds (strace stops it at every syscall): not ours
+        return Survival(True, False, stat.state, f"held in a tracing stop by its tracer, PID {tracer}")
     stopped = stat.state in ("t", "T")
     return Survival(True, stopped, stat.state, "" if stopped else "the injected call returns on its own")
+
+
+def _foreign_tracer(pid: int) -> int | None:
+    """The tracer of `pid` when it is not a thread of this process (we never stay attached after a check)."""
+    tracer = status_field(pid, "TracerPid")
+    if tracer is None or not tracer.isdigit() or tracer == "0":
+        return None
+    try:
+        ours = set(os.listdir("/proc/self/task"))
+    except OSError:
+        return None  # cannot tell: report the stop as it is
+    return None if tracer in ours else int(tracer)
 
 
 def died(pid: int, what: str) -> SafeAttachError:

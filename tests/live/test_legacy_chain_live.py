@@ -405,6 +405,33 @@ def test_ptrace_denied_when_already_traced(targets: TargetPool, ran_in: Any) -> 
     assert_survives(target)  # the heartbeat comes through strace's child
 
 
+def test_a_target_held_in_a_tracing_stop_by_its_tracer_is_ptrace_denied(targets: TargetPool, ran_in: Any) -> None:
+    """Under strace a target spends much of its time in tracing stops; one caught there is reported as traced
+    by another (ptraceDenied, exit 41, the tracer named), not as stopped. Here the test holds the tracing stop
+    itself, so the case is seen every time."""
+    import time
+
+    from core.inject import ptrace
+
+    interp = require("3.11")
+    ran = ran_in(interp)
+    target = targets.spawn_script(interp, "sleepy.py")
+    ptrace.seize(target.pid)
+    try:
+        ptrace.interrupt(target.pid)
+        assert ptrace.wait_stop(target.pid, time.monotonic() + 10) is not None
+        assert process_state(target.pid) == "t"
+        code, events, _ = cli("exec", str(target.pid), ran.script(), "--json")
+        out = events[-1]
+        assert (code, out["kind"], out["failed_step"]) == (41, "ptraceDenied", "legacyInject"), out["message"]
+        assert f"already traced by PID {os.getpid()}" in out["hint"]
+        assert process_state(target.pid) == "t"  # nothing touched it: still in our tracing stop
+    finally:
+        ptrace.detach(target.pid)
+    assert ran.lines() == []
+    assert_survives(target)
+
+
 # -- gdb only on request, and only when healthy ---------------------------------------------------------
 
 
