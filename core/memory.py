@@ -1,9 +1,13 @@
-"""Reading and writing another process's memory: reads through /proc/PID/mem, writes with process_vm_writev.
+"""Reading and writing another process's memory through /proc/PID/mem.
 
-Reads use one pread(2) on a read-only /proc/PID/mem descriptor (the kernel's access check is the same ptrace
-check as process_vm_readv's; the descriptor stays bound to the process it was opened for, and a read is a
-third of a ctypes call). Writes go through process_vm_writev, which respects the target's page protections
-(a /proc/PID/mem write would not); ctypes is loaded only then, so the read-only commands never import it.
+Reads are one pread(2) on a read-only descriptor (the kernel's access check is the same ptrace check as
+process_vm_readv's; the descriptor stays bound to the process it was opened for, and a read is a third of a
+ctypes call). Writes are one pwrite(2) on a read-write descriptor, and only into memory the target may write
+itself: the kernel forces /proc/PID/mem writes through read-only pages (as for a debugger's breakpoints),
+so every range is first checked against the writable mappings in /proc/PID/maps, which keeps the guarantee
+process_vm_writev gives (EFAULT rather than a changed read-only page) without ctypes, 2-3 ms of every exec.
+process_vm_readv/writev (through ctypes) remain for a kernel that refuses the descriptor but might allow them
+(they check real rather than filesystem ids) or where /proc/PID/mem cannot be written.
 """
 
 from __future__ import annotations
@@ -60,8 +64,9 @@ class ProcessMemory:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._use_proc_mem = False  # writes: /proc/PID/mem only on kernels without process_vm_writev
-        self._mem_fd: int | None = None  # read-write, for that fallback
+        self._mem_fd: int | None = None  # read-write
+        self._write_via_vm = False  # /proc/PID/mem could not be opened for writing: process_vm_writev
+        self._writable: list[tuple[int, int]] | None = None  # (start, end) of the writable mappings
         self._read_fd: int | None = None
         self._read_via_vm = False  # /proc/PID/mem could not be opened for reading: process_vm_readv
 
@@ -85,13 +90,50 @@ class ProcessMemory:
             detail={"address": address, "errno": err},
         )
 
-    def _proc_mem(self) -> int:
-        if self._mem_fd is None:
+    def _writer(self) -> int | None:
+        """The read-write /proc/PID/mem descriptor; None (and process_vm_writev from then on) when the kernel
+        refuses it for the reasons process_vm_writev might not share (permissions, a read-only /proc)."""
+        if self._mem_fd is None and not self._write_via_vm:
             try:
                 self._mem_fd = os.open(f"/proc/{self.pid}/mem", os.O_RDWR | os.O_CLOEXEC)
             except OSError as exc:
-                raise self._error(exc.errno or errno.EIO, "opened", 0) from None
+                if exc.errno not in (errno.EPERM, errno.EACCES, errno.EROFS):
+                    raise self._error(exc.errno or errno.EIO, "opened", 0) from None
+                self._write_via_vm = True
         return self._mem_fd
+
+    def _read_writable(self) -> list[tuple[int, int]]:
+        try:
+            with open(f"/proc/{self.pid}/maps", "rb") as f:
+                text = f.read()
+        except OSError as exc:
+            raise self._error(exc.errno or errno.EIO, "opened", 0) from None
+        ranges = []
+        for line in text.splitlines():
+            span, _, rest = line.partition(b" ")
+            if rest[1:2] == b"w":  # perms "rw-p": the target can write these pages itself
+                start, _, end = span.partition(b"-")
+                ranges.append((int(start, 16), int(end, 16)))
+        return ranges
+
+    def _covered(self, address: int, size: int) -> bool:
+        assert self._writable is not None
+        end = address + size
+        for start, stop in self._writable:  # in address order, adjacent mappings may share a range's bytes
+            if start <= address < stop:
+                if end <= stop:
+                    return True
+                address = stop
+        return False
+
+    def check_writable(self, address: int, size: int) -> None:
+        """Raise (a `parse` failure, nothing written) unless the target could write the whole range itself.
+        The mappings are read once per ProcessMemory and again when a range is not in them (a heap grown
+        since): a wrong address from corrupted tables must not land in code or constants."""
+        if self._writable is None or not self._covered(address, size):
+            self._writable = self._read_writable()
+            if not self._covered(address, size):
+                raise self._error(errno.EFAULT, "writable", address)
 
     # -- raw --------------------------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -136,22 +178,20 @@ class ProcessMemory:
         return self._read_fd
 
     def write(self, address: int, data: bytes) -> None:
-        if address <= 0 or not data:
+        if address <= 0 or not data or address + len(data) > 1 << 63:
             raise SafeAttachError(FailureKind.INTERNAL, f"refusing a write of {len(data)} bytes at 0x{address:x}")
-        if not self._use_proc_mem:
+        self.check_writable(address, len(data))
+        fd = self._writer()
+        if fd is None:
             ctypes, _, writev = _vm_calls()
-            got = -errno.ENOSYS
-            if writev is not None:
-                got = _vm_transfer(writev, self.pid, address, ctypes.create_string_buffer(data, len(data)),
-                                   len(data))
-            if got == len(data):
-                return
-            if got == -errno.ENOSYS:  # kernels without CONFIG_CROSS_MEMORY_ATTACH
-                self._use_proc_mem = True
-            else:
+            if writev is None:
+                raise self._error(errno.EPERM, "writable", address)
+            got = _vm_transfer(writev, self.pid, address, ctypes.create_string_buffer(data, len(data)), len(data))
+            if got != len(data):
                 raise self._error(-got if got < 0 else errno.EFAULT, "writable", address)
+            return
         try:
-            written = os.pwrite(self._proc_mem(), data, address)
+            written = os.pwrite(fd, data, address)
         except OSError as exc:
             raise self._error(exc.errno or errno.EIO, "writable", address) from None
         if written != len(data):
