@@ -17,8 +17,8 @@ from core.dap.dist import install_into_root
 @pytest.mark.parametrize("command", ["exec", "info", "stack"])
 def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command: str) -> None:
     """On a real 3.14 target: no rich, no textual, ever; and once the binary's ELF facts are cached, neither
-    pyelftools nor construct (nor psutil, which only `ps` needs), none of HOT_PATH_NEVER, and (for the
-    read-only commands) no ctypes, within a module budget."""
+    pyelftools nor construct (nor psutil, which only `ps` needs), none of HOT_PATH_NEVER, no ctypes (exec
+    writes through /proc/PID/mem), no queue and no contextlib, within a module budget."""
     from live_targets import SID, TargetPool, require
 
     interp = require("3.14")
@@ -37,7 +37,7 @@ def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command:
     assert not roots(cold) & set(UI), cold
     assert not roots(warm) & {*UI, "elftools", "construct", "psutil"}, warm
     assert not set(warm) & HOT_PATH_NEVER, sorted(set(warm) & HOT_PATH_NEVER)
-    assert command == "exec" or "ctypes" not in warm, warm
+    assert not {"ctypes", "queue", "heapq", "contextlib"} & set(warm), warm
     assert "app.render.words" not in warm, warm  # human output's words (textwrap, datetime, events): not for JSON
     ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
     assert len(warm) <= HOT_PATH_BUDGET[command], f"{command}: {len(warm)} modules: {ours}"
