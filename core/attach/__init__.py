@@ -5,8 +5,6 @@ not load the chain and everything it reads and writes with."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,4 +41,5 @@ def __getattr__(name: str) -> object:
     where = _WHERE.get(name)
     if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(where), name)
+    # __import__ with a fromlist returns the submodule itself; importlib's package would load warnings
+    return getattr(__import__(where, fromlist=(name,)), name)
