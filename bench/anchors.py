@@ -21,7 +21,8 @@ against the same PID):
 
 - `safeattach --help`               vs `python -c pass` (the install's interpreter: start-up alone)
 - `safeattach exec PID S --json`    vs `python3.X -c 'import sys; sys.remote_exec(PID, S)'` (confirmed
-                                       vs fire-and-forget; the next round waits until the script ran)
+                                       vs fire-and-forget; the next round waits until the script ran, then
+                                       a random part of the target's 10 ms sleep: see random_phase)
 - `safeattach info PID --json`      vs the same raw `sys.remote_exec`
 - `safeattach stack PID --json`     vs `py-spy dump --pid PID` (this venv's py-spy, a test dependency)
 - `python -c pass` (the install)    vs `python3.X -c pass` (the floor under each side of the pairs above)
@@ -41,6 +42,7 @@ import argparse
 import math
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -108,6 +110,15 @@ def interleave(rounds: int, a: Callable[[], float], b: Callable[[], float], pair
             pair.b.append(b())
             pair.a.append(a())
     return pair
+
+
+def random_phase() -> None:
+    """A pause of a random fraction of the target's 10 ms sleep, outside every timing. The previous round
+    ended just after the target woke (it ran that round's script), so without it every round would start at
+    the same point of the target's sleep, and a confirmed exec's wait for the next wake-up would be set by how
+    its start-up time happens to fall against 10 ms (a 1 ms change could move the median by 10 ms either way).
+    With it, the wait is what a user sees against a sleeping target: on average half a sleep."""
+    time.sleep(random.uniform(0.0, 0.0101))
 
 
 class ScriptRuns:
@@ -184,6 +195,7 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
 
         def ours_exec() -> float:
             before = runs.count()
+            random_phase()
             ms = timed([*SAFEATTACH, "exec", pid, str(runs.script_host), "--json"],
                        ok=lambda out: b'"ok": true' in out.splitlines()[-1])
             runs.wait_past(before)
@@ -191,6 +203,7 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
 
         def raw_exec() -> float:
             before = runs.count()
+            random_phase()
             ms = timed(raw)
             runs.wait_past(before)  # so the next request finds no armed one (it would be refused as busy)
             return ms
