@@ -8,8 +8,10 @@ Placeholders (`%(name)r`) are filled by core.loader.render_loader.
 
 It imports no `json`: in a target that has not loaded it yet, `json` (and `re` under it) costs about 8 ms of
 every confirmed exec. The params arrive as a Python literal in the loader itself (core.loader renders the
-JSON-able params with repr), and `_dumps` writes the claim and the report as json.dumps would
-(ensure_ascii, `default=repr`; tests/unit/test_loader.py holds the two equal).
+JSON-able params with repr), and `_dumps` writes the claim and the report as json.dumps would (with
+`default=repr`; tests/unit/test_loader.py holds that what json.loads reads from the two is equal). Its strings
+go through one str.translate, not a loop per character (which every traceback took: it has newlines), and
+the loader compiles in 0.58 ms instead of 0.65 (3.14, in the target, every exec).
 """
 
 from __future__ import annotations
@@ -97,11 +99,11 @@ def _write_report(d, report):
 
     tmp = d + "/result.json.tmp"
     try:
-        data = _dumps(report).encode("utf-8")
+        data = _dumps(report).encode("utf-8", "backslashreplace")
     except (TypeError, ValueError, RecursionError) as exc:
         report = {k: report[k] for k in ("request_id", "pid", "native_thread_id", "thread_name")}
         report.update(ok=False, exc_type="TypeError", exc_message="result is not JSON-able: %%s" %% exc)
-        data = _dumps(report).encode("utf-8")
+        data = _dumps(report).encode("utf-8", "backslashreplace")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         while data:
@@ -112,25 +114,11 @@ def _write_report(d, report):
 
 
 def _dumps(value):
-    """json.dumps(value, default=repr) (ASCII only, `, ` and `: ` separators), without importing json."""
+    """json.dumps(value, default=repr) up to spelling, without importing json: strings escape only what JSON
+    requires and keep other characters (the caller encodes with backslashreplace, so a lone surrogate is
+    written as the same 4-digit escape json.dumps writes for it)."""
     if isinstance(value, str):
-        bs = chr(92)  # a backslash, spelled without one: this source is itself inside a string literal
-        if value.isascii() and value.isprintable() and '"' not in value and bs not in value:
-            return '"' + value + '"'
-        short = {34: bs + '"', 92: bs + bs, 10: bs + "n", 13: bs + "r", 9: bs + "t", 8: bs + "b", 12: bs + "f"}
-        out = []
-        for c in value:
-            o = ord(c)
-            if o in short:
-                out.append(short[o])
-            elif 32 <= o < 127:
-                out.append(c)
-            elif o < 0x10000:
-                out.append(bs + "u%%04x" %% o)
-            else:
-                o -= 0x10000
-                out.append(bs + "u%%04x" %% (0xD800 | (o >> 10)) + bs + "u%%04x" %% (0xDC00 | (o & 0x3FF)))
-        return '"' + "".join(out) + '"'
+        return '"' + value.translate(_ESCAPES) + '"'
     if value is None:
         return "null"
     if value is True:
@@ -140,30 +128,32 @@ def _dumps(value):
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if value in (float("inf"), float("-inf")):
-            return "Infinity" if value > 0 else "-Infinity"
+        if value != value or value in (_INF, -_INF):
+            return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
         return float.__repr__(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_dumps(v) for v in value) + "]"
+        return "[" + ", ".join([_dumps(v) for v in value]) + "]"
     if isinstance(value, dict):
         items = []
         for k, v in value.items():
-            if isinstance(k, str):
-                key = k
-            elif k is None or isinstance(k, (bool, int, float)):
-                key = _dumps(k).strip('"')
-            else:
-                raise TypeError("keys must be str, int, float, bool or None, not %%s" %% type(k).__name__)
-            items.append(_dumps(key) + ": " + _dumps(v))
+            if not isinstance(k, str):
+                if k is not None and not isinstance(k, (bool, int, float)):
+                    raise TypeError("keys must be str, int, float, bool or None, not %%s" %% type(k).__name__)
+                k = _dumps(k).strip('"')
+            items.append('"' + k.translate(_ESCAPES) + '": ' + _dumps(v))
         return "{" + ", ".join(items) + "}"
     return _dumps(repr(value))
+
+
+_INF = float("inf")
+_ESCAPES = {i: chr(92) + "u%%04x" %% i for i in range(32)}  # chr(92): a backslash (this is a string literal)
+_ESCAPES[34] = chr(92) + '"'
+_ESCAPES[92] = chr(92) + chr(92)
 
 
 try:
     _safeattach_loader()
 except Exception:
     pass  # never a traceback in the target from our own code
-del _safeattach_loader, _write_report, _dumps
+del _safeattach_loader, _write_report, _dumps, _INF, _ESCAPES
 '''

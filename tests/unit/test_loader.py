@@ -205,7 +205,7 @@ def test_the_loader_imports_no_json_in_the_target(name: str) -> None:
 def _loader_dumps() -> Any:
     namespace: dict[str, Any] = {}
     source = render_loader("/nonexistent", "r", 0.0, [], "{}")  # expired: running it does nothing
-    exec(compile(source.replace("del _safeattach_loader, _write_report, _dumps", ""), "loader.py", "exec"),
+    exec(compile(source.replace("del _safeattach_loader, _write_report, _dumps, _INF, _ESCAPES", ""), "loader.py", "exec"),
          namespace)
     return namespace["_dumps"]
 
@@ -220,7 +220,19 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4) | st.
 @settings(max_examples=400, deadline=None)
 @given(_values)
 def test_the_loaders_json_writer_agrees_with_json_dumps(value: object) -> None:
-    assert _DUMPS(value) == json.dumps(value, default=repr)
+    """What the client reads back (json.loads of the bytes the loader writes) is what json.dumps would have
+    given it; compared through json.dumps, which spells NaN (unequal to itself) the same on both sides."""
+    ours = json.loads(_DUMPS(value).encode("utf-8", "backslashreplace").decode("utf-8"))
+    theirs = json.loads(json.dumps(value, default=repr))
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+@pytest.mark.parametrize("text", ["plain", "é ü \u2028 \U0001f600", "\udcff lone", "\ud83d\ude00", "\x00\x1f\x7f\"\\",
+                                  "\n\t\r\b\f"])
+def test_the_loaders_strings_read_back_exactly(text: str) -> None:
+    data = _DUMPS({text: [text]}).encode("utf-8", "backslashreplace")
+    assert not any(ord(c) < 32 for c in data.decode("utf-8"))  # control characters are escaped
+    assert json.loads(data.decode("utf-8")) == json.loads(json.dumps({text: [text]}))
 
 
 def test_the_loaders_json_writer_refuses_what_json_dumps_refuses() -> None:
