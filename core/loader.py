@@ -39,9 +39,10 @@ RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result
                       "abandoned"})
 CLAIM_LIMIT = 4096  # the claim holds a small JSON object
 POLL_INTERVAL = 0.005
-# a target at a safe point runs the loader within milliseconds: poll every millisecond for the first 100 ms
-# (a poll is one failed openat), so the confirmation is not 2.5 ms late on average
-FAST_POLL, FAST_PHASE = 0.001, 0.1
+# A target at a safe point runs the loader within milliseconds. Poll every 0.2 ms for the first 20 ms (a
+# poll is one failed openat, ~15 us of CPU), then every millisecond until 100 ms, then every 5 ms: the
+# confirmation is then about 0.1 ms late on average instead of 0.5 (1 ms polls) or 2.5 (5 ms).
+POLL_STEPS = ((0.02, 0.0002), (0.1, 0.001))  # (until this long after the start, poll this often)
 
 
 def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str],
@@ -136,7 +137,8 @@ class StagedRequest:
             left = end - time.monotonic()
             if left <= 0:
                 raise SafeAttachError(FailureKind.TIMEOUT_RUN, f"no confirmation within {timeout:g}s")
-            step = min(FAST_POLL if time.monotonic() - start < FAST_PHASE else POLL_INTERVAL, left)
+            waited = time.monotonic() - start
+            step = min(next((every for until, every in POLL_STEPS if waited < until), POLL_INTERVAL), left)
             if cancel is not None:
                 if cancel.wait(step):
                     raise SafeAttachError(FailureKind.CANCELLED, "cancelled while waiting for the target")
