@@ -19,7 +19,6 @@ import errno
 import fcntl
 import math
 import os
-import re
 import stat
 import time
 from collections.abc import Callable
@@ -33,8 +32,35 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from core.results import CollectedDetail
 
-REQUEST_NAME = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*")
-LOCK_NAME = re.compile(r"attach-(\d+)-(\d+)\.lock")
+# The names are parsed by hand: the two regular expressions they were took 0.26 ms to compile in every exec.
+# What they accepted (with ASCII digits: ours are) is held equal in tests/unit/test_stale_requests.py.
+_HEX = frozenset("0123456789abcdef")
+
+
+def _numbers(parts: list[str]) -> list[int] | None:
+    if all(p and p.isascii() and p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    return None
+
+
+def _request_numbers(name: str) -> list[int] | None:
+    """The five numbers of `r<n>-<n>-<n>-<n>-<n>-<16 hex digits>p*` (p: fault-test padding), or None."""
+    if not name.startswith("r"):
+        return None
+    *numbers, tail = name[1:].split("-", 5)
+    token = tail.rstrip("p")
+    if len(numbers) != 5 or len(token) != 16 or not _HEX.issuperset(token):
+        return None
+    return _numbers(numbers)
+
+
+def is_lock_name(name: str) -> bool:
+    """`attach-<n>-<n>.lock`: a target lock file's name."""
+    if not (name.startswith("attach-") and name.endswith(".lock")):
+        return False
+    parts = name[len("attach-"):-len(".lock")].split("-")
+    return len(parts) == 2 and _numbers(parts) is not None
+
 _CLAIM = "claim"
 WITHDRAWN = b"withdrawn"  # the note a withdrawal leaves in `claim` (core.loader writes the same)
 
@@ -55,10 +81,10 @@ class RequestName:
 
     @classmethod
     def parse(cls, name: str) -> RequestName | None:
-        m = REQUEST_NAME.fullmatch(name)
-        if m is None:
+        numbers = _request_numbers(name)
+        if numbers is None:
             return None
-        deadline, cpid, cticks, tpid, tticks = (int(g) for g in m.groups())
+        deadline, cpid, cticks, tpid, tticks = numbers
         return cls(deadline, (cpid, cticks), (tpid, tticks))
 
 
@@ -188,7 +214,7 @@ def collect_stale(base_fd: int, uid: int, target: tuple[int, int], own_lock: str
                 withdrawn.append(name)
                 say(f"withdrew an orphaned request {name} (client PID {parsed.client[0]} is gone)")
             continue
-        if LOCK_NAME.fullmatch(name) and name != own_lock and _ours(base_fd, name, uid, stat.S_IFREG, 0o600):
+        if is_lock_name(name) and name != own_lock and _ours(base_fd, name, uid, stat.S_IFREG, 0o600):
             if _collect_lock(base_fd, name):
                 locks.append(name)
                 say(f"collected a stale lock {name} (nobody holds it)")

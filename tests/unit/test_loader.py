@@ -205,8 +205,8 @@ def test_the_loader_imports_no_json_in_the_target(name: str) -> None:
 def _loader_dumps() -> Any:
     namespace: dict[str, Any] = {}
     source = render_loader("/nonexistent", "r", 0.0, [], "{}")  # expired: running it does nothing
-    exec(compile(source.replace("del _safeattach_loader, _write_report, _dumps, _INF, _ESCAPES", ""), "loader.py", "exec"),
-         namespace)
+    source = source.replace("del _safeattach_loader, _write_report, _dumps, _INF, _ESCAPES", "")
+    exec(compile(source, "loader.py", "exec"), namespace)
     return namespace["_dumps"]
 
 

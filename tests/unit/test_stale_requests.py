@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from core.procfs import start_ticks_of
-from core.stale_requests import RequestName, collect_stale, request_name
+from core.stale_requests import RequestName, collect_stale, is_lock_name, request_name
 
 ME = (os.getpid(), start_ticks_of(os.getpid()) or 0)
 
@@ -42,6 +46,46 @@ def test_request_name_round_trips() -> None:
     assert time.time() + 10 < parsed.deadline <= time.time() + 13
     assert RequestName.parse(name + "ppp") == parsed  # fault-padded ids still parse
     assert RequestName.parse("0123456789abcdef") is None
+
+
+# the patterns the hand-written parsers replace (re's \d, limited to the ASCII digits our names use)
+REQUEST_RE = re.compile(r"r(\d+)-(\d+)-(\d+)-(\d+)-(\d+)-[0-9a-f]{16}p*", re.ASCII)
+LOCK_RE = re.compile(r"attach-(\d+)-(\d+)\.lock", re.ASCII)
+_pieces = st.sampled_from(["r", "-", "p", "a", "f", "g", "0", "7", "12", "attach-", ".lock", "lock", ".",
+                           "0123456789abcdef", "deadbeefcafe0123", "\u0663", "\u00b2", " ", "\n", "R", "A"])
+_field = st.text("0123456789", min_size=1, max_size=3) | st.text("0123456789-ap\u0663", max_size=4)
+_token = st.tuples(st.text("0123456789abcdef", min_size=15, max_size=17)
+                   | st.text("0123456789abcdefgp", max_size=18), st.text("p", max_size=2)).map("".join)
+_names = (st.lists(_pieces, max_size=16).map("".join)
+          | st.tuples(st.sampled_from(["r", "r", "", "R"]), st.lists(_field, min_size=4, max_size=6), _token)
+          .map(lambda t: t[0] + "-".join([*t[1], t[2]]))
+          | st.tuples(st.lists(st.text("0123456789", min_size=1, max_size=3), min_size=5, max_size=5),
+                      st.text("0123456789abcdef", min_size=16, max_size=16), st.text("p", max_size=2))
+          .map(lambda t: "r" + "-".join([*t[0], t[1] + t[2]]))
+          | st.tuples(_field, _field).map(lambda t: f"attach-{t[0]}-{t[1]}.lock"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(_names)
+def test_request_names_parse_as_the_pattern_did(name: str) -> None:
+    m = REQUEST_RE.fullmatch(name)
+    expected = None if m is None else RequestName(int(m[1]), (int(m[2]), int(m[3])), (int(m[4]), int(m[5])))
+    assert RequestName.parse(name) == expected
+
+
+@settings(max_examples=600, deadline=None)
+@given(_names)
+def test_lock_names_match_as_the_pattern_did(name: str) -> None:
+    assert is_lock_name(name) == (LOCK_RE.fullmatch(name) is not None)
+
+
+def test_generated_names_parse() -> None:
+    name = request_name(5.0, 1, 2)
+    assert REQUEST_RE.fullmatch(name) and RequestName.parse(name) is not None
+    assert RequestName.parse(f"r1-2-3-4-5-{'0' * 16}") == RequestName(1, (2, 3), (4, 5))
+    assert RequestName.parse(f"r1-2-3-4-\u0665-{'0' * 16}") is None  # a non-ASCII digit: not one of ours
+    assert is_lock_name("attach-12-34.lock") and not is_lock_name("attach-12-\u00b2.lock")
+    assert not is_lock_name("attach-12.lock") and not is_lock_name("attach--1.lock")
 
 
 def test_only_ours_and_dead_entries_are_collected(tmp_path: Path) -> None:
