@@ -15,10 +15,10 @@ Rotation takes an flock on the file, so concurrent clients rotate it once.
 
 from __future__ import annotations
 
+import _thread  # threading's Lock without threading's import (0.9 ms of every exec's start-up)
 import fcntl
 import json
 import os
-import threading
 import time
 from collections.abc import Mapping
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from core.results import AttemptLine, StepRecord
 
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()
 MAX_LOG_BYTES = 4 << 20
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 # Only these keys are written; anything else a caller passes is dropped (no accidental secrets).

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import math
 import os
 import stat
 import time
@@ -68,7 +67,7 @@ WITHDRAWN = b"withdrawn"  # the note a withdrawal leaves in `claim` (core.loader
 def request_name(expires_in: float, target_pid: int, target_ticks: int) -> str:
     """A fresh request id that records its deadline (rounded up: never earlier than the loader's), this
     client and the target."""
-    deadline = math.ceil(time.time() + expires_in) + 1
+    deadline = -int(-(time.time() + expires_in) // 1) + 1  # rounded up (math.ceil: 0.3 ms of start-up)
     client_ticks = start_ticks_of(os.getpid()) or 0
     return f"r{deadline}-{os.getpid()}-{client_ticks}-{target_pid}-{target_ticks}-{os.urandom(8).hex()}"
 
