@@ -23,7 +23,8 @@ def test_bad_timeout_text_is_refused(text: str) -> None:
     assert "--timeout must be" in str(info.value) and str(info.value).endswith(f"got {text!r}")
 
 
-@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0, -3, MAX_TIMEOUT + 1, True, "10", None])
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), 0, -3, MAX_TIMEOUT + 1, 10**400,
+                                   True, "10", None])
 def test_engine_refuses_bad_timeouts(value: object) -> None:
     with pytest.raises(InvalidRequest):
         AttachRequest(pid=1, script="/dev/null", timeout=value)  # type: ignore[arg-type]
