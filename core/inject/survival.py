@@ -39,11 +39,18 @@ class Survival:
 
 
 def _thread_now(pid: int, tid: int) -> tuple[int | None, int] | None:
-    """(syscall number or None when running, cpu ticks) of one thread, or None when it is gone."""
+    """(syscall number or None when running, a count that grows whenever the thread runs) of one thread, or
+    None when it is gone. The count is its CPU ticks plus its context switches: a thread that wakes briefly
+    and sleeps again (a heartbeat: 20 wake-ups a second, under a millisecond of CPU) may not add a 10 ms tick
+    for seconds, but every time it blocks again it adds a switch."""
+    task = f"/proc/{pid}/task/{tid}"
     try:
-        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])
-        raw = Path(f"/proc/{pid}/task/{tid}/syscall").read_text().split()
+        raw = Path(f"{task}/syscall").read_text().split()
+        for line in Path(f"{task}/status").read_text().splitlines():
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                ticks += int(line.split()[1])
     except (OSError, IndexError, ValueError):
         return None
     nr = int(raw[0]) if raw and raw[0].lstrip("-").isdigit() and int(raw[0]) >= 0 else None
@@ -52,8 +59,10 @@ def _thread_now(pid: int, tid: int) -> tuple[int | None, int] | None:
 
 def check_survival(pid: int, start_ticks: int, tid: int, syscall_nr: int | None, budget: float = 1.0,
                    idle: float = 0.05) -> Survival:
-    """Poll (bounded by `budget`) until the thread is back in `syscall_nr` (or its restart), or has used
-    CPU time since the first look, or is running; report what was seen."""
+    """Poll (bounded by `budget`) until the thread is back in `syscall_nr` (or its restart), or has run since
+    the first look (CPU time or a context switch), or is running; report what was seen. A thread that was
+    stopped in a short call (a heartbeat's `write`) is back in its loop's sleep most of the time, where the
+    first test never matches: the second sees it run."""
     end = time.monotonic() + budget
     first: tuple[int | None, int] | None = None
     while True:

@@ -311,3 +311,15 @@ def test_pending_calls_rotate_their_string_slots_and_blanked_slots_run_nothing(t
         placer.close()
     assert marker.count() == 8
     assert_alive_and_progressing(target)
+
+
+def test_survival_sees_a_mostly_sleeping_thread_run(targets: TargetPool) -> None:
+    """A thread stopped in a short syscall (here: one it never makes again) is back in its loop's sleep when
+    the check looks; it runs 20 times a second but adds a 10 ms CPU tick only every few seconds. The check
+    must see it run (its context switches) rather than report it blocked after the whole budget."""
+    target = targets.spawn_script(require("3.14"), "heartbeat.py")
+    heartbeat_of(target)
+    start = time.monotonic()
+    seen = check_survival(target.pid, read_stat(target.pid).start_ticks, target.pid, syscall_nr=0, budget=3.0)
+    assert seen.ok and "making progress" in seen.thread, seen.describe()
+    assert time.monotonic() - start < 1.0  # a few heartbeats, not the budget
