@@ -13,8 +13,8 @@ class InvalidRequest(ValueError):
     """A request the engine refuses before doing anything (the CLI maps it to a usage error, exit 2)."""
 
 
-def check_timeout(value: object, what: str = "timeout") -> float:
-    """`value` as a finite number of seconds in (0, MAX_TIMEOUT]; InvalidRequest otherwise (inf, nan, 0,
+def check_timeout(value: object, what: str = "timeout", maximum: float = MAX_TIMEOUT) -> float:
+    """`value` as a finite number of seconds in (0, maximum]; InvalidRequest otherwise (inf, nan, 0,
     negatives, non-numbers: any of them would make a wait unbounded or meaningless)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRequest(f"{what} must be a number of seconds, got {value!r}")
@@ -22,23 +22,23 @@ def check_timeout(value: object, what: str = "timeout") -> float:
         seconds = float(value)
     except OverflowError:  # an int beyond any float
         seconds = float("inf")
-    if not 0 < seconds <= MAX_TIMEOUT:  # nan and infinities fail the comparison too
+    if not 0 < seconds <= maximum:  # nan and infinities fail the comparison too
         raise InvalidRequest(f"{what} must be a finite number of seconds greater than 0 and at most "
-                             f"{MAX_TIMEOUT:g}, got {value!r}")
+                             f"{maximum:g}, got {value!r}")
     return seconds
 
 
-def parse_timeout(text: str, what: str = "--timeout") -> float:
-    """A command-line timeout: like check_timeout, for text."""
+def parse_timeout(text: str, what: str = "--timeout", maximum: float = MAX_TIMEOUT) -> float:
+    """A command-line timeout: like check_timeout, for text (`what` names the option in the message)."""
     try:
         value = float(text.strip())
     except ValueError:
         raise InvalidRequest(f"{what} must be a number of seconds, got {text!r}") from None
     try:
-        return check_timeout(value, what)
+        return check_timeout(value, what, maximum)
     except InvalidRequest:
         raise InvalidRequest(f"{what} must be a finite number of seconds greater than 0 and at most "
-                             f"{MAX_TIMEOUT:g}, got {text!r}") from None
+                             f"{maximum:g}, got {text!r}") from None
 
 
 class Method(str, Enum):

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.limits import MAX_TIMEOUT
+from core.limits import MAX_IDLE_TIMEOUT, MAX_TIMEOUT
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
@@ -51,15 +51,19 @@ INJECTOR_HELP = ("how legacy injection runs code: ptrace (default; built in, nee
                  "a health probe of that gdb passed)")
 
 
-def _timeout(text: str) -> float:
+def _timeout(text: str, what: str = "--timeout", maximum: float = MAX_TIMEOUT) -> float:
     import argparse
 
     from core.requests import InvalidRequest, parse_timeout
 
     try:
-        return parse_timeout(text)
+        return parse_timeout(text, what, maximum)
     except InvalidRequest as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _idle_timeout(text: str) -> float:
+    return _timeout(text, "--idle-timeout", MAX_IDLE_TIMEOUT)
 
 
 TIMEOUT_HELP = ("seconds to wait for the target (a finite number > 0, at most {max:g}; default {default:g})")
@@ -108,15 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--injector", choices=["ptrace", "gdb"], default="ptrace", help=INJECTOR_HELP)
     p.add_argument("--timeout", type=_timeout, default=20.0,
                    help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
-    p.add_argument("--idle-timeout", type=_timeout, default=600.0,
-                   help="seconds the debug server waits for a (next) client before it stops (default 600)")
+    p.add_argument("--idle-timeout", type=_idle_timeout, default=600.0,
+                   help=f"seconds the debug server waits for a (next) client before it stops (at most "
+                   f"{MAX_IDLE_TIMEOUT:g}; default 600)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("dap", help="a DAP adapter on stdin/stdout for a process (attaches like `attach`)")
     p.add_argument("pid", type=int)
     p.add_argument("--method", choices=["auto", "safe", "legacy"], default="auto")
     p.add_argument("--timeout", type=_timeout, default=20.0,
                    help=TIMEOUT_HELP.format(max=MAX_TIMEOUT, default=20.0))
-    p.add_argument("--idle-timeout", type=_timeout, default=600.0)
+    p.add_argument("--idle-timeout", type=_idle_timeout, default=600.0,
+                   help=f"as for attach (at most {MAX_IDLE_TIMEOUT:g}; default 600)")
     p = sub.add_parser("log", help="show the attempt log")
     p.add_argument("--json", action="store_true")
     p.add_argument("--failures", action="store_true")

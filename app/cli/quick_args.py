@@ -18,14 +18,20 @@ if TYPE_CHECKING:
     Value = tuple[str, ...] | Callable[[str], object]
 
 
-def _timeout(text: str) -> float | None:
+def _timeout(text: str, maximum: float | None = None) -> float | None:
     """As build_parser's `_timeout` (core.requests.parse_timeout), None where argparse reports an error."""
-    from core.requests import InvalidRequest, parse_timeout
+    from core.requests import MAX_TIMEOUT, InvalidRequest, parse_timeout
 
     try:
-        return parse_timeout(text)
+        return parse_timeout(text, maximum=MAX_TIMEOUT if maximum is None else maximum)
     except InvalidRequest:
         return None
+
+
+def _idle_timeout(text: str) -> float | None:
+    from core.limits import MAX_IDLE_TIMEOUT
+
+    return _timeout(text, MAX_IDLE_TIMEOUT)
 
 
 def _text(text: str) -> str:
@@ -45,7 +51,7 @@ COMMANDS: dict[str, tuple[tuple[tuple[str, bool], ...], tuple[str, ...], dict[st
              {"timeout": 10.0, "method": "auto", "injector": "ptrace"}),
     "attach": ((("pid", True),), ("--json", "--wait-for-client", "--allow-opted-out"),
                {"--listen": _text, "--method": _METHODS, "--injector": _INJECTORS, "--timeout": _timeout,
-                "--idle-timeout": _timeout},
+                "--idle-timeout": _idle_timeout},
                {"listen": "127.0.0.1:0", "method": "auto", "injector": "ptrace", "timeout": 20.0,
                 "idle_timeout": 600.0}),
 }

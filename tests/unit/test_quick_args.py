@@ -30,6 +30,7 @@ def argparse_result(argv: list[str]) -> dict[str, object] | None:
     ["attach", "1", "--json", "--listen", "0.0.0.0:5678", "--wait-for-client", "--method", "legacy", "--injector",
      "gdb", "--allow-opted-out", "--timeout", "3", "--idle-timeout", "60"],
     ["attach", "1", "--listen", "[::1]:0"], ["attach", "1", "--listen", "nonsense"], ["attach", "1", "--listen", ""],
+    ["attach", "1", "--idle-timeout", "7200"], ["attach", "1", "--idle-timeout", "604800"],
 ])
 def test_common_forms_are_parsed_as_argparse_does(argv: list[str]) -> None:
     quick = quick_parse(argv)
@@ -44,7 +45,8 @@ def test_common_forms_are_parsed_as_argparse_does(argv: list[str]) -> None:
     ["exec", "1", "-"], ["exec", "1", "s", "--timeout", "-1"], ["log"], ["doctor", "1"], ["dap", "1"],
     ["attach"], ["attach", "x"], ["attach", "1", "2"], ["attach", "1", "--listen"], ["attach", "1", "--listen", "-1"],
     ["attach", "1", "--listen=h:1"], ["attach", "1", "--wait"], ["attach", "1", "--idle-timeout", "0"],
-    ["attach", "1", "--idle-timeout", "inf"], ["attach", "1", "--timeout", "nan"], ["attach", "1", "--method", "fast"],
+    ["attach", "1", "--idle-timeout", "inf"], ["attach", "1", "--idle-timeout", "604801"],
+    ["attach", "1", "--timeout", "nan"], ["attach", "1", "--method", "fast"],
     ["attach", "1", "--injector", "lldb"], ["attach", "1", "--help"],
 ])
 def test_everything_else_goes_to_argparse(argv: list[str]) -> None:

@@ -54,3 +54,25 @@ def test_help_documents_the_maximum() -> None:
     out = subprocess.run([sys.executable, "-m", "app", "exec", "--help"], capture_output=True, text=True, cwd=REPO,
                          timeout=60)
     assert out.returncode == 0 and "at most 3600" in " ".join(out.stdout.split())
+
+
+@pytest.mark.parametrize("command", ["attach", "dap"])
+@pytest.mark.parametrize("text", ["inf", "nan", "0", "garbage", "604801"])
+def test_idle_timeout_usage_errors_name_the_option(command: str, text: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "app", command, str(2**22 + 7), f"--idle-timeout={text}"],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert "--idle-timeout must be" in out.stderr and "--timeout must" not in out.stderr.replace("idle-timeout", "")
+    assert "Traceback" not in out.stderr
+
+
+def test_idle_timeout_goes_past_the_attach_timeout() -> None:
+    """A debug server may wait days for its next client (the attach itself at most MAX_TIMEOUT): 7200 s was
+    refused by the parser, which checked --idle-timeout against --timeout's limit."""
+    from app.cli.main import build_parser
+    from app.cli.quick_args import quick_parse
+
+    argv = ["attach", "1", "--idle-timeout", "7200"]
+    assert build_parser().parse_args(argv).idle_timeout == 7200.0
+    quick = quick_parse(argv)
+    assert quick is not None and quick.idle_timeout == 7200.0
