@@ -22,7 +22,9 @@ against the same PID):
 - `safeattach --help`               vs `python -c pass` (the install's interpreter: start-up alone)
 - `safeattach exec PID S --json`    vs `python3.X -c 'import sys; sys.remote_exec(PID, S)'` (confirmed
                                        vs fire-and-forget; the next round waits until the script ran, then
-                                       a random part of the target's 10 ms sleep: see random_phase)
+                                       a random part of the target's 10 ms sleep: see random_phase); once
+                                       against that target (sleepy.py) and once against one that spins in
+                                       bytecode (busy.py), which takes the request at once
 - `safeattach info PID --json`      vs the same raw `sys.remote_exec`
 - `safeattach stack PID --json`     vs `py-spy dump --pid PID` (this venv's py-spy, a test dependency)
 - `python -c pass` (the install)    vs `python3.X -c pass` (the floor under each side of the pairs above)
@@ -184,11 +186,13 @@ def bench_interpreter_floor(rounds: int, interp: Interpreter) -> Pair:
                            f"`python{interp.name} -c pass`"))
 
 
-def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
+def bench_exec_and_info(rounds: int, interp: Interpreter, busy: bool = False) -> list[Pair]:
+    """exec, info and stack against a target that sleeps in 10 ms steps; with `busy`, exec alone against one
+    that spins in bytecode (it takes the request at once: what is left is the two clients' own work)."""
     pool = TargetPool()
     runs = ScriptRuns(interp)
     try:
-        target = pool.spawn_script(interp, "sleepy.py")
+        target = pool.spawn_script(interp, "busy.py" if busy else "sleepy.py")
         pid = str(target.pid)
         raw = chroot_command(interp.root, [interp.argv0, "-c", RAW_EXEC.format(pid=target.pid,
                                                                               path=runs.script_target)])
@@ -210,8 +214,11 @@ def bench_exec_and_info(rounds: int, interp: Interpreter) -> list[Pair]:
 
         name = interp.name
         pairs = [interleave(rounds, ours_exec, raw_exec,
-                            Pair(f"exec, {name}", "`safeattach exec --json` (confirmed)",
+                            Pair(f"exec, {name}" + (", busy target" if busy else ""),
+                                 "`safeattach exec --json` (confirmed)",
                                  f"`python{name} -c sys.remote_exec` (unconfirmed)"))]
+        if busy:
+            return pairs
         pairs.append(interleave(rounds, lambda: timed([*SAFEATTACH, "info", pid, "--json"]), raw_exec,
                                 Pair(f"info, {name}", "`safeattach info --json`",
                                      f"`python{name} -c sys.remote_exec`")))
@@ -334,6 +341,7 @@ def main() -> int:
         for interp in interps:
             bench_exec_and_info(1, interp)
             pairs += bench_exec_and_info(args.rounds, interp)
+            pairs += bench_exec_and_info(args.rounds, interp, busy=True)
             pairs.append(bench_interpreter_floor(args.rounds, interp))
         rss = exec_rss(interps[0])
         if not args.no_attach:
