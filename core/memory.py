@@ -4,10 +4,12 @@ Reads are one pread(2) on a read-only descriptor (the kernel's access check is t
 process_vm_readv's; the descriptor stays bound to the process it was opened for, and a read is a third of a
 ctypes call). Writes are one pwrite(2) on a read-write descriptor, and only into memory the target may write
 itself: the kernel forces /proc/PID/mem writes through read-only pages (as for a debugger's breakpoints),
-so every range is first checked against the writable mappings in /proc/PID/maps, which keeps the guarantee
-process_vm_writev gives (EFAULT rather than a changed read-only page) without ctypes, 2-3 ms of every exec.
-process_vm_readv/writev (through ctypes) remain for a kernel that refuses the descriptor but might allow them
-(they check real rather than filesystem ids) or where /proc/PID/mem cannot be written.
+so every range is first checked against the writable mappings, read from /proc/PID/maps just before each
+write (about 60 us for a small process). That keeps the guarantee process_vm_writev gives (EFAULT, and no
+partial write, rather than a changed read-only page) without ctypes, 2-3 ms of every exec. The gap left is
+the moment between the read and the write: only a target that makes its own page read-only in it could be
+written anyway. process_vm_readv/writev (through ctypes) remain for a kernel that refuses /proc/PID/mem or
+its maps to our filesystem ids but might allow them (they check real ids), or where /proc is read-only.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ def _vm_transfer(fn: Any, pid: int, address: int, buf: Any, size: int) -> int:
 MAX_READ = 64 * 1024 * 1024  # refuse absurd sizes read from corrupted tables
 
 
+def covered(ranges: list[tuple[int, int]], address: int, size: int) -> bool:
+    """Whether [address, address + size) lies within `ranges` (sorted (start, end) pairs; a range may run
+    on across adjacent ones)."""
+    end = address + size
+    for start, stop in ranges:
+        if start <= address < stop:
+            if end <= stop:
+                return True
+            address = stop
+    return False
+
+
 class ProcessMemory:
     """Byte-level access to one process. Errors become SafeAttachError with a taxonomy kind."""
 
@@ -66,7 +80,6 @@ class ProcessMemory:
         self.pid = pid
         self._mem_fd: int | None = None  # read-write
         self._write_via_vm = False  # /proc/PID/mem could not be opened for writing: process_vm_writev
-        self._writable: list[tuple[int, int]] | None = None  # (start, end) of the writable mappings
         self._read_fd: int | None = None
         self._read_via_vm = False  # /proc/PID/mem could not be opened for reading: process_vm_readv
 
@@ -102,38 +115,28 @@ class ProcessMemory:
                 self._write_via_vm = True
         return self._mem_fd
 
-    def _read_writable(self) -> list[tuple[int, int]]:
+    def _writable_around(self, address: int, end: int) -> list[tuple[int, int]] | None:
+        """The writable mappings that meet [address, end), read from /proc/PID/maps now (not cached: a page
+        may have been made read-only or unmapped since the last write); None when the kernel refuses the
+        maps to our filesystem ids (process_vm_writev, which checks real ids and page protections itself,
+        is then the way to write)."""
         try:
             with open(f"/proc/{self.pid}/maps", "rb") as f:
                 text = f.read()
         except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES):
+                return None
             raise self._error(exc.errno or errno.EIO, "opened", 0) from None
         ranges = []
-        for line in text.splitlines():
+        for line in text.splitlines():  # in address order
             span, _, rest = line.partition(b" ")
-            if rest[1:2] == b"w":  # perms "rw-p": the target can write these pages itself
-                start, _, end = span.partition(b"-")
-                ranges.append((int(start, 16), int(end, 16)))
+            start_text, _, stop_text = span.partition(b"-")
+            start = int(start_text, 16)
+            if start >= end:
+                break
+            if rest[1:2] == b"w" and int(stop_text, 16) > address:  # perms "rw-p": the target may write them
+                ranges.append((start, int(stop_text, 16)))
         return ranges
-
-    def _covered(self, address: int, size: int) -> bool:
-        assert self._writable is not None
-        end = address + size
-        for start, stop in self._writable:  # in address order, adjacent mappings may share a range's bytes
-            if start <= address < stop:
-                if end <= stop:
-                    return True
-                address = stop
-        return False
-
-    def check_writable(self, address: int, size: int) -> None:
-        """Raise (a `parse` failure, nothing written) unless the target could write the whole range itself.
-        The mappings are read once per ProcessMemory and again when a range is not in them (a heap grown
-        since): a wrong address from corrupted tables must not land in code or constants."""
-        if self._writable is None or not self._covered(address, size):
-            self._writable = self._read_writable()
-            if not self._covered(address, size):
-                raise self._error(errno.EFAULT, "writable", address)
 
     # -- raw --------------------------------------------------------------------------------------------
     def read(self, address: int, size: int) -> bytes:
@@ -178,10 +181,15 @@ class ProcessMemory:
         return self._read_fd
 
     def write(self, address: int, data: bytes) -> None:
+        """Write `data` at `address`, all of it or nothing, and only where the target may write itself: the
+        range is checked against the writable mappings just before the write (what is left is the moment
+        between the two, in which the target itself would have to make the page read-only)."""
         if address <= 0 or not data or address + len(data) > 1 << 63:
             raise SafeAttachError(FailureKind.INTERNAL, f"refusing a write of {len(data)} bytes at 0x{address:x}")
-        self.check_writable(address, len(data))
-        fd = self._writer()
+        ranges = self._writable_around(address, address + len(data))
+        if ranges is not None and not covered(ranges, address, len(data)):
+            raise self._error(errno.EFAULT, "writable", address)
+        fd = None if ranges is None else self._writer()
         if fd is None:
             ctypes, _, writev = _vm_calls()
             if writev is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.errors import FailureKind, SafeAttachError
-from core.memory import ProcessMemory
+from core.memory import ProcessMemory, covered
 
 PAGE = mmap.PAGESIZE
 libc = ctypes.CDLL(None, use_errno=True)
@@ -80,15 +80,27 @@ def test_memory_mapped_after_the_first_write_is_found(pages: int) -> None:
             libc.munmap(later, PAGE)
 
 
+def test_a_page_made_read_only_after_a_write_is_refused(pages: int) -> None:
+    """The mappings are read again for every write: one read before the page changed must not let a later
+    write through (a forced /proc/PID/mem write would change a read-only or PROT_NONE page)."""
+    with ProcessMemory(os.getpid()) as mem:
+        mem.write(pages, b"first")
+        assert libc.mprotect(pages, PAGE, mmap.PROT_READ) == 0
+        _refused(mem, pages, b"SECOND")
+        assert libc.mprotect(pages, PAGE, 0) == 0  # PROT_NONE
+        _refused(mem, pages, b"THIRD!")
+        assert libc.mprotect(pages, PAGE, mmap.PROT_READ | mmap.PROT_WRITE) == 0
+    assert ctypes.string_at(pages, 6) == b"first\x11"
+
+
 def test_ranges_across_adjacent_writable_mappings() -> None:
-    mem = ProcessMemory(os.getpid())
-    mem._writable = [(0x1000, 0x2000), (0x2000, 0x3000), (0x4000, 0x5000)]
-    assert mem._covered(0x1ff0, 0x20)  # across the boundary of two mappings
-    assert mem._covered(0x1000, 0x2000)
-    assert not mem._covered(0x2ff0, 0x20)  # into the gap
-    assert not mem._covered(0x0ff0, 0x20)
-    assert mem._covered(0x4000, 0x1000)
-    assert not mem._covered(0x4000, 0x1001)
+    ranges = [(0x1000, 0x2000), (0x2000, 0x3000), (0x4000, 0x5000)]
+    assert covered(ranges, 0x1ff0, 0x20)  # across the boundary of two mappings
+    assert covered(ranges, 0x1000, 0x2000)
+    assert not covered(ranges, 0x2ff0, 0x20)  # into the gap
+    assert not covered(ranges, 0x0ff0, 0x20)
+    assert covered(ranges, 0x4000, 0x1000)
+    assert not covered(ranges, 0x4000, 0x1001)
 
 
 @pytest.mark.parametrize("address,data", [(0, b"x"), (0x1000, b""), ((1 << 63) - 2, b"xyz")])
