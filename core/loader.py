@@ -43,6 +43,7 @@ POLL_INTERVAL = 0.005
 # poll is one failed openat, ~15 us of CPU), then every millisecond until 100 ms, then every 5 ms: the
 # confirmation is then about 0.1 ms late on average instead of 0.5 (1 ms polls) or 2.5 (5 ms).
 POLL_STEPS = ((0.02, 0.0002), (0.1, 0.001))  # (until this long after the start, poll this often)
+ALIVE_EVERY = 0.001  # how often a wait also checks that the target still exists
 
 
 def render_loader(private_dir: str, request_id: str, deadline: float, own_files: list[str],
@@ -128,12 +129,15 @@ class StagedRequest:
         PROCESS_EXITED (when `alive` says the target is gone)."""
         start = time.monotonic()
         end = start + max(0.0, timeout)
+        next_alive = start
         while True:
             result = self.poll()
             if result is not None:
                 return result
-            if alive is not None and not alive():
-                raise SafeAttachError(FailureKind.PROCESS_EXITED, "the target exited before running the request")
+            if alive is not None and time.monotonic() >= next_alive:  # a /proc read: every 1 ms at most
+                if not alive():
+                    raise SafeAttachError(FailureKind.PROCESS_EXITED, "the target exited before running the request")
+                next_alive = time.monotonic() + ALIVE_EVERY
             left = end - time.monotonic()
             if left <= 0:
                 raise SafeAttachError(FailureKind.TIMEOUT_RUN, f"no confirmation within {timeout:g}s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import _thread  # a lock for CancelToken: threading's import is 0.9 ms of every exec's start-up
 from enum import Enum
 
+from core.limits import MAX_IDLE_TIMEOUT
 from core.limits import MAX_TIMEOUT as MAX_TIMEOUT  # re-exported: callers know it from here
 from core.records import dataclass
 
@@ -73,6 +74,7 @@ class AttachRequest:
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
+        check_timeout(self.idle_timeout, "idle_timeout", MAX_IDLE_TIMEOUT)  # rendered into the loader: finite
 
 
 class CancelToken:
@@ -93,8 +95,8 @@ class CancelToken:
         releases the one the waits block on (once)."""
         if self._set:
             return
+        self.reason = reason  # before the flag: whoever sees it cancelled sees why
         self._set = True
-        self.reason = reason
         try:
             self._held.release()
         except RuntimeError:  # released meanwhile by a concurrent cancel

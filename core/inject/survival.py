@@ -62,7 +62,8 @@ def check_survival(pid: int, start_ticks: int, tid: int, syscall_nr: int | None,
     """Poll (bounded by `budget`) until the thread is back in `syscall_nr` (or its restart), or has run since
     the first look (CPU time or a context switch), or is running; report what was seen. A thread that was
     stopped in a short call (a heartbeat's `write`) is back in its loop's sleep most of the time, where the
-    first test never matches: the second sees it run."""
+    first test never matches: the second sees it run. It says only that: a thread that wakes to retry a
+    wait it never wins (a GIL it never gets) counts too; the verdict (alive, not stopped) is the same."""
     end = time.monotonic() + budget
     first: tuple[int | None, int] | None = None
     while True:

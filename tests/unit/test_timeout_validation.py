@@ -76,3 +76,10 @@ def test_idle_timeout_goes_past_the_attach_timeout() -> None:
     assert build_parser().parse_args(argv).idle_timeout == 7200.0
     quick = quick_parse(argv)
     assert quick is not None and quick.idle_timeout == 7200.0
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0, -1, 604801, "600"])
+def test_engine_refuses_bad_idle_timeouts(value: object) -> None:
+    """The idle timeout is rendered into the loader as a literal: `inf` would be a NameError in the target."""
+    with pytest.raises(InvalidRequest):
+        AttachRequest(pid=1, idle_timeout=value)  # type: ignore[arg-type]
