@@ -239,8 +239,11 @@ def _serve_bridges(pid: int, err: Console) -> None:
 
     from rich.text import Text
 
+    from app.cli.startup_gc import restore
     from core.dap.session import stop_bridges
     from core.procfs import start_ticks_of
+
+    restore()  # this runs until Ctrl-C: the collector's threshold as the process started
 
     err.print(Text("The target is in another network namespace: this command relays the port above into it. "
                    "Keep it running while you debug; Ctrl-C stops the relay (the debugpy server in the target "
@@ -309,6 +312,9 @@ def _relay_stdio(sock: socket.socket) -> None:
     import threading
     from socket import SHUT_WR
 
+    from app.cli.startup_gc import restore
+
+    restore()  # the relay runs as long as the debug session: the collector's threshold as the process started
     done = threading.Event()
 
     def upstream() -> None:

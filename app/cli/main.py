@@ -133,19 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEFAULT_GC_THRESHOLD = 700  # CPython's own
-START_GC_THRESHOLD = 20_000  # objects allocated between young collections while the CLI starts (default 700)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import gc
+    if argv is None:  # a process of its own (a caller's, a test's, collector is left as it was)
+        from app.cli.startup_gc import raise_for_startup
 
-    # Importing what a command needs allocates tens of thousands of objects that live as long as the process;
-    # at the default threshold the collector runs some 15 times during an `exec` (1-1.5 ms of ~35).
-    # Collections still happen, just rarer; the console restores the default (see _tui). Only in a process of
-    # its own: a caller's (a test's) collector is left as it was.
-    if argv is None:
-        gc.set_threshold(START_GC_THRESHOLD, *gc.get_threshold()[1:])
+        raise_for_startup()
     from app.cli.quick_args import quick_parse
 
     quick = quick_parse(list(sys.argv[1:] if argv is None else argv))
@@ -239,6 +231,7 @@ def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
 def _tui(demo: bool) -> int:
     import gc
 
+    from app.cli.startup_gc import restore
     from app.tui.first_listing import FirstListing
     from core.engine import LiveEngine
 
@@ -249,7 +242,7 @@ def _tui(demo: bool) -> int:
     from core.dap.session import stop_bridges
 
     gc.freeze()  # what was just imported lives as long as the console: collections need not walk it again
-    gc.set_threshold(DEFAULT_GC_THRESHOLD, *gc.get_threshold()[1:])  # main() raised it for start-up only
+    restore()  # main() raised the collector's threshold for start-up only
     try:
         return run_console(engine, demo=demo, first=first)
     finally:
