@@ -181,9 +181,11 @@ class ProcessMemory:
         return self._read_fd
 
     def write(self, address: int, data: bytes) -> None:
-        """Write `data` at `address`, all of it or nothing, and only where the target may write itself: the
-        range is checked against the writable mappings just before the write (what is left is the moment
-        between the two, in which the target itself would have to make the page read-only)."""
+        """Write `data` at `address`, only where the target may write itself: the range is checked against
+        the writable mappings just before the write, so it is written whole or not at all (what is left is
+        the moment between the two, in which the target itself would have to make the page read-only). Where
+        the maps are refused to us, process_vm_writev checks the pages itself and may stop at one it cannot
+        write (reported as a failure)."""
         if address <= 0 or not data or address + len(data) > 1 << 63:
             raise SafeAttachError(FailureKind.INTERNAL, f"refusing a write of {len(data)} bytes at 0x{address:x}")
         ranges = self._writable_around(address, address + len(data))
