@@ -17,8 +17,7 @@ from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.cli.errors import print_usage_error
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
-from core.limits import MAX_IDLE_TIMEOUT
-from core.requests import AttachRequest, CancelToken, Injector, Method, Payload
+from core.requests import AttachRequest, CancelToken, Injector, InvalidRequest, Method, Payload
 from core.text import visible, visible_block
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
@@ -168,12 +167,6 @@ def cmd_exec(
     return _run(request, json_out)
 
 
-def idle_timeout_error(value: float) -> str | None:
-    if 0 < value <= MAX_IDLE_TIMEOUT:  # nan and infinities fail the comparison too
-        return None
-    return f"--idle-timeout must be a number of seconds in (0, {MAX_IDLE_TIMEOUT:g}], got {value:g}"
-
-
 def cmd_attach(
     pid: int, listen: str, wait_for_client: bool, method: str, allow_opted_out: bool, timeout: float,
     json_out: bool, *, injector: str = "ptrace", idle_timeout: float = 600.0,
@@ -182,13 +175,13 @@ def cmd_attach(
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         return print_usage_error(f"--listen must be HOST:PORT, got {listen!r}")
     host = host.strip("[]")  # [::1]:PORT
-    bad_idle = idle_timeout_error(idle_timeout)
-    if bad_idle is not None:
-        return print_usage_error(bad_idle)
-    request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
-                            listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
-                            idle_timeout=idle_timeout,
-                            allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
+    try:  # the parser checked the timeouts already; the request checks them for every caller
+        request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
+                                listen_host=host, listen_port=int(port), wait_for_client=wait_for_client,
+                                idle_timeout=idle_timeout,
+                                allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
+    except InvalidRequest as exc:
+        return print_usage_error(str(exc))
     if os.path.exists(f"/proc/{pid}"):  # the adapter's bootstrap starts while the CLI reads the target
         from core.dap import fast_adapter
 
@@ -276,11 +269,11 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     core/payloads/in_target_adapter_gate.py); it ends when either side closes."""
     from core.dap.session import stop_bridges
 
-    bad_idle = idle_timeout_error(idle_timeout)
-    if bad_idle is not None:
-        return print_usage_error(bad_idle)
-    request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
-                            idle_timeout=idle_timeout)
+    try:
+        request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
+                                idle_timeout=idle_timeout)
+    except InvalidRequest as exc:
+        return print_usage_error(str(exc))
     outcome = run_outcome(request, json_out=True, to_stderr=True)
     if outcome is None or not outcome.ok:
         return exit_code(outcome)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from core.limits import MAX_IDLE_TIMEOUT, MAX_TIMEOUT
+
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,19 +20,17 @@ if TYPE_CHECKING:
     Value = tuple[str, ...] | Callable[[str], object]
 
 
-def _timeout(text: str, maximum: float | None = None) -> float | None:
+def _timeout(text: str, maximum: float = MAX_TIMEOUT) -> float | None:
     """As build_parser's `_timeout` (core.requests.parse_timeout), None where argparse reports an error."""
-    from core.requests import MAX_TIMEOUT, InvalidRequest, parse_timeout
+    from core.requests import InvalidRequest, parse_timeout
 
     try:
-        return parse_timeout(text, maximum=MAX_TIMEOUT if maximum is None else maximum)
+        return parse_timeout(text, maximum=maximum)
     except InvalidRequest:
         return None
 
 
 def _idle_timeout(text: str) -> float | None:
-    from core.limits import MAX_IDLE_TIMEOUT
-
     return _timeout(text, MAX_IDLE_TIMEOUT)
 
 

@@ -83,3 +83,14 @@ def test_engine_refuses_bad_idle_timeouts(value: object) -> None:
     """The idle timeout is rendered into the loader as a literal: `inf` would be a NameError in the target."""
     with pytest.raises(InvalidRequest):
         AttachRequest(pid=1, idle_timeout=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("idle", [float("inf"), 0.0, 604801.0])
+def test_attach_and_dap_called_directly_refuse_a_bad_idle_timeout(idle: float,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The commands build the request, whose own check refuses it: a usage error, nothing started."""
+    from app.cli.attach import cmd_attach, cmd_dap
+
+    assert cmd_attach(2**22 + 7, "127.0.0.1:0", False, "auto", False, 10.0, True, idle_timeout=idle) == 2
+    assert cmd_dap(2**22 + 7, "auto", 10.0, idle) == 2
+    assert "idle_timeout must be" in capsys.readouterr().err
