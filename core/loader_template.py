@@ -128,8 +128,10 @@ def _dumps(value):
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):
-        if value != value or value in (_INF, -_INF):
-            return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+        if value != value:
+            return "NaN"
+        if value in (_INF, -_INF):
+            return "Infinity" if value > 0 else "-Infinity"
         return float.__repr__(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join([_dumps(v) for v in value]) + "]"
@@ -140,7 +142,7 @@ def _dumps(value):
                 if k is not None and not isinstance(k, (bool, int, float)):
                     raise TypeError("keys must be str, int, float, bool or None, not %%s" %% type(k).__name__)
                 k = _dumps(k).strip('"')
-            items.append('"' + k.translate(_ESCAPES) + '": ' + _dumps(v))
+            items.append(_dumps(k) + ": " + _dumps(v))
         return "{" + ", ".join(items) + "}"
     return _dumps(repr(value))
 
