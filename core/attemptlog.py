@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import _thread  # threading's Lock without threading's import (0.9 ms of every exec's start-up)
 import fcntl
-import json
 import os
 import time
 from collections.abc import Mapping
 
+from core.json_writer import dumps  # every exec appends; json's import (and re's) is for the reader
 from core.paths import xdg_location
 from core.procfs import start_ticks_of
 from core.records import dataclass, field
@@ -111,7 +111,7 @@ class AttemptLog:
             data = record.to_dict()
         else:
             data = {k: record[k] for k in FIELDS if k in record}
-        line = json.dumps(data, sort_keys=True, default=str) + "\n"
+        line = dumps(data, sort_keys=True, default=str) + "\n"
         data_bytes = line.encode("utf-8")
         with _LOCK:
             os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
@@ -144,6 +144,8 @@ class AttemptLog:
     def read(self, failures_only: bool = False) -> tuple[list[dict[str, object]], int]:
         """(records oldest first, number of corrupt lines skipped). An attempt is shown once, by its last
         line; a `started` one whose client is gone is recorded and shown as `abandoned`."""
+        import json
+
         records: list[dict[str, object]] = []
         corrupt = 0
         raw = b""

@@ -5,7 +5,6 @@ never needs it."""
 
 from __future__ import annotations
 
-import re
 import struct
 
 from core.errors import FailureKind, SafeAttachError
@@ -116,6 +115,8 @@ def read_elf_facts(stream: IO[bytes]) -> ElfFacts:
         rodata = elf.get_section_by_name(".rodata")
         blob = rodata.data() if rodata is not None else b""
         version_string = None
+        import re  # with pyelftools, on a cache miss only: a warm exec or info loads neither
+
         match = re.search(_VERSION_STRING, blob)
         if match:
             version_string = (3, int(match.group(2)), int(match.group(3)), match.group(1).decode())

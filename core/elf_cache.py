@@ -6,11 +6,16 @@ headers and compares). The cache directory is the user's own, but a cache file i
 not ours, writable by others, unreadable, oversized, a link, or has a field of the wrong type or range is
 ignored (and the facts are read from the binary again), never trusted. Entries are written atomically
 (temporary file + rename).
+
+An entry is a few lines of `name value`, not JSON: json's import (with re's) was 4-9 ms of every exec and
+info, which read one entry before they touch the target. Not marshal either: it is not meant for damaged input
+(`marshal.loads(b"[" * 100_000)` allocates without end). A value is tagged: `n` None, `t`/`f` a bool, `i` a
+decimal int, `s` a string as hex of its UTF-8, `l` a flat comma-separated list of those; anything else makes the
+entry invalid. Decoding is linear in the capped file size.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
@@ -18,7 +23,7 @@ from core.elf import ElfFacts
 from core.paths import write_atomic, xdg_location
 from core.records import asdict, fields
 
-FORMAT = 1
+FORMAT = 2  # 1 was JSON
 _MAX_FILE = 1 << 14
 _U64 = (1 << 64) - 1
 _MAX_TEXT = 4096
@@ -32,7 +37,7 @@ def cache_dir() -> str:
 
 def _entry_path(key: StatKey) -> str:
     """One entry per file (device and inode); what it holds is checked against the whole key on load."""
-    return os.path.join(cache_dir(), f"{key[0]:x}-{key[1]:x}.json")
+    return os.path.join(cache_dir(), f"{key[0]:x}-{key[1]:x}.facts")
 
 
 def _u64(value: object, nullable: bool) -> bool:
@@ -83,8 +88,8 @@ def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
     if len(data) > _MAX_FILE:
         return None
     try:
-        entry = json.loads(data)
-    except (ValueError, RecursionError):
+        entry = _decode(data)
+    except (ValueError, UnicodeDecodeError):  # damaged, or not an entry of this format
         return None
     if not isinstance(entry, dict) or entry.get("format") != FORMAT:
         return None
@@ -93,12 +98,59 @@ def load(key: StatKey, build_id: str | None) -> ElfFacts | None:
     return _facts_from(entry.get("facts"))
 
 
+def _encode_value(value: object, nested: bool = False) -> str:
+    if value is None or type(value) is bool:
+        return {None: "n", True: "t", False: "f"}[value]
+    if type(value) is int:
+        return f"i{value}"
+    if type(value) is str:
+        return "s" + value.encode("utf-8").hex()
+    if isinstance(value, (list, tuple)) and not nested:
+        return "l" + ",".join(_encode_value(v, nested=True) for v in value)
+    raise TypeError(f"an ELF fact of type {type(value).__name__}")
+
+
+def _decode_value(text: str, nested: bool = False) -> object:
+    tag, rest = text[:1], text[1:]
+    if tag in ("n", "t", "f") and not rest:
+        return {"n": None, "t": True, "f": False}[tag]
+    if tag == "i" and len(rest) <= 24 and rest.isascii() and rest.removeprefix("-").isdigit():
+        return int(rest)
+    if tag == "s":
+        return bytes.fromhex(rest).decode("utf-8")  # ValueError unless hex digits in pairs
+    if tag == "l" and not nested:
+        return [_decode_value(v, nested=True) for v in rest.split(",")] if rest else []
+    raise ValueError(f"not an entry value: {text[:40]!r}")
+
+
+def _encode(entry: dict[str, object]) -> bytes:
+    facts = entry["facts"]
+    assert isinstance(facts, dict)
+    lines = [f"{name} {_encode_value(entry[name])}" for name in ("format", "key", "build_id")]
+    lines += [f"facts.{name} {_encode_value(value)}" for name, value in facts.items()]
+    return ("\n".join(lines) + "\n").encode("ascii")
+
+
+def _decode(data: bytes) -> dict[str, object]:
+    """The entry's dict, as `_encode` was given it; ValueError for anything else (a repeated name too)."""
+    entry: dict[str, object] = {}
+    facts: dict[str, object] = {}
+    for line in data.decode("ascii").split("\n")[:-1] if data.endswith(b"\n") else ["-"]:
+        name, sep, value = line.partition(" ")
+        where, short = (facts, name[6:]) if name.startswith("facts.") else (entry, name)
+        if not sep or not short or short in where:
+            raise ValueError(f"not an entry line: {line[:40]!r}")
+        where[short] = _decode_value(value)
+    entry["facts"] = facts
+    return entry
+
+
 def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
     """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
     path = _entry_path(key)
-    body = json.dumps({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
+    body = _encode({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        write_atomic(path, body.encode())
+        write_atomic(path, body)
     except OSError:
         pass

@@ -17,11 +17,11 @@ least one of them removes the directory (both may; removal is idempotent).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 
 from core.errors import FailureKind, SafeAttachError
+from core.json_writer import plain
 from core.loader_template import LOADER_TEMPLATE
 from core.payloads.contract import PayloadResult, PayloadSpec
 from core.privdir import PrivateDir, create_private_dir
@@ -59,13 +59,12 @@ def render_loader(private_dir: str, request_id: str, deadline: float, own_files:
 
 
 def params_literal(params: Mapping[str, object]) -> str:
-    """JSON-able params as a Python literal the loader evaluates as its own code: through JSON first, so only
-    dicts, lists, strings, finite numbers, booleans and None remain, whose repr is a literal."""
+    """JSON-able params as a Python literal the loader evaluates as its own code: as JSON would give them back,
+    so only dicts, lists, strings, finite numbers, booleans and None remain, whose repr is a literal."""
     try:
-        text = json.dumps(dict(params), allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        return repr(plain(dict(params)))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SafeAttachError(FailureKind.PAYLOAD, f"payload params are not JSON-able: {exc}") from exc
-    return repr(json.loads(text))
 
 
 @dataclass
@@ -100,6 +99,8 @@ class StagedRequest:
         return self.pdir.exists("claim")
 
     def poll(self) -> PayloadResult | None:
+        import json  # loaded by `wait`, while the target takes the request
+
         data = self.pdir.read_file("result.json")
         if data is None:
             return None
@@ -128,6 +129,8 @@ class StagedRequest:
         """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN, CANCELLED or
         PROCESS_EXITED (when `alive` says the target is gone)."""
         start = time.monotonic()
+        # the report's reader: json (and re with it) loads now, while the target wakes, not before arming
+        import json  # noqa: F401
         end = start + max(0.0, timeout)
         next_alive = start
         while True:
@@ -158,6 +161,8 @@ class StagedRequest:
 
     def running_since(self) -> ClaimInfo:
         """What the loader wrote into its claim (its thread and start time), or {} if unknown."""
+        import json
+
         try:
             data = self.pdir.read_file("claim", CLAIM_LIMIT)
             info = json.loads(data.decode("utf-8")) if data else {}

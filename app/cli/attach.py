@@ -6,7 +6,6 @@ engine, and the engine is imported only by the commands that run it."""
 from __future__ import annotations
 
 import _thread  # the engine's thread and the events' lock: threading's import is 0.9 ms of every exec
-import json
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.cli.errors import print_usage_error
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
+from core.json_writer import dumps  # json (and re through it) loads only once the request is armed
 from core.requests import AttachRequest, CancelToken, Injector, InvalidRequest, Method, Payload
 from core.text import visible, visible_block
 
@@ -125,7 +125,7 @@ def run_outcome(request: AttachRequest, json_out: bool, *, to_stderr: bool = Fal
 def _render(q: _Channel, cancel: CancelToken, json_out: bool, to_stderr: bool) -> Outcome | None:
     if json_out:
         def emit(event: Event) -> None:
-            print(json.dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
+            print(dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
 
         return _drain(q, cancel, emit)
     from rich.console import Console

@@ -28,9 +28,9 @@ def print_error(exc: SafeAttachError, json_out: bool) -> int:
     from core.errors import exit_code_for
 
     if json_out:
-        import json
+        from core.json_writer import dumps
 
-        print(json.dumps({"error": exc.to_dict()}))
+        print(dumps({"error": exc.to_dict()}))
     else:
         from rich.text import Text
 

@@ -20,10 +20,11 @@ try:
 except SystemExit as exc:
     code = exc.code
 sys.stdout.flush()
+new = sorted(set(sys.modules) - before)  # before the probe's own json
 import json
 import os
 with open(os.environ["SA_PROBE_OUT"], "w") as out:
-    json.dump({"code": code, "new": sorted(set(sys.modules) - before)}, out)
+    json.dump({"code": code, "new": new}, out)
 """
 
 
@@ -57,7 +58,9 @@ def roots(modules: list[str]) -> set[str]:
 # dataclasses and inspect (core.records). The read-only commands do not load ctypes either (memory is read
 # through /proc/PID/mem; only writes call process_vm_writev).
 HOT_PATH_NEVER = {"argparse", "typing", "pathlib", "dataclasses", "inspect"}
-# modules each warm command may import beyond the interpreter's start-up (with the console script's `re`);
-# measured when this was written: exec 116, info 85, stack 93, attach 119 (a fresh debugpy server in a chrooted
-# 3.14 target: its adapter spawned with subprocess, the debugpy copy's signature with hashlib; 102 on a missing pid)
-HOT_PATH_BUDGET = {"exec": 125, "info": 95, "stack": 100, "attach": 125}
+# modules each warm command may import beyond the interpreter's start-up (exec: json and re too, which load
+# while it waits for the target);
+# measured when this was written: exec 83, info 51, stack 60 (neither json nor re: core.json_writer), attach 119
+# (a fresh debugpy server in a chrooted 3.14 target: its adapter spawned with subprocess, the debugpy copy's
+# signature with hashlib; 102 on a missing pid)
+HOT_PATH_BUDGET = {"exec": 90, "info": 58, "stack": 67, "attach": 125}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 from dataclasses import asdict, replace
@@ -91,16 +90,19 @@ def _entry(cache_home: Path) -> Path:
     return entry
 
 
+def _read(cache_home: Path) -> dict[str, object]:
+    return elf_cache._decode(_entry(cache_home).read_bytes())
+
+
 def _tamper(cache_home: Path, **facts: object) -> None:
-    path = _entry(cache_home)
-    data = json.loads(path.read_text())
-    data["facts"].update(facts)
-    path.write_text(json.dumps(data))
+    data = _read(cache_home)
+    data["facts"].update(facts)  # type: ignore[attr-defined]
+    _entry(cache_home).write_bytes(elf_cache._encode(data))
 
 
 @pytest.mark.parametrize("bad", [
     {"first_load_vaddr": -1}, {"first_load_vaddr": 1 << 64}, {"first_load_vaddr": True},
-    {"first_load_vaddr": None}, {"pyruntime_vaddr": "0x1000"}, {"py_version": 1.5},
+    {"first_load_vaddr": None}, {"pyruntime_vaddr": "0x1000"}, {"py_version": [1, 5]},
     {"pie_or_shared": 1}, {"debug_build": "no"}, {"soname": 7}, {"soname": "x" * 5000},
     {"version_string": [3, 14]}, {"version_string": [3, 14, -1, "3.14"]}, {"version_string": "3.14.0"},
     {"extra_field": 1},
@@ -111,26 +113,36 @@ def test_wrong_types_or_ranges_are_ignored(cache_home: Path, bad: dict[str, obje
     assert elf_cache.load(KEY, "ab12") is None
 
 
-@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b'{"format": 2}', b"[" * 100_000, b" " * 20_000])
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b'{"format": 2}', b"[" * 100_000, b" " * 20_000,
+                                     b"format i2\n", b"\xff\n", b"format i2\nformat i2\n", b"facts. i1\n",
+                                     b"format i\xd9\xa3\n", b"format i1_0\n", b"format i" + b"9" * 30 + b"\n",
+                                     b"build_id s4\n", b"build_id sxy\n", b"key ll\n", b"format d1.5\n"])
 def test_corrupt_files_are_ignored(cache_home: Path, content: bytes) -> None:
     elf_cache.store(KEY, "ab12", FACTS)
     _entry(cache_home).write_bytes(content)
     assert elf_cache.load(KEY, "ab12") is None
 
 
+def test_a_truncated_entry_is_ignored(cache_home: Path) -> None:
+    elf_cache.store(KEY, "ab12", FACTS)
+    whole = _entry(cache_home).read_bytes()
+    for cut in range(len(whole)):
+        _entry(cache_home).write_bytes(whole[:cut])
+        assert elf_cache.load(KEY, "ab12") is None, whole[:cut]
+
+
 def test_an_entry_naming_another_file_is_ignored(cache_home: Path) -> None:
     elf_cache.store(KEY, "ab12", FACTS)
-    path = _entry(cache_home)
-    data = json.loads(path.read_text())
-    data["key"][1] += 1
-    path.write_text(json.dumps(data))
+    data = _read(cache_home)
+    data["key"][1] += 1  # type: ignore[index]
+    _entry(cache_home).write_bytes(elf_cache._encode(data))
     assert elf_cache.load(KEY, "ab12") is None
 
 
 def test_links_and_fifos_are_not_followed(cache_home: Path, tmp_path: Path) -> None:
     elf_cache.store(KEY, "ab12", FACTS)
     path = _entry(cache_home)
-    real = tmp_path / "planted.json"
+    real = tmp_path / "planted.facts"
     path.rename(real)
     path.symlink_to(real)
     assert elf_cache.load(KEY, "ab12") is None
@@ -184,4 +196,5 @@ def test_facts_for_a_live_process_come_back_the_same_from_disk(cache_home: Path)
         _tamper(cache_home, **hostile)  # wrong types, or well-typed but disagreeing with the file's headers
         _facts_cache.clear()
         assert elf_facts_for(os.getpid(), entry)[0] == first
-        assert json.loads(_entry(cache_home).read_text())["facts"] == json.loads(json.dumps(asdict(first)))
+        assert _read(cache_home)["facts"] == {**asdict(first), "version_string": list(first.version_string or ())
+                                              or None}

@@ -1,0 +1,172 @@
+"""`dumps`: what `json.dumps(obj, sort_keys=..., default=...)` returns, and `plain`: what a round trip through
+JSON gives back, both without importing json.
+
+json imports re, and re imports enum's and sre's machinery: 4-9 ms of a `safeattach exec` that is otherwise
+done in 30-90 ms, spent before the request is armed (the CLI's event lines, the attempt log's first record,
+the loader's params). Strings go through json's own C encoder (`_json.encode_basestring_ascii`, which json
+uses too), so escaping is exactly json's; the rest is the layout of json's default separators.
+tests/unit/test_json_writer.py holds both equal to json on generated values. Reading JSON (the target's
+report) still uses json, which loads while the engine waits for the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+try:
+    from _json import encode_basestring_ascii as _string
+except ImportError:  # an interpreter without json's accelerator: json's pure-Python encoder (same output)
+    from json.encoder import py_encode_basestring_ascii as _string
+
+_INF = float("inf")
+
+
+def dumps(obj: object, *, sort_keys: bool = False, default: Callable[[object], object] | None = None,
+          indent: int | None = None) -> str:
+    parts: list[str] = []
+    _Writer(parts, sort_keys, default, indent).value(obj)
+    return "".join(parts)
+
+
+def plain(obj: object) -> object:
+    """`json.loads(json.dumps(obj, allow_nan=False))`: plain dicts with str keys, lists, str, int, finite
+    floats, bools and None, built without the text. Raises json's TypeError or ValueError where it would."""
+    return _plain(obj, set())
+
+
+def _plain(o: object, open_ids: set[int]) -> object:
+    if isinstance(o, str):
+        return str.__str__(o)  # the characters: str() of a str Enum member is its name
+    if o is None or o is True or o is False:
+        return o
+    if isinstance(o, int):
+        return int(o)
+    if isinstance(o, float):
+        if o != o or o in (_INF, -_INF):
+            raise ValueError(f"Out of range float values are not JSON compliant: {o!r}")
+        return float(o)
+    if not isinstance(o, (list, tuple, dict)):
+        raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+    if id(o) in open_ids:
+        raise ValueError("Circular reference detected")
+    open_ids.add(id(o))
+    try:
+        if isinstance(o, dict):
+            return {_plain_key(k): _plain(v, open_ids) for k, v in o.items()}
+        return [_plain(v, open_ids) for v in o]
+    finally:
+        open_ids.discard(id(o))
+
+
+def _plain_key(key: object) -> str:
+    if isinstance(key, float) and (key != key or key in (_INF, -_INF)):
+        raise ValueError(f"Out of range float values are not JSON compliant: {key!r}")
+    return _Writer._key(key)
+
+
+def _float(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == _INF:
+        return "Infinity"
+    if o == -_INF:
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+class _Writer:
+    def __init__(self, parts: list[str], sort_keys: bool, default: Callable[[object], object] | None,
+                 indent: int | None) -> None:
+        self.out = parts.append
+        self.sort_keys = sort_keys
+        self.default = default
+        self.open: set[int] = set()  # the containers being written: a cycle is json's ValueError
+        # json's separators: ", " between items on one line; with an indent, "," and each item on its own line
+        self.indent = None if indent is None else " " * indent
+
+    def _begin(self, bracket: str, level: int) -> str:
+        """Writes the opening bracket; returns what goes between two items."""
+        if self.indent is None:
+            self.out(bracket)
+            return ", "
+        inner = "\n" + self.indent * (level + 1)
+        self.out(bracket + inner)
+        return "," + inner
+
+    def _end(self, bracket: str, level: int) -> None:
+        self.out(bracket if self.indent is None else "\n" + self.indent * level + bracket)
+
+    def value(self, o: object, level: int = 0) -> None:
+        out = self.out
+        if isinstance(o, str):
+            out(_string(o))
+        elif o is None:
+            out("null")
+        elif o is True:
+            out("true")
+        elif o is False:
+            out("false")
+        elif isinstance(o, int):
+            out(int.__repr__(o))
+        elif isinstance(o, float):
+            out(_float(o))
+        elif isinstance(o, (list, tuple)):
+            if not o:
+                out("[]")
+                return
+            self._enter(o)
+            between = self._begin("[", level)
+            for i, item in enumerate(o):
+                if i:
+                    out(between)
+                self.value(item, level + 1)
+            self._end("]", level)
+            self.open.discard(id(o))
+        elif isinstance(o, dict):
+            self._dict(o, level)
+        else:
+            if self.default is None:
+                raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+            self._enter(o)
+            self.value(self.default(o), level)
+            self.open.discard(id(o))
+
+    def _enter(self, o: object) -> None:
+        if id(o) in self.open:
+            raise ValueError("Circular reference detected")
+        self.open.add(id(o))
+
+    def _dict(self, o: dict[object, object], level: int) -> None:
+        if not o:
+            self.out("{}")
+            return
+        self._enter(o)
+        out = self.out
+        items = sorted(o.items()) if self.sort_keys else o.items()
+        between = self._begin("{", level)
+        first = True
+        for key, item in items:
+            if not first:
+                out(between)
+            first = False
+            out(_string(self._key(key)))
+            out(": ")
+            self.value(item, level + 1)
+        self._end("}", level)
+        self.open.discard(id(o))
+
+    @staticmethod
+    def _key(key: object) -> str:
+        if isinstance(key, str):
+            return key
+        if isinstance(key, float):
+            return _float(key)
+        if key is True:
+            return "true"
+        if key is False:
+            return "false"
+        if key is None:
+            return "null"
+        if isinstance(key, int):
+            return int.__repr__(key)
+        raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
