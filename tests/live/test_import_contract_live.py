@@ -39,6 +39,8 @@ def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command:
     assert not set(warm) & HOT_PATH_NEVER, sorted(set(warm) & HOT_PATH_NEVER)
     assert not {"ctypes", "queue", "heapq", "contextlib"} & set(warm), warm
     assert "app.render.words" not in warm, warm  # human output's words (textwrap, datetime, events): not for JSON
+    if command != "exec":  # exec loads them while it waits for the target's report (the test below)
+        assert not {"re", "json"} & set(warm), warm  # the output is core.json_writer's, the ELF cache is not JSON
     ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
     assert len(warm) <= HOT_PATH_BUDGET[command], f"{command}: {len(warm)} modules: {ours}"
 
@@ -62,3 +64,51 @@ def test_attach_json_on_a_live_target_stays_light(tmp_path: Path, session: Sessi
         assert not roots(new) & {*UI, "elftools", "construct", "psutil"}, new
         assert not set(new) & HOT_PATH_NEVER, sorted(set(new) & HOT_PATH_NEVER)
         assert len(new) <= HOT_PATH_BUDGET["attach"], f"attach: {len(new)} modules: {new}"
+
+
+ARMED_PROBE = """
+import os, sys
+import core.attach.writes as writes
+arm = writes.RequestWriter.write_breaker
+def write_breaker(self):
+    os.write(2, f"ARMED WITH {sorted(m for m in ('re', 'json') if m in sys.modules)}\\n".encode())
+    return arm(self)
+writes.RequestWriter.write_breaker = write_breaker
+assert "re" not in sys.modules
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+with open(sys.argv[0]) as f:  # as the interpreter runs a script (runpy's pkgutil would import re)
+    code = compile(f.read(), sys.argv[0], "exec")
+exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})  # the command leaves through os._exit
+"""
+
+
+def test_exec_arms_the_request_before_json_or_re_load(tmp_path: Path) -> None:
+    """The installed command (app/cli/launcher.py, which imports no re as installers' wrappers do) runs a warm
+    exec up to the breaker write, the request's arming, without json or re: the event lines, the attempt log
+    and the params need neither, the ELF cache is not JSON, and the report's json loads during the wait."""
+    import subprocess
+    import sys
+
+    from live_targets import TargetPool, require
+    from repo_paths import REPO
+
+    interp = require("3.14")
+    pool = TargetPool()
+    script = SID / "tmp" / f"sa-armed-probe-{os.getpid()}.py"
+    script.write_text("pass\n")
+    launcher = tmp_path / "safeattach"  # as installed: beside the interpreter, not inside app/cli
+    launcher.write_bytes((REPO / "app" / "cli" / "launcher.py").read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SAFEATTACH_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        target = pool.spawn_script(interp, "busy.py")
+        runs = [subprocess.run([sys.executable, "-c", ARMED_PROBE, str(launcher), "exec", str(target.pid),
+                                str(script), "--json"], capture_output=True, text=True, timeout=60, env=env,
+                               cwd=tmp_path) for _cold_then_warm in range(2)]
+        assert target.alive()
+    finally:
+        pool.close()
+        script.unlink(missing_ok=True)
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert '"ok": true' in run.stdout.splitlines()[-1], run.stdout[-500:]
+    assert "ARMED WITH []" in runs[1].stderr, runs[1].stderr[-2000:]  # warm: neither json nor re
