@@ -9,7 +9,7 @@ venv that the bench creates (`python -m venv`, then this venv's pip: `pip --pyth
 dependencies are not installed again: a `.pth` line in the throwaway venv puts this venv's site-packages
 after its own, so psutil, pyelftools and rich come from there while `app` and `core` come from the wheel
 (this venv's editable-install hook is not run: .pth files are processed in site directories only). Every
-run is the installed console script `VENV/bin/safeattach`, from a neutral working directory; `--tree` runs
+run is the installed command `VENV/bin/safeattach`, from a neutral working directory; `--tree` runs
 `python -m app.cli` from this source tree with this venv instead (how a developer runs it).
 
 Every pair is measured in interleaved rounds (A then B, then B then A, ...), so drift and load from other
@@ -60,7 +60,7 @@ sys.path[:0] = [str(REPO / "tests" / "support"), str(REPO / "bench"), str(REPO)]
 
 from live_targets import INTERPRETERS, Interpreter, Target, TargetPool, chroot_command  # noqa: E402
 
-SAFEATTACH = [sys.executable, "-m", "app.cli"]  # replaced by the installed console script unless --tree
+SAFEATTACH = [sys.executable, "-m", "app.cli"]  # replaced by the installed command unless --tree
 CLIENT_PYTHON = [sys.executable]  # the interpreter safeattach runs on (the install's, unless --tree)
 RUN_DIR = REPO  # where the runs start (a neutral directory for the install)
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -350,7 +350,7 @@ def main() -> int:
                     pairs += bench_attach(args.attach_rounds, interp, no_bytecode)
         print(f"\nmachine: {machine()}")
         how = ("this source tree (`python -m app.cli`, the dev venv)" if args.tree else
-               "a regular install of this tree in a throwaway venv (the console script)")
+               "a regular install of this tree in a throwaway venv (its `safeattach` command)")
         print(f"safeattach measured as: {how}\n")
         print("| what | A | A median ms | A p95 ms | B | B median ms | B p95 ms | A / B | goal | rounds |")
         print("|---|---|---:|---:|---|---:|---:|---:|---|---:|")
