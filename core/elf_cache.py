@@ -7,11 +7,11 @@ not ours, writable by others, unreadable, oversized, a link, or has a field of t
 ignored (and the facts are read from the binary again), never trusted. Entries are written atomically
 (temporary file + rename).
 
-An entry is a few lines of `name value`, not JSON: json's import (with re's) was 4-9 ms of every exec and
-info, which read one entry before they touch the target. Not marshal either: it is not meant for damaged input
-(`marshal.loads(b"[" * 100_000)` allocates without end). A value is tagged: `n` None, `t`/`f` a bool, `i` a
-decimal int, `s` a string as hex of its UTF-8, `l` a flat comma-separated list of those; anything else makes the
-entry invalid. Decoding is linear in the capped file size.
+An entry is a few lines of `name value`, not JSON: json's import (1-4 ms, with re 2.5-9) was paid by every exec
+and info, which read one entry before they touch the target. Not marshal either: it is not meant for damaged
+input (`marshal.loads(b"[" * 100_000)` allocates without end). A value is tagged: `n` None, `t`/`f` a bool, `i`
+a decimal int, `s` a string as hex of its UTF-8, `l` a flat comma-separated list of those; anything else makes
+the entry invalid. Decoding is linear in the capped file size.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _decode_value(text: str, nested: bool = False) -> object:
         return {"n": None, "t": True, "f": False}[tag]
     if tag == "i" and len(rest) <= 24 and rest.isascii() and rest.removeprefix("-").isdigit():
         return int(rest)
-    if tag == "s":
+    if tag == "s" and rest.isascii() and (rest.isalnum() or not rest):  # no spaces, which fromhex would skip
         return bytes.fromhex(rest).decode("utf-8")  # ValueError unless hex digits in pairs
     if tag == "l" and not nested:
         return [_decode_value(v, nested=True) for v in rest.split(",")] if rest else []
@@ -138,7 +138,7 @@ def _decode(data: bytes) -> dict[str, object]:
     for line in data.decode("ascii").split("\n")[:-1] if data.endswith(b"\n") else ["-"]:
         name, sep, value = line.partition(" ")
         where, short = (facts, name[6:]) if name.startswith("facts.") else (entry, name)
-        if not sep or not short or short in where:
+        if not sep or not short or short in where or name == "facts":
             raise ValueError(f"not an entry line: {line[:40]!r}")
         where[short] = _decode_value(value)
     entry["facts"] = facts
@@ -148,7 +148,10 @@ def _decode(data: bytes) -> dict[str, object]:
 def store(key: StatKey, build_id: str | None, facts: ElfFacts) -> None:
     """Write the entry atomically; a cache that cannot be written only costs a slower start next time."""
     path = _entry_path(key)
-    body = _encode({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
+    try:
+        body = _encode({"format": FORMAT, "key": list(key), "build_id": build_id, "facts": asdict(facts)})
+    except (TypeError, ValueError):  # a fact of a type the format does not hold: read from the binary next time
+        return
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         write_atomic(path, body)

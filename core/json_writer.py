@@ -1,12 +1,12 @@
-"""`dumps`: what `json.dumps(obj, sort_keys=..., default=...)` returns, and `plain`: what a round trip through
-JSON gives back, both without importing json.
+"""`dumps`: what `json.dumps(obj, sort_keys=..., default=..., indent=...)` returns, and `plain`: what a round
+trip through JSON gives back, both without importing json.
 
-json imports re, and re imports enum's and sre's machinery: 4-9 ms of a `safeattach exec` that is otherwise
-done in 30-90 ms, spent before the request is armed (the CLI's event lines, the attempt log's first record,
-the loader's params). Strings go through json's own C encoder (`_json.encode_basestring_ascii`, which json
-uses too), so escaping is exactly json's; the rest is the layout of json's default separators.
-tests/unit/test_json_writer.py holds both equal to json on generated values. Reading JSON (the target's
-report) still uses json, which loads while the engine waits for the target.
+json's import is 1-4 ms of a `safeattach exec` that is done in 30-90 ms (with re, which it imports, 2.5-9 ms
+where nothing has imported re yet), and it was spent before the request is armed (the CLI's event lines, the
+attempt log's first record, the loader's params). Strings go through json's own C encoder
+(`_json.encode_basestring_ascii`, which json uses too), so escaping is exactly json's; the rest is the layout of
+json's default separators. tests/unit/test_json_writer.py holds both equal to json on generated values. Reading
+JSON (the target's report) still uses json, which loads while the engine waits for the target.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def dumps(obj: object, *, sort_keys: bool = False, default: Callable[[object], o
 
 def plain(obj: object) -> object:
     """`json.loads(json.dumps(obj, allow_nan=False))`: plain dicts with str keys, lists, str, int, finite
-    floats, bools and None, built without the text. Raises json's TypeError or ValueError where it would."""
+    floats, bools and None (never a subclass), built without the text. Raises json's TypeError or ValueError
+    where it would (and RecursionError somewhat sooner: two frames per level of nesting)."""
     return _plain(obj, set())
 
 
@@ -39,12 +40,13 @@ def _plain(o: object, open_ids: set[int]) -> object:
         return str.__str__(o)  # the characters: str() of a str Enum member is its name
     if o is None or o is True or o is False:
         return o
-    if isinstance(o, int):
-        return int(o)
+    if isinstance(o, int):  # the value itself, not what a subclass's __int__ says; json's digit limit too
+        value = int.__int__(o)
+        if value.bit_length() > 10_000:
+            int.__repr__(value)  # ValueError past sys.get_int_max_str_digits(), as json.dumps
+        return value
     if isinstance(o, float):
-        if o != o or o in (_INF, -_INF):
-            raise ValueError(f"Out of range float values are not JSON compliant: {o!r}")
-        return float(o)
+        return _finite(float.__float__(o))
     if not isinstance(o, (list, tuple, dict)):
         raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
     if id(o) in open_ids:
@@ -58,13 +60,21 @@ def _plain(o: object, open_ids: set[int]) -> object:
         open_ids.discard(id(o))
 
 
+def _finite(value: float) -> float:
+    if value != value or value in (_INF, -_INF):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return value
+
+
 def _plain_key(key: object) -> str:
-    if isinstance(key, float) and (key != key or key in (_INF, -_INF)):
-        raise ValueError(f"Out of range float values are not JSON compliant: {key!r}")
-    return _Writer._key(key)
+    """A plain str, never a subclass: an Enum member's repr is not a literal (the loader's params are repr'd)."""
+    if isinstance(key, float):
+        _finite(float.__float__(key))
+    return str.__str__(_Writer._key(key))
 
 
 def _float(o: float) -> str:
+    o = float.__float__(o)  # the value, whatever a subclass's __eq__ says
     if o != o:
         return "NaN"
     if o == _INF:

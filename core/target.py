@@ -409,7 +409,6 @@ def recognise_version(loc: RuntimeLocation, mem: ProcessMemory) -> PythonVersion
         major, minor, micro, _ = facts.version_string
         return PythonVersion(major, minor, micro, "final", 0, "version string in the binary")
 
-
     import re  # a last resort: most exec and info runs never get here
 
     match = re.search(r"python(\d)\.(\d+)", loc.binary)

@@ -75,17 +75,16 @@ def write_breaker(self):
     return arm(self)
 writes.RequestWriter.write_breaker = write_breaker
 assert "re" not in sys.modules
-sys.argv = [sys.argv[1], *sys.argv[2:]]
-with open(sys.argv[0]) as f:  # as the interpreter runs a script (runpy's pkgutil would import re)
-    code = compile(f.read(), sys.argv[0], "exec")
-exec(code, {"__name__": "__main__", "__file__": sys.argv[0]})  # the command leaves through os._exit
+sys.argv = ["safeattach", *sys.argv[1:]]
+from app.cli.main import main
+sys.exit(main())  # the command leaves through os._exit
 """
 
 
 def test_exec_arms_the_request_before_json_or_re_load(tmp_path: Path) -> None:
-    """The installed command (app/cli/launcher.py, which imports no re as installers' wrappers do) runs a warm
-    exec up to the breaker write, the request's arming, without json or re: the event lines, the attempt log
-    and the params need neither, the ELF cache is not JSON, and the report's json loads during the wait."""
+    """A warm exec reaches the breaker write, the request's arming, without json or re: the event lines, the
+    attempt log and the params need neither, the ELF cache is not JSON, and the report's json loads during the
+    wait. (Started as `main()` is: the installer's entry-point wrapper imports re itself, before our code.)"""
     import subprocess
     import sys
 
@@ -96,12 +95,10 @@ def test_exec_arms_the_request_before_json_or_re_load(tmp_path: Path) -> None:
     pool = TargetPool()
     script = SID / "tmp" / f"sa-armed-probe-{os.getpid()}.py"
     script.write_text("pass\n")
-    launcher = tmp_path / "safeattach"  # as installed: beside the interpreter, not inside app/cli
-    launcher.write_bytes((REPO / "app" / "cli" / "launcher.py").read_bytes())
     env = {**os.environ, "PYTHONPATH": str(REPO), "SAFEATTACH_CACHE_DIR": str(tmp_path / "cache")}
     try:
         target = pool.spawn_script(interp, "busy.py")
-        runs = [subprocess.run([sys.executable, "-c", ARMED_PROBE, str(launcher), "exec", str(target.pid),
+        runs = [subprocess.run([sys.executable, "-c", ARMED_PROBE, "exec", str(target.pid),
                                 str(script), "--json"], capture_output=True, text=True, timeout=60, env=env,
                                cwd=tmp_path) for _cold_then_warm in range(2)]
         assert target.alive()

@@ -116,7 +116,8 @@ def test_wrong_types_or_ranges_are_ignored(cache_home: Path, bad: dict[str, obje
 @pytest.mark.parametrize("content", [b"", b"{", b"[]", b"null", b'{"format": 2}', b"[" * 100_000, b" " * 20_000,
                                      b"format i2\n", b"\xff\n", b"format i2\nformat i2\n", b"facts. i1\n",
                                      b"format i\xd9\xa3\n", b"format i1_0\n", b"format i" + b"9" * 30 + b"\n",
-                                     b"build_id s4\n", b"build_id sxy\n", b"key ll\n", b"format d1.5\n"])
+                                     b"build_id s4\n", b"build_id sxy\n", b"build_id s41 42\n", b"facts i5\n",
+                                     b"key ll\n", b"format d1.5\n"])
 def test_corrupt_files_are_ignored(cache_home: Path, content: bytes) -> None:
     elf_cache.store(KEY, "ab12", FACTS)
     _entry(cache_home).write_bytes(content)

@@ -25,7 +25,8 @@ class Level(enum.IntEnum):
 
 LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text()
           | st.sampled_from([Colour.RED, Level.HIGH, -0.0, 1e308, 5e-324, "\x00\x1f\u2028\ud800\U0001f600\"\\"]))
-KEYS = st.text() | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none()
+KEYS = (st.text() | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none()
+        | st.sampled_from([Colour.RED, Level.HIGH]))
 VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
                       | st.dictionaries(KEYS, inner, max_size=4), max_leaves=30)
 WITH_OTHERS = st.recursive(LEAVES | st.sets(st.integers(), max_size=3) | st.builds(object) | st.binary(max_size=4),
@@ -100,7 +101,34 @@ def test_failures_are_jsons() -> None:
     assert dumps([reused, reused]) == "[[1], [1]]"  # the same list twice is not a cycle
 
 
+class Lying(int):
+    def __int__(self) -> int:
+        return 42
+
+
+class NotANumber(float):
+    def __float__(self) -> float:
+        return math.nan
+
+
+class Shouting(str):
+    def __repr__(self) -> str:
+        return "__import__('os').system('id')"
+
+
+def test_subclasses_give_their_values_and_plain_types() -> None:
+    for value in ({"k": Lying(7)}, {"k": NotANumber(1.5)}, {Shouting("k"): Shouting("v")}, {Colour.RED: 1}):
+        assert dumps(value) == json.dumps(value)
+        got = plain(value)
+        assert got == _through_json(value) and repr(got) == repr(_through_json(value))
+    with pytest.raises(ValueError):
+        json.dumps(10**5000)
+    with pytest.raises(ValueError):
+        plain(10**5000)
+
+
 def test_params_become_the_literal_of_their_json_round_trip() -> None:
-    params = {"a": (1, 2.5, None), "b": {1: True, 2.0: "x"}, "c": Colour.RED, "d": Level.HIGH}
+    params = {"a": (1, 2.5, None), "b": {1: True, 2.0: "x", Colour.RED: Shouting("s")}, "c": Colour.RED,
+              "d": Level.HIGH}
     assert params_literal(params) == repr(_through_json(params))
     assert eval(params_literal(params)) == _through_json(params)
