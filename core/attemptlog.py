@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Mapping
 
-from core.json_writer import dumps  # every exec appends; json's import (and re's) is for the reader
+from core.json_writer import dumps  # every exec appends before arming; json's import is for the reader
 from core.paths import xdg_location
 from core.procfs import start_ticks_of
 from core.records import dataclass, field

@@ -49,15 +49,20 @@ def _plain(o: object, open_ids: set[int]) -> object:
         return _finite(float.__float__(o))
     if not isinstance(o, (list, tuple, dict)):
         raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
-    if id(o) in open_ids:
-        raise ValueError("Circular reference detected")
-    open_ids.add(id(o))
+    _enter(open_ids, o)
     try:
         if isinstance(o, dict):
             return {_plain_key(k): _plain(v, open_ids) for k, v in o.items()}
         return [_plain(v, open_ids) for v in o]
     finally:
         open_ids.discard(id(o))
+
+
+def _enter(open_ids: set[int], o: object) -> None:
+    """Marks `o` as being written (or converted); one already open is a cycle, json's ValueError."""
+    if id(o) in open_ids:
+        raise ValueError("Circular reference detected")
+    open_ids.add(id(o))
 
 
 def _finite(value: float) -> float:
@@ -142,9 +147,7 @@ class _Writer:
             self.open.discard(id(o))
 
     def _enter(self, o: object) -> None:
-        if id(o) in self.open:
-            raise ValueError("Circular reference detected")
-        self.open.add(id(o))
+        _enter(self.open, o)
 
     def _dict(self, o: dict[object, object], level: int) -> None:
         if not o:

@@ -16,7 +16,7 @@ from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from app.cli.errors import print_usage_error
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
-from core.json_writer import dumps  # json (and re through it) loads only once the request is armed
+from core.json_writer import dumps  # json itself loads only once the request is armed
 from core.requests import AttachRequest, CancelToken, Injector, InvalidRequest, Method, Payload
 from core.text import visible, visible_block
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from app.render.records import report_to_dict, summary_to_dict
-from core.json_writer import dumps  # json.dumps's text without json's import (and re's): 4-9 ms of a read
+from core.json_writer import dumps  # json.dumps's text without json's import (1-4 ms of a read)
 from core.model import ProcessReport, ProcessSummary
 from core.text import visible
 
