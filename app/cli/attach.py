@@ -13,12 +13,10 @@ from collections import deque
 from collections.abc import Mapping
 
 from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
-from app.cli.errors import print_usage_error
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
 from core.json_writer import dumps  # json itself loads only once the request is armed
 from core.requests import AttachRequest, CancelToken, Injector, InvalidRequest, Method, Payload
-from core.text import visible, visible_block
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
@@ -105,6 +103,12 @@ def _drain(q: _Channel, cancel: CancelToken, on_event: Callable[[Event], None]) 
                 rendering = False
 
 
+def _usage_error(message: str) -> int:
+    from app.cli.errors import print_usage_error  # an exec that parses loads neither it nor core.text
+
+    return print_usage_error(message)
+
+
 def _run(request: AttachRequest, json_out: bool) -> int:
     return exit_code(run_outcome(request, json_out))
 
@@ -125,7 +129,9 @@ def run_outcome(request: AttachRequest, json_out: bool, *, to_stderr: bool = Fal
 def _render(q: _Channel, cancel: CancelToken, json_out: bool, to_stderr: bool) -> Outcome | None:
     if json_out:
         def emit(event: Event) -> None:
-            print(dumps(event_to_dict(event), default=str), flush=True, file=sys.stderr if to_stderr else None)
+            out = sys.stderr if to_stderr else sys.stdout
+            out.write(dumps(event_to_dict(event), default=str) + "\n")  # one write per line, also unbuffered
+            out.flush()
 
         return _drain(q, cancel, emit)
     from rich.console import Console
@@ -173,7 +179,7 @@ def cmd_attach(
 ) -> int:
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        return print_usage_error(f"--listen must be HOST:PORT, got {listen!r}")
+        return _usage_error(f"--listen must be HOST:PORT, got {listen!r}")
     host = host.strip("[]")  # [::1]:PORT
     try:  # the parser checked the timeouts already; the request checks them for every caller
         request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
@@ -181,7 +187,7 @@ def cmd_attach(
                                 idle_timeout=idle_timeout,
                                 allow_opted_out_legacy=allow_opted_out, injector=Injector(injector))
     except InvalidRequest as exc:
-        return print_usage_error(str(exc))
+        return _usage_error(str(exc))
     if os.path.exists(f"/proc/{pid}"):  # the adapter's bootstrap starts while the CLI reads the target
         from core.dap import fast_adapter
 
@@ -205,6 +211,7 @@ def cmd_attach(
     from rich.text import Text
 
     from app.cli.errors import err_console
+    from core.text import visible
 
     err = err_console()
     for warning in warnings:
@@ -217,6 +224,7 @@ def cmd_attach(
 def _print_connect(outcome: Outcome) -> None:
     """The connect block on stdout, unwrapped (the launch.json entry is meant to be copied)."""
     from app.render.words import VSCODE_HEADING, connect_lines, vscode_json
+    from core.text import visible_block
 
     for line in connect_lines(outcome.result, outcome.pid, os.environ.get("SSH_CONNECTION")):
         print(line)
@@ -273,7 +281,7 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
         request = AttachRequest(pid=pid, payload=Payload.DEBUGPY, method=Method(method), timeout=timeout,
                                 idle_timeout=idle_timeout)
     except InvalidRequest as exc:
-        return print_usage_error(str(exc))
+        return _usage_error(str(exc))
     outcome = run_outcome(request, json_out=True, to_stderr=True)
     if outcome is None or not outcome.ok:
         return exit_code(outcome)

@@ -15,16 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 
-from core.attach.faults import FAULT_KINDS, FaultPlan
 from core.attach.guard import TargetLock, check_no_foreign_request
-from core.attach.legacy_step import (
-    LEGACY_EXPIRY_FACTOR,
-    Touched,
-    inject_loader,
-    may_fall_back,
-    still_in_stub,
-    withdraw_injection,
-)
 from core.attach.policy import check_consent
 from core.attach.script import check_script, exec_spec
 from core.attach.steps import FALLBACK_STEPS, SAFE_STEPS, WRITE_STEPS, Step
@@ -46,6 +37,8 @@ from core.target import Phase, Target, main_interpreter
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from core.attach.faults import FaultPlan
+    from core.attach.legacy_step import Touched
     from core.dap.session import DebugSession
     from core.results import (
         AttemptLine,
@@ -109,7 +102,7 @@ class _Attempt:
     request: AttachRequest
     cancel: CancelToken
     log: AttemptLog | None
-    faults: FaultPlan
+    faults: FaultPlan | None  # tests only
     record: AttemptRecord = field(init=False)
     elapsed: dict[Step, float] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
@@ -147,8 +140,8 @@ class _Attempt:
         try:
             if self.cancel.cancelled:
                 raise SafeAttachError(FailureKind.CANCELLED, f"{self._cancelled()} before this step")
-            if name in self.faults.fail and name not in WRITE_STEPS:
-                raise SafeAttachError(FAULT_KINDS.get(name, FailureKind.INTERNAL), f"injected fault: {name} failed")
+            if self.faults is not None and name not in WRITE_STEPS:
+                self.faults.check_step(name)
             detail = body()
         except SafeAttachError as exc:
             exc = self._exit_race(exc)
@@ -273,7 +266,9 @@ class _Attempt:
     def _stage(self, expires_in: float | None = None) -> StagedRequest:
         target = self.target
         expires = expires_in or self.request.timeout
-        rid = request_name(expires, target.pid, target.start_ticks) + "p" * self.faults.pad_script_path
+        rid = request_name(expires, target.pid, target.start_ticks)
+        if self.faults is not None:
+            rid += "p" * self.faults.pad_script_path
         private_dir = target_dir(target.uid, rid)
         path_len = len(f"{private_dir}/{LOADER_NAME}".encode())
         if target.offsets is not None and target.offsets.pep768_capable and not self.use_legacy:
@@ -336,6 +331,8 @@ class _Attempt:
         return self.collected
 
     def _legacy(self) -> LegacyDetail:
+        from core.attach.legacy_step import LEGACY_EXPIRY_FACTOR, inject_loader  # legacy attempts only
+
         if "legacy" not in self.record.flags:
             self.record.flags.append("legacy")
         collected = self._collect_stale()
@@ -420,6 +417,8 @@ class _Attempt:
             raise died(self.request.pid, "after the injection, before the loader reported") from None
         if exc.kind not in (FailureKind.TIMEOUT_RUN, FailureKind.CANCELLED):
             raise exc
+        from core.attach.legacy_step import still_in_stub, withdraw_injection
+
         doing = still_in_stub(self.touched)
         if withdraw_injection(self.touched):
             self._say("cancel: the queued pending call was blanked (it runs an empty statement if ever taken)")
@@ -537,6 +536,8 @@ class _Attempt:
         message = f"ran in thread {result.thread_name or '?'} ({result.native_thread_id})"
         if self.touched is None:
             return {"message": message, "thread_name": result.thread_name, "native_thread_id": result.native_thread_id}
+        from core.attach.legacy_step import withdraw_injection
+
         withdraw_injection(self.touched)  # the call was taken: blank its string slot
         seen = self._verify_after("after the loader ran", tid=self.touched.tid)
         survived: SurvivedDetail = {"message": f"{message}; {seen}", "thread_name": result.thread_name,
@@ -645,7 +646,11 @@ class _Attempt:
                 # the payload runs in the target already (stillRunning, or it reported late): never inject twice
                 yield from self._skip_fallback(steps, "not used: the target already started our loader")
                 raise
-            if Step.LEGACY_FALLBACK not in steps or not may_fall_back(self.request.method, stop.error):
+            if Step.LEGACY_FALLBACK not in steps:
+                raise
+            from core.attach.legacy_step import may_fall_back  # a safe attempt that failed: may it inject?
+
+            if not may_fall_back(self.request.method, stop.error):
                 raise
             failed = stop.error
             yield from self._run_step(Step.LEGACY_FALLBACK, lambda: self._fallback(failed))
@@ -739,5 +744,5 @@ def run_attach(
     faults: FaultPlan | None = None,
 ) -> Iterator[Event]:
     """Attach to request.pid and run the payload, yielding Plan … Outcome. Never raises."""
-    attempt = _Attempt(request, cancel, log, faults or FaultPlan())
+    attempt = _Attempt(request, cancel, log, faults)
     yield from attempt.run()

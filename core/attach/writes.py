@@ -12,16 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from core.attach.faults import FAULT_KINDS, FaultPlan
 from core.attach.steps import Step
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.offsets import DebugOffsets
-from core.records import dataclass, field
+from core.records import dataclass
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from core.attach.faults import FaultPlan
     from core.results import BreakerWritten, PendingWritten, ScriptWritten
 
 CONSUME_GRACE = 2.0  # seconds for a loader the target already started to claim its request
@@ -34,7 +34,7 @@ class RequestWriter:
     offsets: DebugOffsets
     tstate: int
     please_stop: int
-    faults: FaultPlan = field(default_factory=FaultPlan)
+    faults: FaultPlan | None = None  # tests only (core.attach.faults loads only with a plan)
     picked_up: Callable[[], bool] = lambda: False  # True once the loader claimed the request
     old_path: bytes = b""
     path_written: int = 0  # bytes of the path buffer we may have changed
@@ -61,13 +61,8 @@ class RequestWriter:
 
     def _write(self, step: Step, address: int, data: bytes) -> bytes:
         """Write `data` (or what the fault plan makes of it); returns the bytes actually written."""
-        if step in self.faults.fail:
-            raise SafeAttachError(FAULT_KINDS[step], f"injected fault: {step} failed before writing")
-        if step in self.faults.partial:
-            self.mem.write(address, data[: max(1, len(data) // 2)])
-            raise SafeAttachError(FAULT_KINDS[step], f"injected fault: {step} wrote only part of its bytes")
-        if step in self.faults.corrupt:
-            data = bytes([data[0] ^ 0xFF]) + data[1:]
+        if self.faults is not None:
+            return self.faults.write(self.mem, step, address, data)
         self.mem.write(address, data)
         return data
 

@@ -39,6 +39,9 @@ def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command:
     assert not set(warm) & HOT_PATH_NEVER, sorted(set(warm) & HOT_PATH_NEVER)
     assert not {"ctypes", "queue", "heapq", "contextlib"} & set(warm), warm
     assert "app.render.words" not in warm, warm  # human output's words (textwrap, datetime, events): not for JSON
+    if command == "exec":  # a safe attach that worked needs neither the legacy path nor the tests' fault plans
+        assert not {"core.attach.legacy_step", "core.attach.faults", "core.inject"} & set(warm), warm
+        assert not {"app.cli.errors", "core.text"} & set(warm), warm  # usage errors and human output only
     if command != "exec":  # exec loads them while it waits for the target's report (the test below)
         assert not {"re", "json"} & set(warm), warm  # the output is core.json_writer's, the ELF cache is not JSON
     ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
