@@ -214,6 +214,27 @@ def test_errors_in_a_copied_script_name_the_users_file(targets: TargetPool, tmp_
     assert target.alive()
 
 
+@pytest.mark.parametrize("name", ["3.14", "3.15"])
+def test_exec_leaves_the_targets_modules_as_they_were(targets: TargetPool, tmp_path: Path, name: str) -> None:
+    """A fresh target's first exec of a copied script loads nothing into it but linecache (for the copy's lines
+    under the user's path): no tokenize with re, enum and collections under it, no __future__, types, io or
+    codec module. A script that declares an encoding loads tokenize, and its traceback shows its own line."""
+    target = targets.spawn_script(require(name), "sleepy_modules.py")
+    plain = tmp_path / "plain.py"
+    plain.write_text("import sys\nstart = sys.modules['__main__'].START_MODULES\n"
+                     "raise RuntimeError(repr(sorted(set(sys.modules) - start)))\n")
+    events, outcome = attach(target.pid, plain)
+    assert any(isinstance(e, StepOutput) and "copied into the private directory" in e.text for e in events)
+    assert outcome.kind is FailureKind.SCRIPT_FAILED, outcome
+    assert outcome.result["exc_message"] in ("[]", "['linecache']"), outcome.result
+    declared = tmp_path / "declared.py"
+    declared.write_bytes("# -*- coding: latin-1 -*-\nraise KeyError('caf\u00e9')\n".encode("latin-1"))
+    _, outcome = attach(target.pid, declared)
+    assert outcome.kind is FailureKind.SCRIPT_FAILED, outcome
+    assert "raise KeyError('caf\u00e9')" in outcome.result["traceback"], outcome.result["traceback"]
+    assert target.alive()
+
+
 def test_missing_script(targets: TargetPool, tmp_path: Path) -> None:
     target = targets.spawn_script(require("3.14"), "busy.py")
     _, outcome = attach(target.pid, tmp_path / "nope.py")
