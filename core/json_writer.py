@@ -5,8 +5,8 @@ json's import is 1-4 ms of a `safeattach exec` that is done in 30-90 ms (with re
 where nothing has imported re yet), and it was spent before the request is armed (the CLI's event lines, the
 attempt log's first record, the loader's params). Strings go through json's own C encoder
 (`_json.encode_basestring_ascii`, which json uses too), so escaping is exactly json's; the rest is the layout of
-json's default separators. tests/unit/test_json_writer.py holds both equal to json on generated values. Reading
-JSON (the target's report) still uses json, which loads while the engine waits for the target.
+json's default separators. tests/unit/test_json_writer.py holds both equal to json on generated values. The
+engine's reader of what a target wrote is core.json_reader.
 """
 
 from __future__ import annotations

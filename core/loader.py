@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from core.errors import FailureKind, SafeAttachError
+from core.json_reader import loads
 from core.json_writer import plain
 from core.loader_template import LOADER_TEMPLATE
 from core.payloads.contract import PayloadResult, PayloadSpec
@@ -99,14 +100,12 @@ class StagedRequest:
         return self.pdir.exists("claim")
 
     def poll(self) -> PayloadResult | None:
-        import json  # loaded by `wait`, while the target takes the request
-
         data = self.pdir.read_file("result.json")
         if data is None:
             return None
         try:
-            report = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+            report = loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # the target's uid can write it
             msg = f"the loader's report is not valid JSON: {exc}"
             raise SafeAttachError(FailureKind.PAYLOAD, msg) from exc
         if not isinstance(report, dict):
@@ -129,8 +128,6 @@ class StagedRequest:
         """Block until the loader reports (bounded). Raises SafeAttachError TIMEOUT_RUN, CANCELLED or
         PROCESS_EXITED (when `alive` says the target is gone)."""
         start = time.monotonic()
-        # the report's reader: json (and re with it) loads now, while the target wakes, not before arming
-        import json  # noqa: F401
         end = start + max(0.0, timeout)
         next_alive = start
         while True:
@@ -161,12 +158,10 @@ class StagedRequest:
 
     def running_since(self) -> ClaimInfo:
         """What the loader wrote into its claim (its thread and start time), or {} if unknown."""
-        import json
-
         try:
             data = self.pdir.read_file("claim", CLAIM_LIMIT)
-            info = json.loads(data.decode("utf-8")) if data else {}
-        except (SafeAttachError, UnicodeDecodeError, ValueError):
+            info = loads(data.decode("utf-8")) if data else {}
+        except (SafeAttachError, UnicodeDecodeError, ValueError, RecursionError):
             return {}
         return info if isinstance(info, dict) else {}
 

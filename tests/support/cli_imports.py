@@ -58,8 +58,7 @@ def roots(modules: list[str]) -> set[str]:
 # dataclasses and inspect (core.records). The read-only commands do not load ctypes either (memory is read
 # through /proc/PID/mem; only writes call process_vm_writev).
 HOT_PATH_NEVER = {"argparse", "typing", "pathlib", "dataclasses", "inspect"}
-# modules each warm command may import beyond the interpreter's start-up (exec: json and re too, which load
-# while it waits for the target);
+# modules each warm command may import beyond the interpreter's start-up;
 # measured when this was written: exec 77 (83 before the fault plans, the legacy step, core.text and the
 # usage-error printer left its path), info 51, stack 60 (neither json nor re: core.json_writer), attach 119
 # (a fresh debugpy server in a chrooted 3.14 target: its adapter spawned with subprocess, the debugpy copy's

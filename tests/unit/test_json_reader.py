@@ -1,0 +1,77 @@
+"""core.json_reader.loads gives json.loads's value, and its error, for any text."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from repo_paths import REPO
+
+from core.json_reader import loads
+
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20,
+)
+JSONISH = st.text(st.sampled_from(list(' \t\n\r{}[]:,"\\-+.0123456789eEnulltruefalsNaInfiy\ufeff\u00e9\x00')),
+                  max_size=40)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, NaN included (json.loads's NaN and ours are different float objects)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def _outcome(text: str) -> tuple[str, object]:
+    try:
+        return "value", json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=500, deadline=None)
+@given(VALUES, st.sampled_from([None, 2]), st.sampled_from(["", " ", "\n\t "]))
+def test_reads_what_json_writes(value: object, indent: int | None, pad: str) -> None:
+    text = pad + json.dumps(value, indent=indent) + pad
+    assert _same(loads(text), json.loads(text))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(JSONISH)
+def test_any_text_gives_jsons_value_or_jsons_error(text: str) -> None:
+    kind, expected = _outcome(text)
+    try:
+        got: tuple[str, object] = ("value", loads(text))
+    except (ValueError, RecursionError) as exc:
+        got = (type(exc).__name__, str(exc))
+    assert got[0] == kind, (got, expected)
+    assert _same(got[1], expected) if kind == "value" else got[1] == expected
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"a":' * 100_000])
+def test_nesting_too_deep_is_jsons_recursion_error(text: str) -> None:
+    with pytest.raises(RecursionError):
+        json.loads(text)
+    with pytest.raises(RecursionError):
+        loads(text)
+
+
+def test_a_good_read_imports_no_json() -> None:
+    probe = ("import sys\nfrom core.json_reader import loads\n"
+             "assert loads(' {\"ok\": [1, 2.5, NaN, \"\\\\u00e9\"]} ')['ok'][3] == '\\u00e9'\n"
+             "print('json' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
