@@ -129,6 +129,22 @@ def test_wait_is_cancellable() -> None:
         req.cleanup()
 
 
+@pytest.mark.parametrize("report", [b"[" * 100_000, b'{"ok": true} {}', b"\xff", b"[1, 2]"],
+                         ids=["nested-too-deep", "extra-data", "not-utf8", "not-an-object"])
+def test_a_damaged_report_is_a_payload_error(report: bytes) -> None:
+    """The target's uid can write the report: whatever it holds, reading it is a payload failure that says so,
+    never an internal error (a RecursionError) or a traceback."""
+    req = stage("/", 0, 0, PayloadSpec("t", RUN_OK), expires_in=60)
+    try:
+        Path(req.pdir.host_file("result.json")).write_bytes(report)
+        with pytest.raises(SafeAttachError) as err:
+            req.wait(5)
+        assert err.value.kind is FailureKind.PAYLOAD
+        assert "report" in err.value.message
+    finally:
+        req.cleanup()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown to another uid")
 def test_private_dir_owned_by_target_uid_and_loader_runs_as_that_uid() -> None:
     interp = require("3.14")
