@@ -50,6 +50,13 @@ def cli_imports(tmp_path: Path, *args: str) -> tuple[object, list[str]]:
     return code, new
 
 
+def fresh_stdout(code: str) -> str:
+    """What `code` prints, run in a fresh interpreter from the repo root (it must exit 0)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def roots(modules: list[str]) -> set[str]:
     return {m.split(".")[0] for m in modules}
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_imports import HOT_PATH_BUDGET, HOT_PATH_NEVER, UI, cli_imports, roots
+from cli_imports import HOT_PATH_BUDGET, HOT_PATH_NEVER, UI, cli_imports, fresh_stdout, roots
 from repo_paths import REPO
 
 import core
@@ -132,9 +132,7 @@ def test_console_and_renderers_load_no_doctor_or_injector() -> None:
     code = ("import sys, app.tui.app, app.render.rich, app.render.listings\n"
             "print(','.join(sorted(m for m in sys.modules if m.startswith(('core.doctor', 'core.inject', "
             "'core.attach.chain')))))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", out.stdout
+    assert fresh_stdout(code) == ""
 
 
 def test_the_console_loads_no_stack_reader_before_its_first_paint() -> None:
@@ -142,6 +140,20 @@ def test_the_console_loads_no_stack_reader_before_its_first_paint() -> None:
     and its offsets, ~25 modules) load when a stack is asked for."""
     code = ("import sys, app.tui.app\n"
             "print(','.join(sorted(m for m in sys.modules if m.startswith(('core.walk', 'app.render.listings')))))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", out.stdout
+    assert fresh_stdout(code) == ""
+
+
+def test_reading_a_report_imports_no_json() -> None:
+    """core.json_reader parses with json's C scanner: a good read loads no json package (its errors do)."""
+    code = ("import sys\nfrom core.json_reader import loads\n"
+            "assert loads(' {\"ok\": [1, 2.5, NaN, \"\\\\u00e9\"]} ')['ok'][3] == '\\u00e9'\n"
+            "print(sorted(m for m in sys.modules if m == 'json' or m.startswith('json.')))\n")
+    assert fresh_stdout(code) == "[]"
+
+
+def test_decoding_an_undeclared_script_imports_no_tokenize() -> None:
+    """The exec payload (run in the target) decodes a script without an encoding declaration itself."""
+    code = ("import sys\nfrom core.payloads.in_target_exec import _source_text\n"
+            "assert _source_text(b'x = 1\\r\\ny = 2\\n') == 'x = 1\\ny = 2\\n'\n"
+            "print(sorted(m for m in ('tokenize', 'importlib.util') if m in sys.modules))\n")
+    assert fresh_stdout(code) == "[]"

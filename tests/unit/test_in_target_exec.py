@@ -3,13 +3,10 @@ importing tokenize for the scripts that declare no encoding."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from importlib.util import decode_source
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from repo_paths import REPO
 
 from core.payloads.in_target_exec import _source_text
 
@@ -40,11 +37,3 @@ def test_equal_to_decode_source(lines: list[str], newlines: list[str], first: st
         return  # the target's fallback: the script runs, its lines go unshown
     assert _source_text(source) == expected
 
-
-def test_a_script_without_a_declaration_does_not_load_tokenize() -> None:
-    probe = ("import sys\nfrom core.payloads.in_target_exec import _source_text\n"
-             "assert _source_text(b'x = 1\\r\\ny = 2\\n') == 'x = 1\\ny = 2\\n'\n"
-             "print(sorted(m for m in ('tokenize', 'importlib.util') if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
