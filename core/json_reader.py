@@ -6,8 +6,9 @@ for the report: longer than a target that is running bytecode takes to run an ex
 it was the last thing such an exec waited for. The parsing is json's own either way: its C scanner
 (`_json.make_scanner`, which json.decoder builds its decoder on), given json's defaults (strict strings, int
 and float, NaN and the infinities); only the whitespace around the value is skipped here. Errors are json's
-(json.JSONDecodeError, a ValueError; json.decoder is imported only to raise one), and so is the RecursionError of
-a value nested too deep. tests/unit/test_json_reader.py holds the results and the errors equal to json.loads.
+(json.JSONDecodeError, a ValueError; json.decoder is imported only to raise one); a value nested too deep
+raises RecursionError, as in json (a level or two deeper: fewer of our frames are on the stack).
+tests/unit/test_json_reader.py holds the results and the errors equal to json.loads.
 """
 
 from __future__ import annotations
@@ -24,23 +25,32 @@ _WHITESPACE = " \t\n\r"  # json.decoder's WHITESPACE
 
 
 class _Context:
-    """What _json.make_scanner reads off a json.decoder.JSONDecoder() (its defaults)."""
+    """What _json.make_scanner reads off a json.decoder.JSONDecoder(): its defaults. Every hook a version adds
+    is one more attribute here (3.15's array_hook); tests/unit/test_json_reader.py checks them against each
+    provisioned interpreter's JSONDecoder."""
 
     strict = True
     object_hook = None
     object_pairs_hook = None
+    array_hook = None  # 3.15
     parse_float = float
     parse_int = int
     parse_constant = _CONSTANTS.__getitem__
 
 
-_scan: Callable[[str, int], tuple[object, int]] | None
-try:
-    from _json import make_scanner
-except ImportError:  # an interpreter without json's accelerator: json.loads itself
-    _scan = None
-else:
-    _scan = make_scanner(_Context())  # type: ignore[arg-type]  # typeshed asks for a scanner; it reads these six
+def _scanner() -> Callable[[str, int], tuple[object, int]] | None:
+    try:
+        from _json import make_scanner
+
+        scan: Callable[[str, int], tuple[object, int]] = make_scanner(_Context())  # type: ignore[arg-type]
+        if scan('[1, {"a": ""}]', 0) == ([1, {"a": ""}], 14):
+            return scan
+    except Exception:  # no accelerator, or one that wants more than _Context holds: json.loads itself
+        pass
+    return None
+
+
+_scan = _scanner()
 
 
 def loads(text: str) -> object:
@@ -63,9 +73,10 @@ def loads(text: str) -> object:
 
 
 def _skip(text: str, at: int) -> int:
-    while at < len(text) and text[at] in _WHITESPACE:
-        at += 1
-    return at
+    """The first index from `at` on that is not JSON whitespace (str.lstrip's C loop: a report padded with
+    megabytes of spaces costs what it costs json)."""
+    rest = text[at:] if at else text
+    return len(text) - len(rest.lstrip(_WHITESPACE))
 
 
 def _fail(message: str, text: str, at: int) -> NoReturn:

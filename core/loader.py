@@ -119,7 +119,7 @@ class StagedRequest:
             error="" if ok else f"{report.get('exc_type', 'Error')}: {report.get('exc_message', '')}",
             traceback=str(report.get("traceback", "")),
             thread_name=str(report.get("thread_name", "")),
-            native_thread_id=int(report.get("native_thread_id", 0) or 0),
+            native_thread_id=_thread_id(report.get("native_thread_id")),
         )
 
     def wait(
@@ -179,6 +179,11 @@ class StagedRequest:
             self.pdir.close()  # the running loader removes the directory
         else:
             self.pdir.cleanup()
+
+
+def _thread_id(value: object) -> int:
+    """A thread id from the report, or 0 (unknown): a string, a list, a bool, NaN or an infinity is no id."""
+    return value if type(value) is int and 0 < value < 1 << 32 else 0
 
 
 def stage(

@@ -130,6 +130,8 @@ def _render(q: _Channel, cancel: CancelToken, json_out: bool, to_stderr: bool) -
     if json_out:
         def emit(event: Event) -> None:
             out = sys.stderr if to_stderr else sys.stdout
+            if out is None:  # started with that stream closed: nothing to show, the attempt goes on
+                return
             out.write(dumps(event_to_dict(event), default=str) + "\n")  # one write per line, also unbuffered
             out.flush()
 

@@ -169,11 +169,12 @@ def _exit_now(code: int) -> None:
     commands (ps, info, stack, tasks, exec, attach) have finished their work, the engine thread included (exec
     and attach wait for it), their files are closed, attach has stopped any bridge it served (the debug adapter
     runs in a session of its own), and nothing registers atexit handlers."""
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: as the BrokenPipeError branch above
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: started with that descriptor closed
+                stream.flush()
+        except OSError:  # a closed pipe: as the BrokenPipeError branch above
+            code = code or 1
     os._exit(code)
 
 

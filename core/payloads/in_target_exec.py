@@ -9,7 +9,8 @@ safeattach and stays valid on CPython 3.9+.
 It imports nothing a running interpreter has not loaded already (builtins, _io), so that an exec leaves the
 target's modules as they were: no `from __future__` (a runtime import of __future__), no `io` or `types`
 (CodeType is named in a string), and no codec module (the BOM is taken off by hand). Only a copied script
-loads linecache, for its lines; only one that declares an encoding loads tokenize (see _source_text).
+loads linecache, for its lines (before 3.13 linecache imports tokenize, with re under it, itself), and only
+one that declares an encoding goes through importlib.util's decode_source (see _source_text).
 """
 
 import _io
@@ -77,7 +78,9 @@ def _source_text(source: bytes) -> str:
     only a script that may declare one goes through decode_source, whose tokenize (with re, enum and
     collections under it) would otherwise be imported into the target by its first copied-script exec: about
     12 ms and some 20 modules in a fresh 3.14."""
-    if any(b"coding" in line for line in source.split(b"\n", 2)[:2]):
+    first = source.find(b"\n")
+    second = source.find(b"\n", first + 1) if first >= 0 else -1
+    if b"coding" in (source if second < 0 else source[:second]):  # lines 1 and 2, not a copy of the whole
         from importlib.util import decode_source
 
         return decode_source(source)

@@ -218,7 +218,8 @@ def test_errors_in_a_copied_script_name_the_users_file(targets: TargetPool, tmp_
 def test_exec_leaves_the_targets_modules_as_they_were(targets: TargetPool, tmp_path: Path, name: str) -> None:
     """A fresh target's first exec of a copied script loads nothing into it but linecache (for the copy's lines
     under the user's path): no tokenize with re, enum and collections under it, no __future__, types, io or
-    codec module. A script that declares an encoding loads tokenize, and its traceback shows its own line."""
+    codec module. A script that declares an encoding goes through decode_source, and its traceback shows its
+    own line."""
     target = targets.spawn_script(require(name), "sleepy_modules.py")
     plain = tmp_path / "plain.py"
     plain.write_text("import sys\nstart = sys.modules['__main__'].START_MODULES\n"

@@ -3,6 +3,7 @@ importing tokenize for the scripts that declare no encoding."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.util import decode_source
 
 from hypothesis import given, settings
@@ -13,7 +14,7 @@ from core.payloads.in_target_exec import _source_text
 LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
 NEWLINE = st.sampled_from(["\n", "\r\n", "\r"])
 COOKIE = st.sampled_from(["", "# -*- coding: latin-1 -*-", "# vim: set fileencoding=utf-8 :", "# coding=cp1252",
-                          "#!/usr/bin/env python3", "x = 'no coding here'", "# encoding: utf-8"])
+                          "#!/usr/bin/env python3", "x = 'a plain first line'", "# encoding: utf-8"])
 
 
 @settings(max_examples=400, deadline=None)
@@ -31,9 +32,22 @@ def test_equal_to_decode_source(lines: list[str], newlines: list[str], first: st
             return  # not a script this encoding can hold
     else:
         source = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    assert _outcome(_source_text, source) == _outcome(decode_source, source)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=60), st.sampled_from([b"", b"\xef\xbb\xbf", b"# coding: latin-1\n", b"#!x\r\n"]))
+def test_any_bytes_give_decode_sources_text_or_its_error(tail: bytes, head: bytes) -> None:
+    source = head + tail
+    assert _outcome(_source_text, source) == _outcome(decode_source, source)
+
+
+def _outcome(decode: Callable[[bytes], str], source: bytes) -> tuple[str, str]:
+    """The text, or that it failed: the payload then runs the script without its lines, whatever the error
+    (decode_source's is a SyntaxError where the first line is not UTF-8, ours a UnicodeDecodeError; compile
+    refused such a script before either runs)."""
     try:
-        expected = decode_source(source)
-    except (SyntaxError, UnicodeDecodeError, LookupError):
-        return  # the target's fallback: the script runs, its lines go unshown
-    assert _source_text(source) == expected
+        return "text", decode(source)
+    except Exception:
+        return "error", ""
 

@@ -132,8 +132,8 @@ def test_wait_is_cancellable() -> None:
 @pytest.mark.parametrize("report", [b"[" * 100_000, b'{"ok": true} {}', b"\xff", b"[1, 2]"],
                          ids=["nested-too-deep", "extra-data", "not-utf8", "not-an-object"])
 def test_a_damaged_report_is_a_payload_error(report: bytes) -> None:
-    """The target's uid can write the report: whatever it holds, reading it is a payload failure that says so,
-    never an internal error (a RecursionError) or a traceback."""
+    """The target's uid can write the report: a damaged one is a payload failure that says so, never an internal
+    error (a RecursionError) or a traceback; a well-formed one with fields of the wrong type: the next test."""
     req = stage("/", 0, 0, PayloadSpec("t", RUN_OK), expires_in=60)
     try:
         Path(req.pdir.host_file("result.json")).write_bytes(report)
@@ -141,6 +141,18 @@ def test_a_damaged_report_is_a_payload_error(report: bytes) -> None:
             req.wait(5)
         assert err.value.kind is FailureKind.PAYLOAD
         assert "report" in err.value.message
+    finally:
+        req.cleanup()
+
+
+@pytest.mark.parametrize("tid", ['"x"', "[1]", "true", "Infinity", "NaN", "-5", "1e300", "{}", "null"])
+def test_a_report_with_a_bad_thread_id_reads_as_unknown(tid: str) -> None:
+    req = stage("/", 0, 0, PayloadSpec("t", RUN_OK), expires_in=60)
+    try:
+        report = '{"ok": false, "exc_type": [1], "thread_name": {"a": 1}, "native_thread_id": ' + tid + "}"
+        Path(req.pdir.host_file("result.json")).write_text(report)
+        res = req.wait(5)
+        assert (res.ok, res.native_thread_id, res.thread_name, res.error) == (False, 0, "{'a': 1}", "[1]: ")
     finally:
         req.cleanup()
 
