@@ -43,7 +43,8 @@ def _scanner() -> Callable[[str, int], tuple[object, int]] | None:
         from _json import make_scanner
 
         scan: Callable[[str, int], tuple[object, int]] = make_scanner(_Context())  # type: ignore[arg-type]
-        if scan('[1, {"a": ""}]', 0) == ([1, {"a": ""}], 14):
+        probe = '[1, 2.5, -Infinity, {"a": ""}]'  # each kind of value the scanner hands to a context member
+        if scan(probe, 0) == ([1, 2.5, -_INF, {"a": ""}], len(probe)):
             return scan
     except Exception:  # no accelerator, or one that wants more than _Context holds: json.loads itself
         pass

@@ -39,6 +39,7 @@ LOADER_NAME = "loader.py"
 RESERVED = frozenset({LOADER_NAME, "payload.py", "params.json", "claim", "result.json", "result.json.tmp",
                       "abandoned"})
 CLAIM_LIMIT = 4096  # the claim holds a small JSON object
+REPORT_DEPTH = 32  # our payloads report a few levels; the writers that render a report recurse per level
 POLL_INTERVAL = 0.005
 # A target at a safe point runs the loader within milliseconds. Poll every 0.2 ms for the first 20 ms (a
 # poll is one failed openat, ~15 us of CPU), then every millisecond until 100 ms, then every 5 ms: the
@@ -110,6 +111,8 @@ class StagedRequest:
             raise SafeAttachError(FailureKind.PAYLOAD, msg) from exc
         if not isinstance(report, dict):
             raise SafeAttachError(FailureKind.PAYLOAD, "the loader's report is not a JSON object")
+        if _nested_deeper(report, REPORT_DEPTH):  # what renders it (json_writer, repr) recurses
+            raise SafeAttachError(FailureKind.PAYLOAD, f"the loader's report is nested deeper than {REPORT_DEPTH}")
         self.report = report
         ok = bool(report.get("ok"))
         result = report.get("result")
@@ -163,7 +166,17 @@ class StagedRequest:
             info = loads(data.decode("utf-8")) if data else {}
         except (SafeAttachError, UnicodeDecodeError, ValueError, RecursionError):
             return {}
-        return info if isinstance(info, dict) else {}
+        if not isinstance(info, dict):
+            return {}
+        # the target's uid can write the claim: only a real thread id and a plausible start time are kept
+        known: dict[str, JSON] = {}
+        tid = _thread_id(info.get("native_thread_id"))
+        if tid:
+            known["native_thread_id"] = tid
+        started = info.get("started")
+        if isinstance(started, (int, float)) and not isinstance(started, bool) and 0 < started < 1e11:
+            known["started"] = float(started)  # NaN and the infinities fail the range test
+        return known
 
     def abandon(self) -> bool:
         """Stop waiting for a loader that claimed the request. True if it is still running: the directory is
@@ -179,6 +192,17 @@ class StagedRequest:
             self.pdir.close()  # the running loader removes the directory
         else:
             self.pdir.cleanup()
+
+
+def _nested_deeper(value: object, limit: int) -> bool:
+    """True if `value` holds containers more than `limit` levels deep (walked without recursion)."""
+    level: list[object] = [value]
+    for _ in range(limit + 1):
+        containers = [node for node in level if isinstance(node, (dict, list))]
+        if not containers:
+            return False
+        level = [item for node in containers for item in (node.values() if isinstance(node, dict) else node)]
+    return True
 
 
 def _thread_id(value: object) -> int:

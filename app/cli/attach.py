@@ -297,7 +297,9 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        print(f"error: cannot connect to the debug server at {host}:{port}: {exc}", file=sys.stderr)
+        from app.cli.errors import print_to_stderr
+
+        print_to_stderr(f"error: cannot connect to the debug server at {host}:{port}: {exc}")
         stop_bridges()
         return exit_code_for(FailureKind.TIMEOUT_CONNECT)
     sock.settimeout(None)

@@ -160,7 +160,8 @@ def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
 
         return print_error(exc, bool(getattr(args, "json", False)))
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if sys.stdout is not None:  # None: stdout was closed from the start (then stderr broke)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 
@@ -181,7 +182,7 @@ def _exit_now(code: int) -> None:
 def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
     cmd = args.command
     if cmd is None:
-        if sys.stdin.isatty() and sys.stdout.isatty():
+        if sys.stdin is not None and sys.stdout is not None and sys.stdin.isatty() and sys.stdout.isatty():
             return _tui(demo=False)
         build_parser().print_help()
         return EXIT_USAGE

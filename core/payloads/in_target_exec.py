@@ -86,4 +86,5 @@ def _source_text(source: bytes) -> str:
         return decode_source(source)
     if source.startswith(b"\xef\xbb\xbf"):
         source = source[3:]
-    return _io.IncrementalNewlineDecoder(None, True).decode(source.decode("utf-8"))  # as decode_source: not final
+    # not final, as decode_source up to 3.14 (3.15's ends a lone last CR as a newline: one cached line differs)
+    return _io.IncrementalNewlineDecoder(None, True).decode(source.decode("utf-8"))

@@ -31,16 +31,35 @@ def test_usage_error() -> None:
     assert out.returncode == 2 and "invalid int value" in out.stderr
 
 
-@pytest.mark.parametrize("closed", ["1", "2"])
+
+def _with_closed(redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m app ARGS` with one descriptor closed from the start (`1>&-`, `2>&-`, `0<&-`): Python gives
+    that stream as None."""
+    return subprocess.run(["sh", "-c", f'exec "$0" -m app "$@" {redirect}', sys.executable, *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                               "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
+
+
+@pytest.mark.parametrize("closed", ["1>&-", "2>&-"])
 @pytest.mark.parametrize("args", [("exec", "4194304", "/dev/null", "--json"), ("exec", "4194304", "/dev/null"),
                                   ("info", "4194304", "--json")])
 def test_a_closed_output_stream_is_no_traceback(args: tuple[str, ...], closed: str) -> None:
-    """Started with stdout or stderr closed (`>&-`: Python gives it None), a command still runs to its exit code:
-    the event lines and the last flush skip the missing stream instead of raising from the main thread while
-    the engine works."""
-    script = f'exec "$0" -m app "$@" {closed}>&-'
-    done = subprocess.run(["sh", "-c", script, sys.executable, *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                            "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
+    """A command still runs to its exit code: the event lines and the last flush skip the missing stream
+    instead of raising from the main thread while the engine works."""
+    done = _with_closed(closed, *args)
     assert done.returncode == 10, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(("closed", "args", "code"), [
+    ("2>&-", ("attach", "4194304", "--listen", "bad", "--json"), 2),  # a usage error with stderr closed
+    ("0<&-", (), 2),  # no command with stdin closed: the help (no console without a terminal)
+])
+def test_a_closed_stream_is_no_traceback_and_no_stray_line(closed: str, args: tuple[str, ...], code: int) -> None:
+    """What belongs on stderr goes nowhere when stderr is closed, rather than onto stdout (print(file=None)
+    writes there: JSON lines, or the protocol for `dap`)."""
+    done = _with_closed(closed, *args)
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "error:" not in done.stdout

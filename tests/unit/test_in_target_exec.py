@@ -3,6 +3,7 @@ importing tokenize for the scripts that declare no encoding."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from importlib.util import decode_source
 
@@ -32,14 +33,23 @@ def test_equal_to_decode_source(lines: list[str], newlines: list[str], first: st
             return  # not a script this encoding can hold
     else:
         source = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    assert _outcome(_source_text, source) == _outcome(decode_source, source)
+    assert _outcome(_source_text, source) == _outcome(decode_source, source) or not _comparable(source)
 
 
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=60), st.sampled_from([b"", b"\xef\xbb\xbf", b"# coding: latin-1\n", b"#!x\r\n"]))
 def test_any_bytes_give_decode_sources_text_or_its_error(tail: bytes, head: bytes) -> None:
     source = head + tail
-    assert _outcome(_source_text, source) == _outcome(decode_source, source)
+    assert _outcome(_source_text, source) == _outcome(decode_source, source) or not _comparable(source)
+
+
+def _comparable(source: bytes) -> bool:
+    """Whether this client's decode_source is the reference for `source`: from 3.14 it refuses NUL bytes
+    (compile refuses them before the payload decodes anything), and 3.15's ends a lone last CR as a newline
+    (ours keeps to the older decode_source, the cached lines differ by that one newline)."""
+    if sys.version_info >= (3, 14) and b"\0" in source:
+        return False
+    return not (sys.version_info >= (3, 15) and source.endswith(b"\r"))
 
 
 def _outcome(decode: Callable[[bytes], str], source: bytes) -> tuple[str, str]:

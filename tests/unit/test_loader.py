@@ -129,8 +129,9 @@ def test_wait_is_cancellable() -> None:
         req.cleanup()
 
 
-@pytest.mark.parametrize("report", [b"[" * 100_000, b'{"ok": true} {}', b"\xff", b"[1, 2]"],
-                         ids=["nested-too-deep", "extra-data", "not-utf8", "not-an-object"])
+@pytest.mark.parametrize("report", [b"[" * 100_000, b'{"ok": true} {}', b"\xff", b"[1, 2]",
+                                    b'{"ok": true, "result": ' + b'{"a": ' * 40 + b"1" + b"}" * 41],
+                         ids=["nested-too-deep", "extra-data", "not-utf8", "not-an-object", "deeper-than-32"])
 def test_a_damaged_report_is_a_payload_error(report: bytes) -> None:
     """The target's uid can write the report: a damaged one is a payload failure that says so, never an internal
     error (a RecursionError) or a traceback; a well-formed one with fields of the wrong type: the next test."""
@@ -153,6 +154,24 @@ def test_a_report_with_a_bad_thread_id_reads_as_unknown(tid: str) -> None:
         Path(req.pdir.host_file("result.json")).write_text(report)
         res = req.wait(5)
         assert (res.ok, res.native_thread_id, res.thread_name, res.error) == (False, 0, "{'a': 1}", "[1]: ")
+    finally:
+        req.cleanup()
+
+
+@pytest.mark.parametrize(("claim", "known"), [
+    ('{"native_thread_id": 42, "started": 1700000000.5}', {"native_thread_id": 42, "started": 1700000000.5}),
+    ('{"native_thread_id": true, "started": ' + "9" * 401 + "}", {}),
+    ('{"native_thread_id": "x", "started": true}', {}),
+    ('{"native_thread_id": [1], "started": Infinity}', {}),
+    ('{"started": NaN}', {}),
+    ("[1]", {}),
+])
+def test_a_claims_thread_and_start_are_kept_only_when_plausible(claim: str, known: dict[str, object]) -> None:
+    """The target's uid can write the claim, which a timed-out attempt quotes (how long the script has run)."""
+    req = stage("/", 0, 0, PayloadSpec("t", RUN_OK), expires_in=60)
+    try:
+        Path(req.pdir.host_file("claim")).write_text(claim)
+        assert req.running_since() == known
     finally:
         req.cleanup()
 
