@@ -164,6 +164,8 @@ def _render(q: _Channel, cancel: CancelToken, json_out: bool, to_stderr: bool) -
                 console.line()
         except OSError:  # the terminal went away (SIGHUP); the engine has finished
             pass
+        except SystemExit:  # rich's answer to a broken pipe (stdout now /dev/null): the outcome's code stands
+            pass
 
 
 def cmd_exec(

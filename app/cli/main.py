@@ -149,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
-    from core.errors import SafeAttachError
+    from core.errors import SafeAttachError, exit_code_for
 
     try:
         return _dispatch(args)
@@ -158,11 +158,20 @@ def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
     except SafeAttachError as exc:
         from app.cli.errors import print_error
 
-        return print_error(exc, bool(getattr(args, "json", False)))
+        try:
+            return print_error(exc, bool(getattr(args, "json", False)))
+        except BrokenPipeError:  # nobody reads the error any more: its exit code still says what failed
+            _silence_stdout()
+            return exit_code_for(exc.kind)
     except BrokenPipeError:
-        if sys.stdout is not None:  # None: stdout was closed from the start (then stderr broke)
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point a broken stdout at /dev/null, so that the last flush at exit cannot fail again."""
+    if sys.stdout is not None:  # None: stdout was closed from the start (then stderr broke)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _exit_now(code: int) -> None:

@@ -63,3 +63,27 @@ def test_a_closed_stream_is_no_traceback_and_no_stray_line(closed: str, args: tu
     assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
     assert "error:" not in done.stdout
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (("exec", "4194304", "/dev/null"), 10), (("exec", "4194304", "/dev/null", "--json"), 10),
+    (("info", "4194304"), 10), (("info", "4194304", "--json"), 10), (("stack", "4194304", "--json"), 10),
+    (("ps", "--json"), 1),
+])
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+def test_a_broken_stdout_pipe_keeps_the_failures_code(args: tuple[str, ...], code: int, unbuffered: bool) -> None:
+    """stdout is a pipe nobody reads (`| head -0`): a failure still exits with its own code, output that could
+    not be written with 1, never with a traceback (unbuffered, the JSON error's print used to raise one from
+    inside the error handler; rich's broken-pipe exit replaced exec's code with 1)."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "app", *args], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, cwd=REPO, timeout=120, env=env)
+    finally:
+        os.close(write_end)
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
