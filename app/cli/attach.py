@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from app.cli.cancel_signals import CANCEL_SIGNALS, cancel_on_signals
 from core.errors import FailureKind, exit_code_for
 from core.events import Event, Outcome, event_to_dict
-from core.json_writer import dumps  # json itself loads only once the request is armed
+from core.json_writer import dumps  # no json: the event lines are core.json_writer's
 from core.requests import AttachRequest, CancelToken, Injector, InvalidRequest, Method, Payload
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
@@ -130,8 +130,6 @@ def _render(q: _Channel, cancel: CancelToken, json_out: bool, to_stderr: bool) -
     if json_out:
         def emit(event: Event) -> None:
             out = sys.stderr if to_stderr else sys.stdout
-            if out is None:  # started with that stream closed: nothing to show, the attempt goes on
-                return
             out.write(dumps(event_to_dict(event), default=str) + "\n")  # one write per line, also unbuffered
             out.flush()
 
@@ -299,9 +297,7 @@ def cmd_dap(pid: int, method: str, timeout: float, idle_timeout: float) -> int:
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except OSError as exc:
-        from app.cli.errors import print_to_stderr
-
-        print_to_stderr(f"error: cannot connect to the debug server at {host}:{port}: {exc}")
+        print(f"error: cannot connect to the debug server at {host}:{port}: {exc}", file=sys.stderr)
         stop_bridges()
         return exit_code_for(FailureKind.TIMEOUT_CONNECT)
     sock.settimeout(None)

@@ -45,12 +45,5 @@ def print_error(exc: SafeAttachError, json_out: bool) -> int:
 
 def print_usage_error(message: str) -> int:
     """A usage error found after parsing (e.g. a malformed --listen): one line on stderr, exit 2."""
-    print_to_stderr(f"error: {message}")
+    print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def print_to_stderr(line: str) -> None:
-    """`line` on stderr, or nowhere when stderr was closed from the start: print(file=None) would write it to
-    stdout, which carries JSON lines or, for `dap`, the protocol."""
-    if sys.stderr is not None:
-        print(line, file=sys.stderr)

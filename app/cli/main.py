@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _open_closed_streams()
     if argv is None:  # a process of its own (a caller's, a test's, collector is left as it was)
         from app.cli.startup_gc import raise_for_startup
 
@@ -146,6 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if quick is not None and argv is None:  # a process of its own running one of the common commands
         _exit_now(code)
     return code
+
+
+def _open_closed_streams() -> None:
+    """A process started with stdin, stdout or stderr closed (`>&-`) gets None for it from Python: /dev/null
+    stands in, so every writer (ours, rich's, argparse's) and every isatty goes on as for a stream nobody
+    reads; print(file=None) would have written stderr's lines to stdout (JSON lines, or dap's protocol)."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode))  # the process's own stream: never closed
 
 
 def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
@@ -170,8 +180,7 @@ def _run_command(args: argparse.Namespace | SimpleNamespace) -> int:
 
 def _silence_stdout() -> None:
     """Point a broken stdout at /dev/null, so that the last flush at exit cannot fail again."""
-    if sys.stdout is not None:  # None: stdout was closed from the start (then stderr broke)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _exit_now(code: int) -> None:
@@ -181,8 +190,7 @@ def _exit_now(code: int) -> None:
     runs in a session of its own), and nothing registers atexit handlers."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            if stream is not None:  # None: started with that descriptor closed
-                stream.flush()
+            stream.flush()
         except OSError:  # a closed pipe: as the BrokenPipeError branch above
             code = code or 1
     os._exit(code)
@@ -191,7 +199,7 @@ def _exit_now(code: int) -> None:
 def _dispatch(args: argparse.Namespace | SimpleNamespace) -> int:
     cmd = args.command
     if cmd is None:
-        if sys.stdin is not None and sys.stdout is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        if sys.stdin.isatty() and sys.stdout.isatty():
             return _tui(demo=False)
         build_parser().print_help()
         return EXIT_USAGE
