@@ -11,7 +11,12 @@ import sys
 from repo_paths import REPO
 
 
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment the CLI runs in: a clean PATH and the test's private state dir, plus `extra`."""
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"],
+            **extra}
+
+
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO,
-                          timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "COLUMNS": "200",
-                               "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
+                          timeout=120, env=cli_env(COLUMNS="200"))

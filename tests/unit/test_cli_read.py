@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from cli_process import run_cli
+from cli_process import cli_env, run_cli
 from repo_paths import REPO
 
 
@@ -36,17 +36,15 @@ def _with_closed(redirect: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m app ARGS` with one descriptor closed from the start (`1>&-`, `2>&-`, `0<&-`): Python gives
     that stream as None."""
     return subprocess.run(["sh", "-c", f'exec "$0" -m app "$@" {redirect}', sys.executable, *args],
-                          capture_output=True, text=True, cwd=REPO, timeout=120,
-                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                               "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]})
+                          capture_output=True, text=True, cwd=REPO, timeout=120, env=cli_env())
 
 
 @pytest.mark.parametrize("closed", ["1>&-", "2>&-"])
 @pytest.mark.parametrize("args", [("exec", "4194304", "/dev/null", "--json"), ("exec", "4194304", "/dev/null"),
                                   ("info", "4194304", "--json")])
 def test_a_closed_output_stream_is_no_traceback(args: tuple[str, ...], closed: str) -> None:
-    """A command still runs to its exit code: the event lines and the last flush skip the missing stream
-    instead of raising from the main thread while the engine works."""
+    """A command still runs to its exit code: /dev/null stands in for the missing stream, so neither the event
+    lines nor the last flush raise from the main thread while the engine works."""
     done = _with_closed(closed, *args)
     assert done.returncode == 10, (done.returncode, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
@@ -75,9 +73,7 @@ def test_a_broken_stdout_pipe_keeps_the_failures_code(args: tuple[str, ...], cod
     """stdout is a pipe nobody reads (`| head -0`): a failure still exits with its own code, output that could
     not be written with 1, never with a traceback (unbuffered, the JSON error's print used to raise one from
     inside the error handler; rich's broken-pipe exit replaced exec's code with 1)."""
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SAFEATTACH_STATE_DIR": os.environ["SAFEATTACH_STATE_DIR"]}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = "1"
+    env = cli_env(PYTHONUNBUFFERED="1") if unbuffered else cli_env()
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
