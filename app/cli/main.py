@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from app import __version__
 from core.limits import MAX_IDLE_TIMEOUT, MAX_TIMEOUT
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
@@ -21,17 +22,8 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("safeattach")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _version_action() -> type[argparse.Action]:
-    """`--version`, looked up only when asked for (importlib.metadata costs more than parsing everything)."""
+    """`--version`, built only when asked for."""
     import argparse
 
     class VersionAction(argparse.Action):
@@ -41,7 +33,7 @@ def _version_action() -> type[argparse.Action]:
 
         def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                      option_string: str | None = None) -> None:
-            print(f"safeattach {_version()}")
+            print(f"safeattach {__version__}")
             parser.exit()
 
     return VersionAction

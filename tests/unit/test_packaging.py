@@ -42,6 +42,17 @@ def test_the_wheel_carries_no_test_fixture(wheel: Path) -> None:
     assert [n for n in names if n.startswith("tests/") or "fake" in n or "screenshot" in n] == []
 
 
+def test_the_wheels_version_is_the_one_the_command_prints(wheel: Path) -> None:
+    """`--version` prints app.__version__ without reading the installed metadata: the wheel must carry that one."""
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    versions = [line.split(":", 1)[1].strip() for line in archive.read(metadata).decode().splitlines()
+                if line.startswith("Version:")]
+    printed = subprocess.run([sys.executable, "-m", "app.cli", "--version"], cwd=REPO, capture_output=True,
+                             text=True, check=True, timeout=60).stdout
+    assert printed == f"safeattach {versions[0]}\n" and versions == [wheel.name.split("-")[1]]
+
+
 def test_wheel_installed_with_target_finds_its_styles(tmp_path: Path, wheel: Path) -> None:
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
