@@ -33,8 +33,7 @@ def _version_action() -> type[argparse.Action]:
 
         def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
                      option_string: str | None = None) -> None:
-            print(f"safeattach {__version__}")
-            parser.exit()
+            parser.exit(_print_version())
 
     return VersionAction
 
@@ -131,14 +130,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.cli.startup_gc import raise_for_startup
 
         raise_for_startup()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:  # what argparse's action prints, without building the parser
+        return _print_version()
     from app.cli.quick_args import quick_parse
 
-    quick = quick_parse(list(sys.argv[1:] if argv is None else argv))
+    quick = quick_parse(arguments)
     args: argparse.Namespace | SimpleNamespace = quick or build_parser().parse_args(argv)  # argparse: the rest
     code = _run_command(args)
     if quick is not None and argv is None:  # a process of its own running one of the common commands
         _exit_now(code)
     return code
+
+
+def _print_version() -> int:
+    try:
+        print(f"safeattach {__version__}", flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+    return 0
 
 
 def _open_closed_streams() -> None:
