@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from core.enums import Enum
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False

@@ -7,9 +7,9 @@ runs, a StepStarted, any StepOutput lines, and a StepFinished.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 
 from core.attach.steps import Step
+from core.enums import Enum
 from core.errors import FailureKind
 from core.records import dataclass, field
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import _thread  # a lock for CancelToken: threading's import is 0.9 ms of every exec's start-up
-from enum import Enum
 
+from core.enums import Enum
 from core.limits import MAX_IDLE_TIMEOUT
 from core.limits import MAX_TIMEOUT as MAX_TIMEOUT  # re-exported: callers know it from here
 from core.records import dataclass

@@ -9,8 +9,8 @@ from __future__ import annotations
 import bisect
 import os
 from collections.abc import Iterator, Sequence
-from enum import Enum
 
+from core.enums import Enum
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.model import BuildFlags, InterpreterInfo, PythonVersion, ThreadInfo

@@ -7,7 +7,7 @@ Kept free of heavy imports: every attach and every renderer imports it.
 
 from __future__ import annotations
 
-from enum import Enum
+from core.enums import Enum
 
 
 class StepGroup(str, Enum):

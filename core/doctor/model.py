@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
+from core.enums import Enum
 from core.errors import FailureKind, exit_code_for
 from core.records import dataclass, field
 

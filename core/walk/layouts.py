@@ -6,8 +6,7 @@ hand-checked tables of `core/offsets/pre313.py` (where they are named and their 
 
 from __future__ import annotations
 
-from enum import Enum
-
+from core.enums import Enum
 from core.offsets import DebugOffsets
 from core.offsets.pre313 import PRE313_LAYOUTS, Pre313Layout
 from core.records import dataclass

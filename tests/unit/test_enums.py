@@ -1,0 +1,118 @@
+"""core.enums against enum itself: each of the engine's enums behaves as an enum.Enum built from the same members
+and methods, for everything the engine, the front ends, pickling and JSON do with them."""
+
+from __future__ import annotations
+
+import copy
+import enum
+import json
+import pickle
+
+import pytest
+
+from core.attach.steps import Step, StepGroup
+from core.doctor.model import Status
+from core.enums import Enum, _Enum
+from core.errors import FailureKind
+from core.events import StepStatus
+from core.json_writer import dumps
+from core.requests import Injector, Method, Payload
+from core.target import Phase
+from core.walk.layouts import InstrKind, LineKind
+
+ENGINE_ENUMS: list[type[Enum]] = [FailureKind, Method, Injector, Payload, Phase, StepGroup, Step, StepStatus, Status,
+                                  InstrKind, LineKind]
+SPECS = ["", ">30", "<4", "^12", "s"]
+
+
+def twin(cls: type[Enum]) -> type[enum.Enum]:
+    """An enum.Enum with cls's members (a str mixin), name, module and the methods and properties of its body
+    (not the ones core.enums put there, which would make the twin equal by construction)."""
+    std = enum.Enum(cls.__name__, [(m.name, m.value) for m in cls], type=str, module=cls.__module__,  # type: ignore[misc]
+                    qualname=cls.__qualname__)
+    for name, value in vars(cls).items():
+        if value is vars(_Enum).get(name):
+            continue
+        if name in ("__str__", "__format__") or (isinstance(value, property) and name not in ("name", "value")):
+            setattr(std, name, value)
+    return std
+
+
+@pytest.mark.parametrize("cls", ENGINE_ENUMS, ids=lambda c: c.__name__)
+def test_members_behave_as_enums(cls: type[Enum]) -> None:
+    std = twin(cls)
+    assert [(m.name, m.value) for m in cls] == [(m.name, m.value) for m in std] and len(cls) == len(std) > 0
+    assert [m.name for m in reversed(cls)] == [m.name for m in reversed(std)]  # type: ignore[call-overload]
+    assert repr(cls) == repr(std) and bool(cls) is bool(std) is True
+    for ours, theirs in zip(cls, std, strict=True):
+        assert isinstance(ours, cls) and isinstance(ours, str) and type(ours.value) is type(theirs.value) is str
+        assert (str(ours), repr(ours), f"{ours}", "%s" % ours) == (  # noqa: UP031  # %-formatting too
+            str(theirs), repr(theirs), f"{theirs}", "%s" % theirs)  # noqa: UP031
+        assert [format(ours, spec) for spec in SPECS] == [format(theirs, spec) for spec in SPECS]
+        assert ours == theirs == ours.value and hash(ours) == hash(theirs) == hash(ours.value)
+        assert ours.upper() == theirs.upper() and ours + "!" == theirs + "!"  # the str it is
+        for attr in ("title", "group"):
+            if hasattr(theirs, attr) and isinstance(vars(cls).get(attr), property):
+                assert getattr(ours, attr) == getattr(theirs, attr)
+        assert cls(ours.value) is ours and cls(ours) is ours and cls[ours.name] is ours
+        assert ours in cls and ours.value in cls
+        assert copy.copy(ours) is ours and copy.deepcopy(ours) is ours and copy.deepcopy([ours])[0] is ours
+        assert pickle.loads(pickle.dumps(ours)) is ours
+        assert json.dumps(ours) == json.dumps(theirs) and dumps({ours: [ours]}) == dumps({theirs: [theirs]})
+        assert {ours: 1}[ours.value] == 1 and {ours.value: 1}[ours] == 1  # dict keys as str keys
+
+
+@pytest.mark.parametrize("cls", ENGINE_ENUMS, ids=lambda c: c.__name__)
+def test_bad_lookups_and_writes_fail_as_enums_do(cls: type[Enum]) -> None:
+    std = twin(cls)
+    for bad in ("not a member", 3, None, ["unhashable"]):
+        with pytest.raises(ValueError) as ours:
+            cls(bad)
+        with pytest.raises(ValueError) as theirs:
+            std(bad)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(KeyError):
+        cls["NOT_A_NAME"]
+    assert "not a member" not in cls and ["unhashable"] not in cls  # type: ignore[operator]
+    first = next(iter(cls))
+    with pytest.raises(AttributeError):
+        setattr(cls, first.name, "x")
+    with pytest.raises(AttributeError):
+        delattr(cls, first.name)
+    assert cls(first.value) is first
+
+
+def test_members_are_made_as_enums_make_them() -> None:
+    class Colour(str, Enum):
+        RED = "red"
+        _private_ = "sunder: not a member"
+        __dunder__ = "not a member"
+
+        def shout(self) -> str:
+            return self.value.upper()
+
+        @property
+        def loud(self) -> str:
+            return self.shout() + "!"
+
+    assert [m.name for m in Colour] == ["RED"] and Colour.RED.shout() == "RED" and Colour.RED.loud == "RED!"
+    assert Colour._private_ == "sunder: not a member" and Colour.__dunder__ == "not a member"
+    with pytest.raises(TypeError):
+        class Wider(Colour):  # an enum with members cannot be extended, as enum refuses it
+            BLUE = "blue"
+    with pytest.raises(TypeError):
+        class Aliased(str, Enum):  # two names for one value: enum makes an alias, which the engine never uses
+            A = "a"
+            B = "a"
+
+
+def test_plain_members_without_a_mixin() -> None:
+    class Shape(Enum):
+        ROUND = 1
+        SQUARE = 2
+
+    StdShape = enum.Enum("Shape", [("ROUND", 1), ("SQUARE", 2)])  # type: ignore[misc]
+
+    for ours, theirs in zip(Shape, StdShape, strict=True):
+        assert (repr(ours), str(ours), format(ours, "")) == (repr(theirs), str(theirs), format(theirs, ""))
+        assert hash(ours) == hash(theirs) and ours != ours.value and Shape(ours.value) is ours
