@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.attach.steps import Step
 from core.errors import FailureKind
 from core.events import Event, Outcome, Plan, StepFinished, StepOutput, StepStarted, StepStatus
 from core.text import visible
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass(frozen=True)

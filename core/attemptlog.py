@@ -19,7 +19,6 @@ import _thread  # threading's Lock without threading's import (0.9 ms of every e
 import fcntl
 import os
 import time
-from collections.abc import Mapping
 
 from core.json_writer import dumps  # every exec appends before arming; json's import is for the reader
 from core.paths import xdg_location
@@ -29,6 +28,7 @@ from core.records import dataclass, field
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from core.results import AttemptLine, StepRecord

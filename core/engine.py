@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from core.inspect import inspect_process, list_python_processes
@@ -10,6 +9,8 @@ from core.inspect import inspect_process, list_python_processes
 # annotations only: importing core.doctor.model runs the doctor package's facade, which loads every check, the
 # attach chain and the injector (70 ms), and the console lists processes as soon as this module is imported
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
     from core.doctor.model import Diagnosis
     from core.events import Event
     from core.model import ProcessReport, ProcessSummary

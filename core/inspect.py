@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import InterpreterInfo, ProcessReport, ProcessSummary
@@ -23,6 +22,11 @@ from core.procfs import (
 )
 from core.runtime import cheap_probe, file_mappings
 from core.target import Target, main_interpreter, open_target
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 
 def _summary(target: Target, user: str, start_time: float, cmd: str,

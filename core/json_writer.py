@@ -11,7 +11,10 @@ engine's reader of what a target wrote is core.json_reader.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 try:
     from _json import encode_basestring_ascii as _string

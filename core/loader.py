@@ -18,7 +18,6 @@ least one of them removes the directory (both may; removal is idempotent).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 
 from core.errors import FailureKind, SafeAttachError
 from core.json_reader import loads
@@ -33,6 +32,8 @@ from core.stale_requests import WITHDRAWN  # a withdrawal's claim says so; the l
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from core.results import JSON, ClaimInfo
 
 LOADER_NAME = "loader.py"

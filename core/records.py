@@ -10,11 +10,10 @@ what the engine uses is supported: `@dataclass`, `@dataclass(frozen=True)`, `fie
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, TypeVar
 
     _T = TypeVar("_T")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 
 from core.attach.guard import TargetLock
 from core.attach.threads import select_thread
@@ -28,6 +27,11 @@ from core.events import Outcome
 from core.privdir import base_dir_name, remove_base_if_empty
 from core.records import dataclass, field
 from core.requests import AttachRequest, CancelToken, Method
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 LOCK_WAIT = 5.0  # seconds to wait for another safeattach attach to the same process to finish
 _LOOKUP = "PyRuntime address lookup failed during debug offsets initialization"

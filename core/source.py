@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from core.events import Event
@@ -10,6 +9,8 @@ from core.model import ProcessReport, ProcessSummary
 from core.requests import AttachRequest, CancelToken
 
 if TYPE_CHECKING:  # the task walker and the doctor (every check, the chain, the injector) load only when used
+    from collections.abc import Iterator, Mapping, Sequence
+
     from core.doctor.model import Diagnosis
     from core.walk.model import ProcessStacks  # core.walk loads the reader: not at the console's first paint
     from core.walk.tasks import ProcessTasks

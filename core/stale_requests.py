@@ -20,7 +20,6 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Callable
 
 from core.privdir import remove_dir_at
 from core.procfs import start_ticks_of
@@ -29,6 +28,8 @@ from core.records import dataclass
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from core.results import CollectedDetail
 
 # The names are parsed by hand: the two regular expressions they were took 0.26 ms to compile in every exec.

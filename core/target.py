@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import os
-from collections.abc import Iterator, Sequence
 
 from core.enums import Enum
 from core.errors import FailureKind, SafeAttachError
@@ -30,6 +29,8 @@ from core.runtime import RuntimeLocation, locate_runtime
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from core.offsets.pre313 import Pre313Layout
 
 MAX_INTERPRETERS = 256

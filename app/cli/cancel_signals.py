@@ -4,8 +4,6 @@ the process with the request still armed, and the script would run later with no
 
 from __future__ import annotations
 
-from types import FrameType, TracebackType
-
 from core.requests import CancelToken
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
@@ -13,6 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal as _signal  # typeshed types the wrapper only; the calls are the same
     from signal import _HANDLER
+    from types import FrameType, TracebackType
 else:  # what the signal module wraps (plain ints in and out); the wrapper builds three IntEnums on import,
     import _signal  # 0.6 ms of every exec's start-up, for the four names this module spells itself
 

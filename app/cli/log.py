@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from app.render.words import log_lines
@@ -14,6 +13,8 @@ from app.render.words import pct as _pct
 from core.text import visible
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from rich.table import Table
 
     from core.attemptstats import GroupStats

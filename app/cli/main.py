@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 
 from app import __version__
 from core.limits import MAX_IDLE_TIMEOUT, MAX_TIMEOUT
@@ -17,6 +16,7 @@ from core.limits import MAX_IDLE_TIMEOUT, MAX_TIMEOUT
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from types import SimpleNamespace
 
 EXIT_USAGE = 2

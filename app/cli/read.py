@@ -3,12 +3,15 @@ through rich for `ps`/`info`, imported only for those, and 80-column listings fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from app.render.records import report_to_dict, summary_to_dict
 from core.json_writer import dumps  # json.dumps's text without json's import (1-4 ms of a read)
 from core.model import ProcessReport, ProcessSummary
 from core.text import visible
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 
 def cmd_ps(json_out: bool) -> int:

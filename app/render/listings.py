@@ -9,7 +9,6 @@ where they close, instead of making the tree impossible.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
 
 from app.render.words import yes_no
 from core.text import visible
@@ -18,6 +17,8 @@ from core.walk.model import FrameRecord, ProcessStacks, ThreadStack
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the doctor (core.doctor loads its checks, with pathlib) only for `safeattach doctor`
+    from collections.abc import Sequence
+
     from core.doctor.model import Diagnosis
     from core.walk.tasks import ProcessTasks, TaskRecord
 

@@ -4,7 +4,7 @@ text is wrapped in Text, never markup. No Textual here (the CLI uses this module
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -20,6 +20,8 @@ from core.model import ProcessSummary
 from core.text import visible, visible_block
 
 if TYPE_CHECKING:  # the doctor package loads its checks (the attach chain, the injector): only for findings
+    from collections.abc import Callable, Sequence
+
     from core.doctor.model import Diagnosis
     from core.walk.model import ThreadStack  # core.walk loads the reader (the target, offsets): not at paint
     from core.walk.tasks import ProcessTasks

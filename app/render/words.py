@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from core.events import StepStatus
@@ -17,6 +17,8 @@ from core.text import visible
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
     from _typeshed import SupportsRichComparison
 
 # glyphs: one set for the CLI and the console -------------------------------------------------------------

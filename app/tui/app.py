@@ -7,7 +7,6 @@ Processes screen is imported with the app: the others load when first opened, af
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,8 @@ from core.model import ProcessReport
 from core.source import EngineSource
 
 if TYPE_CHECKING:  # the other screens are imported where they are opened (12-20 ms less before the first paint)
+    from collections.abc import Awaitable, Callable, Iterable, Iterator
+
     from app.tui.screens.help import Section
     from app.tui.screens.report import ReportScreen
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import pickle
 import threading
-from collections.abc import Sequence
 
 from core.model import ProcessSummary
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing; type checkers read it the same
 if TYPE_CHECKING:  # core.source imports core.doctor.model, whose package loads every check (70 ms): not before
+    from collections.abc import Sequence
+
     from core.source import EngineSource  # the fork
 
 THREAD_NAME = "safeattach-first-listing"  # the parent's thread that collects the child's rows

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
 
 from core.attach.guard import TargetLock, check_no_foreign_request
 from core.attach.policy import check_consent
@@ -37,6 +36,8 @@ from core.target import Phase, Target, main_interpreter
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # debugpy sessions (sockets, bridges, the reattach cache) load only for Payload.DEBUGPY
+    from collections.abc import Callable, Iterator
+
     from core.attach.faults import FaultPlan
     from core.attach.legacy_step import Touched
     from core.dap.session import DebugSession

@@ -5,8 +5,6 @@ so a real attach never imports this module."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from core.attach.steps import Step
 from core.errors import FailureKind, SafeAttachError
 from core.records import dataclass
@@ -14,6 +12,8 @@ from core.records import dataclass
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from core.memory import ProcessMemory
 
 # The kind a step's injected fault fails with: the failure that step reports for real (the write steps fail

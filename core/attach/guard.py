@@ -9,12 +9,16 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Callable
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.privdir import base_dir_name, open_base_dir
 from core.requests import CancelToken
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 POLL = 0.02
 _PLANTED_HINT = ("Something other than safeattach created this name in the target's /tmp/safeattach-UID "

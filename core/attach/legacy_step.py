@@ -9,8 +9,6 @@ can never run afterwards: its claim file exists, so a late pickup is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.records import dataclass
 from core.requests import CancelToken, Injector, Method
@@ -18,6 +16,8 @@ from core.requests import CancelToken, Injector, Method
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the injector (ctypes, ELF readers) is imported only when an injection runs
+    from collections.abc import Callable
+
     from core.inject.injector import Injection
     from core.results import GdbInjectDetail, InjectDetail, PtraceInjectDetail
 

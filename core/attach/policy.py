@@ -15,8 +15,6 @@ an opted-out target, and the attempt log records the override (flag `override_us
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from core.errors import DEFAULT_HINTS, FailureKind, SafeAttachError
 from core.records import dataclass
 from core.requests import Method
@@ -24,6 +22,8 @@ from core.requests import Method
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from core.results import ConsentDetail
 
 ENV_OPT_OUT = "PYTHON_DISABLE_REMOTE_DEBUG"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections.abc import Callable, Sequence
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
@@ -33,6 +32,7 @@ SCAN_CHUNK = 4 * 1024 * 1024
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # what the thread strategies read; only the type checker needs the Protocol
+    from collections.abc import Callable, Sequence
     from typing import Protocol
 
     class TargetLike(Protocol):

@@ -10,7 +10,6 @@ ever touch our one bit.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 from core.attach.steps import Step
 from core.errors import FailureKind, SafeAttachError
@@ -21,6 +20,8 @@ from core.records import dataclass
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from core.attach.faults import FaultPlan
     from core.results import BreakerWritten, PendingWritten, ScriptWritten
 

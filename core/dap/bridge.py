@@ -13,7 +13,6 @@ import os
 import socket
 import stat
 import threading
-from collections.abc import Callable, Iterable
 
 from core.dap.payload import is_loopback
 from core.errors import FailureKind, SafeAttachError
@@ -22,6 +21,7 @@ from core.payloads.in_target_adapter_gate import admitted
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from os import PathLike
     from typing import TypeVarTuple, Unpack
 

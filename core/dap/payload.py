@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from core.payloads.contract import PayloadSpec
 from core.payloads.sources import payload_source
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from core.results import JSON
 
 DEFAULT_IDLE_TIMEOUT = 600.0  # seconds the server waits for a (next) client before it stops

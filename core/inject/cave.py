@@ -9,14 +9,16 @@ call in the target, and since the code is constant, later injections find it and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from core.elf_headers import first_load, load_segments
 from core.errors import FailureKind, SafeAttachError
 from core.procfs import MapEntry, read_maps
 from core.records import dataclass
 from core.runtime import _open_mapped, _stat_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PAGE = 4096
 

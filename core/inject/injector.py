@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 import secrets
 import time
-from collections.abc import Callable
 
 from core.errors import FailureKind, SafeAttachError
 from core.inject import ptrace
@@ -39,6 +38,11 @@ from core.memory import ProcessMemory
 from core.procfs import access_reason, gone_or_exiting, read_stat, status_field, thread_ids
 from core.records import dataclass, replace
 from core.requests import CancelToken
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_CODE_BYTES = 8192
 # After the stub: a use counter, then string slots for pending calls, used in turn. A slot is blanked once its

@@ -11,11 +11,14 @@ Fields that are 0 by design (prev, executable, tlbc_*, co_tlbc, gil_runtime_stat
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
 from core.records import dataclass
 
 from .layouts import Layout
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from core.errors import FailureKind, SafeAttachError
 from core.model import OffsetField, OffsetSection, OffsetsTree, PythonVersion
 from core.records import dataclass, field
 
 from .layouts import COOKIE, HEADER_SIZE, Layout, layout_named
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
 
 from core.errors import FailureKind, SafeAttachError
 from core.model import PythonVersion
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # _PY_EVAL_PLEASE_STOP_BIT per (major, minor), from Include/internal/pycore_ceval.h of that version.
 # Only versions with PEP 768 support are listed: the bit is meaningful to a remote client only there.

@@ -10,8 +10,6 @@ only the flag and the values differ (see `FreeThreadedExpectations`).
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
-from functools import cached_property
 from types import MappingProxyType
 
 from core.records import dataclass
@@ -19,6 +17,7 @@ from core.records import dataclass
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 COOKIE = b"xdebugpy"
@@ -259,19 +258,17 @@ class Layout:
     def has(self, dotted: str) -> bool:
         return dotted in self.field_offsets()
 
-    @cached_property
-    def _codec(self) -> struct.Struct:
-        return struct.Struct(f"<8s{(self.size - 8) // 8}Q")
-
     def decode(self, data: bytes) -> tuple[bytes, dict[str, int]]:
         """(cookie, every u64 by dotted name, header fields included) of exactly `size` bytes."""
-        cookie, *numbers = self._codec.unpack(data)
+        cookie, *numbers = struct.unpack(f"<8s{(self.size - 8) // 8}Q", data)  # struct caches the compiled format
         names = ("version", "free_threaded", *self.field_names)
         return cookie, dict(zip(names, numbers, strict=True))
 
-    @cached_property
+    @property
     def struct(self) -> Any:  # a construct Struct: construct ships no types
-        """The construct Struct of this table (cookie, version, free_threaded, then one sub-struct per section)."""
+        """The construct Struct of this table (cookie, version, free_threaded, then one sub-struct per section),
+        built on each use: only tests and fake engines build tables (functools' cached_property would bring
+        functools and collections to every exec)."""
         from construct import Const, Int64ul, Struct
 
         subs = [s.name / Struct(*(f / Int64ul for f in s.fields)) for s in self.sections]

@@ -11,13 +11,13 @@ interrupted beyond it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from core.records import dataclass, field
 
 # typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from core.results import JSON
 
 

@@ -16,7 +16,6 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable
 from importlib.machinery import (
     BYTECODE_SUFFIXES,
     EXTENSION_SUFFIXES,
@@ -27,11 +26,12 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 from importlib.util import MAGIC_NUMBER, cache_from_source
-from types import CodeType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from importlib.abc import Loader
+    from types import CodeType
 
 _SKIP = ("__pycache__",)
 

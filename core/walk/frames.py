@@ -7,7 +7,6 @@ what was read so far and the reason, never an exception other than the process g
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
 from core.errors import FailureKind, SafeAttachError
 from core.offsets import DebugOffsets
@@ -18,9 +17,15 @@ from core.walk.layouts import InstrKind
 from core.walk.model import FrameRecord, LocalVar
 from core.walk.objects import RemoteObjects, WalkError
 
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    LocalsReader = Callable[[int, int], tuple[LocalVar, ...]]  # (frame, code address) -> locals
+
 MAX_FRAMES = 4096  # well above the default recursion limit (1000)
 
-LocalsReader = Callable[[int, int], tuple[LocalVar, ...]]  # (frame, code address) -> locals
 
 
 @dataclass

@@ -7,11 +7,17 @@ mark its result partial.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 
 from core.errors import FailureKind, SafeAttachError
 from core.memory import ProcessMemory
 from core.walk.layouts import FrameLayout
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Plausible = Callable[[int, int], bool]
 
 MAX_STR_CHARS = 4096  # file names and function names; longer is treated as corrupt
 MAX_BYTES = 1 << 20  # a location table larger than 1 MiB is not a real one
@@ -24,7 +30,6 @@ class WalkError(SafeAttachError):
                          "The target's memory changed or is corrupt here; what was read before is shown.")
 
 
-Plausible = Callable[[int, int], bool]
 
 
 class RemoteObjects:

@@ -43,8 +43,9 @@ def test_warm_json_commands_on_a_live_target_stay_light(tmp_path: Path, command:
         assert not {"core.attach.legacy_step", "core.attach.faults", "core.inject"} & set(warm), warm
         assert not {"app.cli.errors", "core.text"} & set(warm), warm  # usage errors and human output only
     # the output is core.json_writer's, the ELF cache is not JSON, the report is read by core.json_reader (a
-    # wrapper of pip before 25.0 imports re, which this probe is not), the enums are core.enums'
-    assert not {"re", "json", "enum"} & set(warm), warm
+    # wrapper of pip before 25.0 imports re, which this probe is not), the enums are core.enums', and no
+    # collections.abc at run time (it runs the collections package)
+    assert not {"re", "json", "enum", "functools", "collections"} & set(warm), warm
     ours = [m for m in warm if m not in ("re", "json") and not m.startswith(("re.", "json.", "_"))]
     assert len(warm) <= HOT_PATH_BUDGET[command], f"{command}: {len(warm)} modules: {ours}"
 

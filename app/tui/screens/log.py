@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,6 +16,11 @@ from app.render import rich as render
 from app.tui.styles import css
 from core.attemptstats import AttemptStats, attempt_stats
 from core.source import EngineSource
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 RESULTS = ("all", "ok", "failed", "cancelled")
 COLUMNS = render.LOG_COLUMNS

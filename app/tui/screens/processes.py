@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +19,11 @@ from app.tui.styles import css
 from core.model import ProcessSummary
 from core.source import EngineSource
 from core.text import visible
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 NARROW_BELOW = 110  # columns: below this, Build and Ctr are dropped
 FIRST_LISTING_WAIT = 60.0  # seconds a worker waits for a first listing still under way, then shows the timeout

@@ -25,7 +25,6 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import FailureKind, SafeAttachError
@@ -35,6 +34,11 @@ from core.inject.gdb.mi import GdbExited, GdbTimeout, MISession, Record, mi_quot
 from core.inject.safe_point import ARG0_REGISTER, is_stopped, machine, parked_threads, process_state
 from core.records import dataclass
 from core.requests import CancelToken
+
+# typing.TYPE_CHECKING without importing typing (CLI start-up); type checkers read it the same
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_CODE_BYTES = 4096
 _POLL = 0.05  # how often a wait checks the cancel token

@@ -7,10 +7,12 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from core.records import dataclass, field
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 MIValue = Union[str, "MITuple", list["MIValue"]]
 MITuple = dict[str, MIValue]
