@@ -66,8 +66,8 @@ def roots(modules: list[str]) -> set[str]:
 # through /proc/PID/mem; only writes call process_vm_writev).
 HOT_PATH_NEVER = {"argparse", "typing", "pathlib", "dataclasses", "inspect"}
 # modules each warm command may import beyond the interpreter's start-up;
-# measured when this was written: exec 77 (83 before the fault plans, the legacy step, core.text and the
-# usage-error printer left its path), info 51, stack 60 (neither json nor re: core.json_writer), attach 119
-# (a fresh debugpy server in a chrooted 3.14 target: its adapter spawned with subprocess, the debugpy copy's
-# signature with hashlib; 102 on a missing pid)
-HOT_PATH_BUDGET = {"exec": 84, "info": 58, "stack": 67, "attach": 125}
+# measured when this was written: exec 57 (77 before core.enums and no collections.abc at run time, 83 before
+# the fault plans, the legacy step, core.text and the usage-error printer left its path), info 39, stack 48
+# (neither json nor re: core.json_writer), attach 119 (a fresh debugpy server in a chrooted 3.14 target: its
+# adapter spawned with subprocess, the debugpy copy's signature with hashlib; 102 on a missing pid)
+HOT_PATH_BUDGET = {"exec": 64, "info": 45, "stack": 55, "attach": 125}
