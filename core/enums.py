@@ -4,8 +4,11 @@
 102 M of a whole `safeattach exec --json`, and enum's own machinery costs about 75 K more per member (the exec
 path has 64). The engine uses a small part of what enum.Enum does: members of a str mixin, `name` and `value`,
 lookup by value or name, iteration in definition order, str, repr and format as Python 3.11 and later give them
-(`Cls.NAME`), pickling and copying by identity, and methods and properties on the enum class. That part is here;
-the type checker reads the standard library's class, so every use is checked as an enum's.
+(`Cls.NAME`, on 3.10 too, where enum's format gave the value), pickling and copying by identity, `__members__`,
+and methods and properties on the enum class. That part is here, and what enum would do beyond it (`auto()`,
+`_missing_` and the other hooks) is refused when the class is made; the type checker reads the standard
+library's class, so every use is checked as an enum's (`isinstance(member, enum.Enum)` is False: use
+`core.enums.Enum`).
 tests/unit/test_enums.py holds each of the engine's enums equal to an enum.Enum built from the same members.
 """
 
@@ -30,6 +33,9 @@ def _is_descriptor(value: object) -> bool:
     return any(hasattr(value, attr) for attr in ("__get__", "__set__", "__delete__"))
 
 
+_UNSUPPORTED_HOOKS = frozenset({"_missing_", "_generate_next_value_", "_ignore_", "_order_", "_numeric_repr_"})
+
+
 class _EnumType(type):
     """Makes each plain class attribute of an enum class a member: an instance of the class (of its mixin too)."""
 
@@ -42,7 +48,13 @@ class _EnumType(type):
         for base in enum_bases:
             if getattr(base, "_member_names_", ()):
                 raise TypeError(f"{name!r} cannot extend {base.__name__!r}, which has members")
+        unsupported = sorted(set(namespace) & _UNSUPPORTED_HOOKS)
+        if unsupported:  # enum would honour them; here they would be silently ignored
+            raise TypeError(f"{name}: {', '.join(unsupported)} not supported by core.enums")
         members = [(k, v) for k, v in namespace.items() if _is_member_name(k) and not _is_descriptor(v)]
+        autos = [k for k, v in members if type(v).__name__ == "auto"]
+        if autos:  # enum.auto() would become a member whose value is the auto object
+            raise TypeError(f"{name}: enum.auto() is not supported by core.enums ({', '.join(autos)})")
         names = {k for k, _ in members}
         body = {k: v for k, v in namespace.items() if k not in names}
         cls = super().__new__(mcs, name, bases, body)
@@ -84,6 +96,10 @@ class _EnumType(type):
 
     def __reversed__(cls) -> Iterator[object]:
         return reversed([cls._member_map_[k] for k in cls._member_names_])
+
+    @property
+    def __members__(cls) -> dict[str, object]:  # a copy: enum's is a read-only view
+        return dict(cls._member_map_)
 
     def __len__(cls) -> int:
         return len(cls._member_names_)

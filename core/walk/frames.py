@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 MAX_FRAMES = 4096  # well above the default recursion limit (1000)
 
 
-
 @dataclass
 class WalkResult:
     frames: list[FrameRecord]

@@ -30,8 +30,6 @@ class WalkError(SafeAttachError):
                          "The target's memory changed or is corrupt here; what was read before is shown.")
 
 
-
-
 class RemoteObjects:
     """Typed reads of objects in one target, with small caches (types and strings do not move)."""
 

@@ -7,8 +7,11 @@ import copy
 import enum
 import json
 import pickle
+import subprocess
+import sys
 
 import pytest
+from repo_paths import REPO
 
 from core.attach.steps import Step, StepGroup
 from core.doctor.model import Status
@@ -22,7 +25,23 @@ from core.walk.layouts import InstrKind, LineKind
 
 ENGINE_ENUMS: list[type[Enum]] = [FailureKind, Method, Injector, Payload, Phase, StepGroup, Step, StepStatus, Status,
                                   InstrKind, LineKind]
+ON_311 = sys.version_info >= (3, 11)  # core.enums formats as 3.11 and later do, on 3.10 too
 SPECS = ["", ">30", "<4", "^12", "s"]
+
+
+def test_every_enum_of_the_engine_is_compared() -> None:
+    """An enum added to core fails this until it is in ENGINE_ENUMS, and so held to enum.Enum too (every core
+    module is imported in a fresh interpreter, as test_import_contract does)."""
+    code = ("import importlib, pkgutil, core\n"
+            "from core.enums import _Enum\n"
+            "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "def subs(c):\n"
+            "    return [s for k in c.__subclasses__() for s in (k, *subs(k))]\n"
+            "print(' '.join(sorted(f'{c.__module__}.{c.__qualname__}' for c in subs(_Enum))))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == sorted(f"{c.__module__}.{c.__qualname__}" for c in ENGINE_ENUMS)
 
 
 def twin(cls: type[Enum]) -> type[enum.Enum]:
@@ -43,12 +62,14 @@ def test_members_behave_as_enums(cls: type[Enum]) -> None:
     std = twin(cls)
     assert [(m.name, m.value) for m in cls] == [(m.name, m.value) for m in std] and len(cls) == len(std) > 0
     assert [m.name for m in reversed(cls)] == [m.name for m in reversed(std)]  # type: ignore[call-overload]
+    assert dict(cls.__members__) == {m.name: m for m in cls} and list(cls.__members__) == list(std.__members__)
     assert repr(cls) == repr(std) and bool(cls) is bool(std) is True
     for ours, theirs in zip(cls, std, strict=True):
         assert isinstance(ours, cls) and isinstance(ours, str) and type(ours.value) is type(theirs.value) is str
-        assert (str(ours), repr(ours), f"{ours}", "%s" % ours) == (  # noqa: UP031  # %-formatting too
-            str(theirs), repr(theirs), f"{theirs}", "%s" % theirs)  # noqa: UP031
-        assert [format(ours, spec) for spec in SPECS] == [format(theirs, spec) for spec in SPECS]
+        assert (str(ours), repr(ours), "%s" % ours) == (str(theirs), repr(theirs), "%s" % theirs)  # noqa: UP031
+        if ON_311:
+            assert [f"{ours}", *(format(ours, spec) for spec in SPECS)] == [f"{theirs}", *(format(theirs, spec)
+                                                                                         for spec in SPECS)]
         assert ours == theirs == ours.value and hash(ours) == hash(theirs) == hash(ours.value)
         assert ours.upper() == theirs.upper() and ours + "!" == theirs + "!"  # the str it is
         for attr in ("title", "group"):
@@ -100,6 +121,16 @@ def test_members_are_made_as_enums_make_them() -> None:
     with pytest.raises(TypeError):
         class Wider(Colour):  # an enum with members cannot be extended, as enum refuses it
             BLUE = "blue"
+    with pytest.raises(TypeError):  # enum would give the value auto() picks; here it would be the auto object
+        class Counted(Enum):
+            ONE = enum.auto()
+    with pytest.raises(TypeError):  # enum would call it for an unknown value; here it would be ignored
+        class Lenient(str, Enum):
+            A = "a"
+
+            @classmethod
+            def _missing_(cls, value: object) -> Lenient:
+                return cls.A
     with pytest.raises(TypeError):
         class Aliased(str, Enum):  # two names for one value: enum makes an alias, which the engine never uses
             A = "a"
