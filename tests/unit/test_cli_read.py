@@ -66,7 +66,7 @@ def test_a_closed_stream_is_no_traceback_and_no_stray_line(closed: str, args: tu
 @pytest.mark.parametrize(("args", "code"), [
     (("exec", "4194304", "/dev/null"), 10), (("exec", "4194304", "/dev/null", "--json"), 10),
     (("info", "4194304"), 10), (("info", "4194304", "--json"), 10), (("stack", "4194304", "--json"), 10),
-    (("ps", "--json"), 1),
+    (("ps", "--json"), 1), (("--version",), 0), (("--version", "log"), 0),
 ])
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
 def test_a_broken_stdout_pipe_keeps_the_failures_code(args: tuple[str, ...], code: int, unbuffered: bool) -> None:
@@ -83,3 +83,13 @@ def test_a_broken_stdout_pipe_keeps_the_failures_code(args: tuple[str, ...], cod
         os.close(write_end)
     assert done.returncode == code, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--version", "log")])
+def test_version_is_the_same_line_on_the_fast_path_and_through_argparse(args: tuple[str, ...]) -> None:
+    """A bare `--version` is answered before any parsing; any other command line that asks for it goes through
+    argparse's action, which prints the same line."""
+    from app import __version__
+
+    done = run_cli(*args)
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"safeattach {__version__}\n", "")
