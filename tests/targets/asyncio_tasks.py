@@ -66,9 +66,10 @@ def thread_body() -> None:
 async def report_ready() -> None:
     await asyncio.to_thread(all_parked.wait, 30)
     await asyncio.sleep(0.05)  # the last leaf has reached its sleep (it parks right after park())
-    print("ready", flush=True)
-    # parked like the leaves: a handshake task that ended right after "ready" was in one reader's tasks and not
-    # in the other's when the test compared our read with asyncio pstree's
+    # parked like the leaves, and "ready" only once it is: a handshake task that ended right after "ready" was in
+    # one reader's tasks and not in the other's, and one still running its print showed a shorter coroutine
+    # stack to our read than to asyncio ps's (the callback runs after this task has awaited its sleep)
+    asyncio.get_running_loop().call_soon(lambda: print("ready", flush=True))
     await asyncio.sleep(3607)
 
 
