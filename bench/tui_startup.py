@@ -250,7 +250,8 @@ def main() -> int:
             if early:
                 warm_with.append(asyncio.run(first_paint(src, prefetch=True)))
             warm_after.append(asyncio.run(first_paint(src, prefetch=False)))
-        ui_ms = {m: asyncio.run(ui_refresh(list(listing), args.runs, m)) for m in MODES}
+        # the refresh pairs change the first row: with no Python process listed there is none to change
+        ui_ms = {m: asyncio.run(ui_refresh(list(listing), args.runs, m)) for m in MODES} if listing else {}
     for name, paints in (("first paint, fresh process (tui command)", fresh),
                          ("first paint, fresh, listing after mount", fresh_after),
                          ("first paint, warm, listing with the app", warm_with),
@@ -261,6 +262,8 @@ def main() -> int:
                   f"(forked: {sum(p['forked'] for p in paints):.0f} of {len(paints)}), "
                   f"frames before the rows {max(p['frames_before'] for p in paints):.0f}")
     stats("refresh: source.list_processes() (worker)", list_ms)
+    if not listing:
+        print("refresh UI: skipped, no Python process listed (use --procs 1 or more, or --fake)")
     for mode, samples in ui_ms.items():
         stats(f"refresh UI, {mode}: update table", [a for a, _ in samples])
         stats(f"refresh UI, {mode}: update + paint", [b for _, b in samples])
