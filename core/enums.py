@@ -39,14 +39,13 @@ _UNSUPPORTED_HOOKS = frozenset({"_missing_", "_generate_next_value_", "_ignore_"
 class _EnumType(type):
     """Makes each plain class attribute of an enum class a member: an instance of the class (of its mixin too)."""
 
-    _member_names_: list[str]
-    _member_map_: dict[str, object]
+    _member_map_: dict[str, object]  # by name, in definition order
     _value2member_map_: dict[object, object]
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object]) -> _EnumType:
         enum_bases = [b for b in bases if isinstance(b, _EnumType)]
         for base in enum_bases:
-            if getattr(base, "_member_names_", ()):
+            if getattr(base, "_member_map_", None):
                 raise TypeError(f"{name!r} cannot extend {base.__name__!r}, which has members")
         unsupported = sorted(set(namespace) & _UNSUPPORTED_HOOKS)
         if unsupported:  # enum would honour them; here they would be silently ignored
@@ -64,7 +63,6 @@ class _EnumType(type):
             for method in ("__repr__", "__str__", "__format__", "__reduce_ex__"):
                 if method not in body and getattr(cls, method) in (getattr(mixin, method), getattr(object, method)):
                     type.__setattr__(cls, method, getattr(_Enum, method))
-        type.__setattr__(cls, "_member_names_", [])
         type.__setattr__(cls, "_member_map_", {})
         type.__setattr__(cls, "_value2member_map_", {})
         for key, value in members:
@@ -76,7 +74,6 @@ class _EnumType(type):
                 member = object.__new__(cls)  # type: ignore[arg-type]
             member._name_ = key
             member._value_ = value
-            cls._member_names_.append(key)
             cls._member_map_[key] = member
             cls._value2member_map_[value] = member
             type.__setattr__(cls, key, member)
@@ -92,17 +89,17 @@ class _EnumType(type):
         return cls._member_map_[name]
 
     def __iter__(cls) -> Iterator[object]:
-        return iter([cls._member_map_[k] for k in cls._member_names_])
+        return iter(tuple(cls._member_map_.values()))
 
     def __reversed__(cls) -> Iterator[object]:
-        return reversed([cls._member_map_[k] for k in cls._member_names_])
+        return reversed(tuple(cls._member_map_.values()))
 
     @property
     def __members__(cls) -> dict[str, object]:  # a copy: enum's is a read-only view
         return dict(cls._member_map_)
 
     def __len__(cls) -> int:
-        return len(cls._member_names_)
+        return len(cls._member_map_)
 
     def __bool__(cls) -> bool:  # a class is true, members or not (as enum's)
         return True
