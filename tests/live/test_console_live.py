@@ -6,10 +6,10 @@ import time
 import uuid
 
 from live_targets import SID, TargetPool, require
-from textual.widgets import DataTable
 from tui.helpers import select_pid, settle, static_text
 
 from app.tui.app import SafeAttachApp
+from app.tui.row_table import RowTable
 from core.engine import LiveEngine
 
 
@@ -22,8 +22,8 @@ async def test_live_console_attach(targets: TargetPool) -> None:
         app = SafeAttachApp(LiveEngine(), refresh_interval=0, spinners=False, default_script=str(script))
         async with app.run_test(size=(120, 36)) as pilot:
             await settle(pilot)
-            table = pilot.app.screen.query_one("#processes", DataTable)
-            assert str(target.pid) in [str(k.value) for k in table.rows]  # the process appears
+            table = pilot.app.screen.query_one("#processes", RowTable)
+            assert str(target.pid) in table.row_keys  # the process appears
             await select_pid(pilot, target.pid)
             await pilot.press("a")
             await pilot.press("ctrl+r")

@@ -7,6 +7,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from app.tui.app import SafeAttachApp
+from app.tui.row_table import RowTable
 
 from .fake_engine import FakeEngine
 
@@ -32,7 +33,7 @@ def static_text(pilot: Pilot[int], selector: str) -> str:
 
 
 def table_rows(pilot: Pilot[int], selector: str) -> list[list[str]]:
-    table = pilot.app.screen.query_one(selector, DataTable)
+    table = pilot.app.screen.query_one(selector, (DataTable, RowTable))
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -42,8 +43,8 @@ def column(pilot: Pilot[int], selector: str, index: int) -> list[str]:
 
 async def select_pid(pilot: Pilot[int], pid: int) -> None:
     await settle(pilot)
-    table = pilot.app.screen.query_one("#processes", DataTable)
-    table.move_cursor(row=table.get_row_index(str(pid)), animate=False)
+    table = pilot.app.screen.query_one("#processes", RowTable)
+    table.move_cursor(table.get_row_index(str(pid)))
     await pilot.pause()
 
 

@@ -31,11 +31,11 @@ async def settle(pilot: Pilot[int]) -> None:
 
 
 async def select_pid(pilot: Pilot[int], pid: int) -> None:
-    from textual.widgets import DataTable
+    from app.tui.row_table import RowTable
 
     await settle(pilot)
-    table = pilot.app.screen.query_one("#processes", DataTable)
-    table.move_cursor(row=table.get_row_index(str(pid)), animate=False)
+    table = pilot.app.screen.query_one("#processes", RowTable)
+    table.move_cursor(table.get_row_index(str(pid)))
     await pilot.pause()
 
 

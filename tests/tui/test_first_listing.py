@@ -9,9 +9,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from textual.widgets import DataTable
-
 from app.tui.first_listing import FirstListing
+from app.tui.row_table import RowTable
 from app.tui.screens.processes import ProcessesScreen
 from core.model import ProcessSummary
 
@@ -47,7 +46,7 @@ async def test_first_paint_takes_the_first_listing_and_lists_nothing_itself() ->
         screen = app.screen
         assert isinstance(screen, ProcessesScreen)
         assert screen.loaded and first.takers == ["ui"]  # filled on mount, before its first frame: no worker
-        assert screen.query_one("#processes", DataTable).row_count == shown
+        assert screen.query_one("#processes", RowTable).row_count == shown
         await settle(pilot)
         # one listing for the first paint: in the forked child (this process lists nothing), or in the thread
         # when other threads run here (earlier tests may leave some); the tui command forks (below)
@@ -55,7 +54,7 @@ async def test_first_paint_takes_the_first_listing_and_lists_nothing_itself() ->
         await pilot.press("r")  # later refreshes list in the console's process
         await settle(pilot)
         assert engine.list_calls + first.forked == 2
-        assert screen.query_one("#processes", DataTable).row_count == 0
+        assert screen.query_one("#processes", RowTable).row_count == 0
 
 
 async def test_with_other_threads_running_the_first_listing_runs_in_a_thread() -> None:

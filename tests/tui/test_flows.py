@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, RadioButton, Tree
 
 from app.tui.app import SafeAttachApp
+from app.tui.row_table import RowTable
 from app.tui.screens.attach import AttachScreen
 from app.tui.screens.errors import ErrorScreen
 from app.tui.screens.help import HelpScreen
@@ -58,7 +59,7 @@ async def test_process_list_shows_every_row_with_error_reason() -> None:
 async def test_markup_in_command_line_is_shown_literally() -> None:
     async with make_app().run_test(size=(200, 36)) as pilot:
         await settle(pilot)
-        table = pilot.app.screen.query_one("#processes", DataTable)
+        table = pilot.app.screen.query_one("#processes", RowTable)
         cell = table.get_row(str(MARKUP_PID))[-1]
         assert str(cell) == MARKUP_CMDLINE
         assert "[bold red]" in str(cell)
@@ -79,14 +80,14 @@ async def test_filter_and_sort_processes() -> None:
         # typing a key that is also a binding ("l" = log, "q" = quit) goes into the filter
         assert isinstance(pilot.app.screen, ProcessesScreen)
         await pilot.press("enter")
-        assert pilot.app.screen.focused is pilot.app.screen.query_one("#processes", DataTable)
+        assert pilot.app.screen.focused is pilot.app.screen.query_one("#processes", RowTable)
         assert "filter: alice" in static_text(pilot, "#ps-status")
         await pilot.press("slash", *["backspace"] * 5, "escape")
         assert len(column(pilot, "#processes", 0)) == 7
         # s cycles the sort column: pid -> user
         await pilot.press("s")
         assert column(pilot, "#processes", 1) == ["alice", "alice", "alice", "bob", "carol", "dave", "root"]
-        assert "User ▲" in [str(c.label) for c in pilot.app.screen.query_one(DataTable).columns.values()]
+        assert "User ▲" in pilot.app.screen.query_one(RowTable).labels
         await pilot.press("s")  # -> version
         assert column(pilot, "#processes", 0)[:2] == [str(DENIED_PID), str(LEGACY_PID)]
         await pilot.press("S")  # reversed: newest first
@@ -102,7 +103,7 @@ async def test_refresh_keeps_selection_by_pid() -> None:
         engine.processes.insert(0, engine.processes[0].__class__(**{**vars(engine.processes[0]), "pid": 100}))
         await pilot.press("r")
         await settle(pilot)
-        table = pilot.app.screen.query_one("#processes", DataTable)
+        table = pilot.app.screen.query_one("#processes", RowTable)
         assert column(pilot, "#processes", 0)[0] == "100"
         assert table.get_row_at(table.cursor_row)[0].plain == str(DISABLED_PID)
         assert engine.list_calls == 2
@@ -296,7 +297,7 @@ async def test_quit_returns_exit_code_zero() -> None:
 async def test_narrow_layouts_fit_80_columns() -> None:
     async with make_app().run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        labels = [str(c.label) for c in pilot.app.screen.query_one("#processes", DataTable).columns.values()]
+        labels = pilot.app.screen.query_one("#processes", RowTable).labels
         assert labels == ["PID ▲", "User", "Version", "768", "Policy", "Command"]
         await pilot.press("l")
         await settle(pilot)
@@ -318,7 +319,7 @@ async def test_refresh_updates_changed_cell_in_place() -> None:
         )
         await pilot.press("r")
         await settle(pilot)
-        table = pilot.app.screen.query_one("#processes", DataTable)
+        table = pilot.app.screen.query_one("#processes", RowTable)
         assert str(table.get_row(str(MARKUP_PID))[1]) == "[red]mallory"
         assert table.get_row_at(table.cursor_row)[0].plain == str(LEGACY_PID)
 

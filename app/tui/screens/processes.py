@@ -9,12 +9,13 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from app.render import rich as render
 from app.render import words
 from app.tui.first_listing import FirstListing
 from app.tui.messages import OpenAttach, OpenReport, ReportView
+from app.tui.row_table import RowTable
 from app.tui.styles import css
 from core.model import ProcessSummary
 from core.source import EngineSource
@@ -70,13 +71,12 @@ class ProcessesScreen(Screen[None]):
         self._shown: list[tuple[object, ...]] = []
         self._visible: list[ProcessSummary] | None = None  # rows and column keys of the last _fill
         self._visible_keys: list[str] = []
-        self._rebuilding = False
         self.loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: pid, user, command, version… (Enter/Esc to return)", id="filter")
-        yield DataTable(id="processes", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="processes")
         yield Static(id="ps-status")
         yield Footer()
 
@@ -84,7 +84,7 @@ class ProcessesScreen(Screen[None]):
         self.sub_title = "Processes"
         self.query_one("#filter", Input).display = False
         self._apply_width(self.app.size.width)
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
         first, self._first = self._first, None
         if first is not None and first.done:
             self._take(first)  # filled before the first frame: no empty table, no second listing
@@ -155,7 +155,7 @@ class ProcessesScreen(Screen[None]):
             self._status(len(visible))  # the usual periodic refresh: nothing shown changed, build no cells
             return
         self._visible, self._visible_keys = visible, column_keys
-        table = self.query_one(DataTable)
+        table = self.query_one(RowTable)
         keys = set(column_keys)
         cells = [(p.pid, tuple(c(p) for k, _, _, c in render.COLUMNS if k in keys)) for p in visible]
         signature: list[tuple[object, ...]] = [(pid, *(str(t) for t in row)) for pid, row in cells]
@@ -168,36 +168,27 @@ class ProcessesScreen(Screen[None]):
             for (pid, row), old_sig, new_sig in zip(cells, previous, signature, strict=True):
                 for j, (before, after) in enumerate(zip(old_sig[1:], new_sig[1:], strict=True)):
                     if before != after:
-                        table.update_cell(str(pid), column_keys[j], row[j], update_width=True)
+                        table.update_cell(str(pid), column_keys[j], row[j])
             self._status(len(visible))
             return
         scroll_y = table.scroll_y
-        self._rebuilding = True
-        try:
-            with self.app.batch_update():
-                if columns:
-                    table.clear(columns=True)
-                    for key, label in shown_columns:
-                        table.add_column(label, key=key)
-                else:
-                    table.clear()
-                for pid, row in cells:
-                    table.add_row(*row, key=str(pid))
-                self._restore_cursor(table, [pid for pid, _ in cells])
-                table.scroll_to(y=scroll_y, animate=False, immediate=True)
-        finally:
-            self._rebuilding = False
+        if columns:
+            table.set_columns(shown_columns)
+        table.set_rows([(str(pid), row) for pid, row in cells])
+        self._restore_cursor(table, [pid for pid, _ in cells])
+        table.scroll_to(y=scroll_y, animate=False, immediate=True)  # the view stays, unless the cursor left it
+        table.scroll_to_cursor()
         self._status(len(visible))
 
-    def _restore_cursor(self, table: DataTable[Text], pids: list[int]) -> None:
+    def _restore_cursor(self, table: RowTable, pids: list[int]) -> None:
         if not pids:
             return
         if self.selected_pid in pids:
             row = pids.index(self.selected_pid)
         else:
-            row = min(table.cursor_row, len(pids) - 1) if table.cursor_row >= 0 else 0
-            self.selected_pid = pids[max(row, 0)]
-        table.move_cursor(row=row, animate=False)
+            row = min(table.cursor_row, len(pids) - 1)
+            self.selected_pid = pids[row]
+        table.move_cursor(row)
 
     def _status(self, shown: int) -> None:
         parts = [
@@ -211,15 +202,13 @@ class ProcessesScreen(Screen[None]):
             parts.append(f"{errors} not inspectable")
         self.query_one("#ps-status", Static).update(Text("  ·  ".join(parts)))
 
-    @on(DataTable.RowHighlighted, "#processes")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if not self._rebuilding and event.row_key.value is not None:
-            self.selected_pid = int(event.row_key.value)
+    @on(RowTable.RowHighlighted, "#processes")
+    def _highlighted(self, event: RowTable.RowHighlighted) -> None:
+        self.selected_pid = int(event.key)
 
-    @on(DataTable.RowSelected, "#processes")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.selected_pid = int(event.row_key.value)
+    @on(RowTable.RowSelected, "#processes")
+    def _selected(self, event: RowTable.RowSelected) -> None:
+        self.selected_pid = int(event.key)
         self.action_offsets()
 
     # filter / sort ---------------------------------------------------------
@@ -245,7 +234,7 @@ class ProcessesScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         if not box.value:
             box.display = False
-        self.query_one(DataTable).focus()
+        self.query_one(RowTable).focus()
 
     def action_sort(self) -> None:
         keys = [k for k, _ in self._columns()]
