@@ -47,7 +47,9 @@ class InspectFailed(Message):
 
 class SafeAttachApp(App[int]):
     TITLE = "safeattach"
-    CSS_PATH = css("app")
+    # processes.tcss here too: Textual loads a screen's CSS_PATH when the screen is pushed, never for the
+    # default screen (get_default_screen)
+    CSS_PATH = [css("app"), css("processes")]
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
         Binding("l", "log", "Log"),
@@ -76,8 +78,11 @@ class SafeAttachApp(App[int]):
         self.first = first  # the process listing started before the console loaded (app.tui.first_listing)
         self.inspecting: int | None = None
 
+    def get_default_screen(self) -> ProcessesScreen:
+        # the Processes screen is the base of the stack: no empty default screen is composed and styled first
+        return ProcessesScreen(self.source, self.refresh_interval, self.first)
+
     def on_mount(self) -> None:
-        self.push_screen(ProcessesScreen(self.source, self.refresh_interval, self.first))
         if self.notice:
             self.notify(self.notice, timeout=6)
 
