@@ -75,14 +75,12 @@ class ProcessesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="filter: pid, user, command, version… (Enter/Esc to return)", id="filter")
         yield RowTable(id="processes")
         yield Static(id="ps-status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Processes"
-        self.query_one("#filter", Input).display = False
         self._apply_width(self.app.size.width)
         self.query_one(RowTable).focus()
         first, self._first = self._first, None
@@ -90,6 +88,7 @@ class ProcessesScreen(Screen[None]):
             self._take(first)  # filled before the first frame: no empty table, no second listing
         else:
             self._load(first)
+        self.call_after_refresh(self._mount_filter)
         if self.refresh_interval > 0:
             self.set_interval(self.refresh_interval, self.action_refresh_now)
 
@@ -192,7 +191,7 @@ class ProcessesScreen(Screen[None]):
 
     def _status(self, shown: int) -> None:
         parts = [
-            f"{shown} of {len(self.rows)} processes",
+            f"{shown} of {len(self.rows)} processes" if self.loaded else "listing processes…",
             f"sort: {self.sort_key}{' ▼' if self.sort_reverse else ''}",
         ]
         if self.needle:
@@ -212,8 +211,19 @@ class ProcessesScreen(Screen[None]):
         self.action_offsets()
 
     # filter / sort ---------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+    async def _mount_filter(self) -> Input:
+        """The filter box, mounted hidden once the first frame is out (composed with the screen it cost ~20 ms
+        of the first paint)."""
+        found = self.query("#filter")
+        if found:
+            return found.only_one(Input)
+        box = Input(placeholder="filter: pid, user, command, version… (Enter/Esc to return)", id="filter")
+        box.display = False
+        await self.mount(box, before=self.query_one(RowTable))
+        return box
+
+    async def action_filter(self) -> None:
+        box = await self._mount_filter()  # at once, if / came before the first frame
         box.display = True
         box.focus()
 
@@ -227,7 +237,7 @@ class ProcessesScreen(Screen[None]):
         self._leave_filter()
 
     def key_escape(self) -> None:
-        if self.focused is self.query_one("#filter", Input):
+        if self.focused is not None and self.focused.id == "filter":
             self._leave_filter()
 
     def _leave_filter(self) -> None:
