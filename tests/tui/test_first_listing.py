@@ -84,6 +84,36 @@ class FailingEngine(FakeEngine):
         raise OSError("/proc is not mounted")
 
 
+class HeldEngine(FakeEngine):
+    """Lists only once released: the first listing is still under way when the screen mounts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def list_processes(self) -> Sequence[ProcessSummary]:
+        if not self.release.wait(30):
+            raise TimeoutError("the test did not release the listing")
+        return super().list_processes()
+
+
+async def test_a_listing_still_under_way_shows_the_screen_and_says_so_then_fills_it() -> None:
+    engine = HeldEngine()
+    first = FirstListing.start(engine, fork=False)  # a forked child would not see the release
+    app = make_app(engine, first=first)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, ProcessesScreen) and app.screen.is_mounted)
+            await pilot.pause()
+            assert "listing processes…" in static_text(pilot, "#ps-status")
+            assert app.screen.query_one("#processes", RowTable).row_count == 0
+            engine.release.set()
+            await wait_until(pilot, lambda: "7 of 7 processes" in static_text(pilot, "#ps-status"))
+            assert app.screen.query_one("#processes", RowTable).row_count == 7
+    finally:
+        engine.release.set()
+
+
 async def test_a_failed_first_listing_is_listed_again_and_shown() -> None:
     engine = FailingEngine()
     first = FirstListing.start(engine)
