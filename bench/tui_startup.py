@@ -35,13 +35,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-if TYPE_CHECKING:  # a fresh process imports this module inside its measured first paint: no imports here
-    from app.tui.app import SafeAttachApp
-    from app.tui.first_listing import FirstListing
+if TYPE_CHECKING:
     from core.model import ProcessSummary
     from core.source import EngineSource
 
@@ -106,85 +104,28 @@ def stats(name: str, samples: Sequence[float]) -> None:
     print(f"{name:<44} median {statistics.median(ordered):8.1f} ms   p95 {p95:8.1f} ms   (n={len(ordered)})")
 
 
-class Counted:
-    """The source, counting its listings (the first paint should need exactly one)."""
-
-    def __init__(self, src: EngineSource) -> None:
-        self.src = src
-        self.listings = 0
-
-    def list_processes(self) -> Sequence[ProcessSummary]:
-        self.listings += 1
-        return self.src.list_processes()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.src, name)
-
-
-def watch_first_rows(app: SafeAttachApp) -> tuple[asyncio.Event, list[float], list[int]]:
-    """(set at the first frame showing the process rows, [its perf_counter time], [frames painted before])."""
-    from textual._compositor import CompositorUpdate
-
-    from app.tui.screens.processes import ProcessesScreen
-
-    shown, at, before = asyncio.Event(), [], [0]
-    display = app._display
-
-    def spy(screen: Any, renderable: Any) -> None:
-        display(screen, renderable)
-        if at or renderable is None or app._batch_count:
-            return
-        if isinstance(renderable, CompositorUpdate):
-            renderable.render_segments(app.console)  # what a terminal driver writes (headless skips it)
-        if isinstance(screen, ProcessesScreen) and screen.loaded:
-            at.append(time.perf_counter())
-            shown.set()
-        else:
-            before[0] += 1
-
-    app._display = spy  # type: ignore[method-assign]
-    return shown, at, before
-
-
-async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None,
-                      first: FirstListing | None = None) -> dict[str, float]:
-    """ms from t0 (default: now, imports done) until the first frame that shows the process rows; prefetch:
-    the first listing starts before the app is made, as the `tui` command does (or was started: `first`)."""
-    t0 = time.perf_counter() if t0 is None else t0
-    counted = Counted(src)
-    if prefetch and first is None:
-        from app.tui.first_listing import FirstListing
-
-        first = FirstListing.start(counted)  # type: ignore[arg-type]
-    from app.tui.app import SafeAttachApp
-
-    kwargs = {"first": first} if first is not None else {}  # (a console before first_listing: no keyword)
-    app = SafeAttachApp(counted, refresh_interval=0, spinners=False, **kwargs)  # type: ignore[arg-type]
-    shown, at, before = watch_first_rows(app)
-    async with app.run_test(size=(120, 36)):
-        await asyncio.wait_for(shown.wait(), timeout=60)
-        rows = len(getattr(app.screen, "rows", ()))
-    listings = counted.listings + (1 if first is not None and first.forked else 0)
-    return {"ms": (at[0] - t0) * 1000, "rows": rows, "listings": listings, "frames_before": before[0],
-            "forked": float(first is not None and first.forked)}
-
-
 FRESH = """
 import time
 t0 = time.perf_counter()  # the `tui` command's sequence (app/cli/main.py's _tui) starts here
 import sys
 sys.path.insert(0, {root!r})
+try:  # main() raises the collector's threshold before it runs a command; _tui puts it back before the console
+    from app.cli.startup_gc import raise_for_startup, restore
+except ImportError:  # a tree before app/cli/startup_gc.py
+    raise_for_startup = restore = lambda: None
+raise_for_startup()
 if {prefetch}:
     from app.tui.first_listing import FirstListing
 from core.engine import LiveEngine
 engine = LiveEngine()
 first = FirstListing.start(engine) if {prefetch} else None
 import asyncio, gc, json
-from bench.tui_startup import first_paint
+from bench.first_paint import first_paint
 from app.tui.app import SafeAttachApp
 from core.dap.session import stop_bridges
 if {freeze}:
     gc.freeze()
+restore()
 print(json.dumps(asyncio.run(first_paint(engine, prefetch={prefetch}, t0=t0, first=first))))
 """
 
@@ -239,6 +180,8 @@ def main() -> int:
             t0 = time.perf_counter()
             src.list_processes()
             list_ms.append((time.perf_counter() - t0) * 1000)
+        from bench.first_paint import first_paint
+
         asyncio.run(first_paint(src, prefetch=False))  # warms the imports and the caches
         fresh, fresh_after, warm_with, warm_after = [], [], [], []
         early = importlib.util.find_spec("app.tui.first_listing") is not None  # else: the console before it
