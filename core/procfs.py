@@ -153,7 +153,8 @@ def read_maps(pid: int) -> list[MapEntry]:
         text = read_text(f"/proc/{pid}/maps", "surrogateescape")
     except OSError as exc:
         raise _os_error(pid, exc, "the memory map") from None
-    entries = []
+    entries: list[MapEntry] = []
+    append, new = entries.append, object.__new__
     for line in text.splitlines():
         parts = line.split(None, 5)
         if len(parts) < 5:
@@ -163,9 +164,12 @@ def read_maps(pid: int) -> list[MapEntry]:
         deleted = path.endswith(DELETED_SUFFIX)
         if deleted:
             path = path[: -len(DELETED_SUFFIX)]
-        entries.append(
-            MapEntry(int(start, 16), int(end, 16), parts[1], int(parts[2], 16), int(parts[4]), path, deleted)
-        )
+        # every field, by name, without MapEntry's checking __init__: a listing of 200 processes makes ~20,000
+        # entries, and the call was a third of the parse (82 -> 59 ms for 267 processes)
+        entry = new(MapEntry)
+        entry.__dict__.update({"start": int(start, 16), "end": int(end, 16), "perms": parts[1],
+                               "offset": int(parts[2], 16), "inode": int(parts[4]), "path": path, "deleted": deleted})
+        append(entry)
     return entries
 
 
