@@ -181,6 +181,11 @@ class RowTable(ScrollView, can_focus=True):
     def cursor_row(self) -> int:
         return self._cursor
 
+    @property
+    def cursor_key(self) -> str | None:
+        """The key of the cursor's row; None with no rows."""
+        return self._keys[self._cursor] if self._keys else None
+
     def get_row_at(self, index: int) -> tuple[Text, ...]:
         return self._cells[index]
 
@@ -206,15 +211,23 @@ class RowTable(ScrollView, can_focus=True):
 
     def scroll_to_cursor(self, animate: bool = False) -> None:
         """Scroll the least that shows the cursor row under the header."""
-        shown = max(1, self.scrollable_content_region.height - 1)  # rows under the header
+        shown = self._page()
         top = round(self.scroll_y)
+        # force: whether Textual allows a scroll follows the scrollbars of the last layout, and rows set since
+        # (a short table refilled with hundreds) may need one it has not shown yet
         if self._cursor < top:
-            self.scroll_to(y=self._cursor, animate=animate, immediate=not animate)
+            self.scroll_to(y=self._cursor, animate=animate, immediate=not animate, force=True)
         elif self._cursor >= top + shown:
-            self.scroll_to(y=self._cursor - shown + 1, animate=animate, immediate=not animate)
+            self.scroll_to(y=self._cursor - shown + 1, animate=animate, immediate=not animate, force=True)
 
     def _page(self) -> int:
-        return max(1, self.scrollable_content_region.height - 2)
+        """The rows shown under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _move_page(self, rows: int) -> None:
+        """As DataTable pages: the cursor and the view move by the rows shown."""
+        self.scroll_to(y=self.scroll_y + rows, animate=False, immediate=True, force=True)
+        self.move_cursor(self._cursor + rows)
 
     def action_cursor_up(self) -> None:
         self.move_cursor(self._cursor - 1)
@@ -223,10 +236,10 @@ class RowTable(ScrollView, can_focus=True):
         self.move_cursor(self._cursor + 1)
 
     def action_page_up(self) -> None:
-        self.move_cursor(self._cursor - self._page())
+        self._move_page(-self._page())
 
     def action_page_down(self) -> None:
-        self.move_cursor(self._cursor + self._page())
+        self._move_page(self._page())
 
     def action_first(self) -> None:
         self.move_cursor(0)
