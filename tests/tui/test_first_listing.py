@@ -122,6 +122,8 @@ async def test_a_failed_first_listing_is_listed_again_and_shown() -> None:
         await settle(pilot)
         await wait_until(pilot, lambda: "listing processes failed" in static_text(pilot, "#ps-status"))
         assert "/proc is not mounted" in static_text(pilot, "#ps-status")
+        await pilot.press("s")  # sorting an empty table leaves the failure shown (not "listing processes…")
+        assert "listing processes failed" in static_text(pilot, "#ps-status")
         assert not first.forked and engine.list_calls == 1  # a failed child: the thread listed, once, here
 
 

@@ -94,6 +94,21 @@ async def test_filter_and_sort_processes() -> None:
         assert column(pilot, "#processes", 2)[0] == "3.15.0"
 
 
+async def test_a_highlight_posted_before_a_refresh_moved_the_cursor_does_not_change_the_selection() -> None:
+    async with make_app().run_test(size=(120, 36)) as pilot:
+        await select_pid(pilot, LEGACY_PID)
+        screen = pilot.app.screen
+        assert isinstance(screen, ProcessesScreen)
+        table = screen.query_one("#processes", RowTable)
+        # the message a Down posted, arriving after a refresh put the cursor back on LEGACY_PID
+        stale = table.get_row_index(str(LEGACY_PID)) + 1
+        table.post_message(RowTable.RowHighlighted(table, table.row_keys[stale], stale))
+        await pilot.pause()
+        assert screen.selected_pid == LEGACY_PID and table.cursor_key == str(LEGACY_PID)
+        await pilot.press("down")  # a current one still moves the selection
+        assert screen.selected_pid == int(table.row_keys[stale])
+
+
 async def test_refresh_keeps_selection_by_pid() -> None:
     engine = FakeEngine()
     async with make_app(engine).run_test(size=(120, 36)) as pilot:

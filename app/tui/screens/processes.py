@@ -72,6 +72,7 @@ class ProcessesScreen(Screen[None]):
         self._visible: list[ProcessSummary] | None = None  # rows and column keys of the last _fill
         self._visible_keys: list[str] = []
         self.loaded = False
+        self._failure: Text | None = None  # the last listing's failure, while no listing has succeeded
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,13 +118,13 @@ class ProcessesScreen(Screen[None]):
     def _loaded(self, message: ProcessesLoaded) -> None:
         self.rows = message.rows
         self.loaded = True
+        self._failure = None
         self._fill()
 
     @on(ProcessesFailed)
     def _failed(self, message: ProcessesFailed) -> None:
-        self.query_one("#ps-status", Static).update(
-            Text(visible(f"listing processes failed: {message.error}"), style="bold red")
-        )
+        self._failure = Text(visible(f"listing processes failed: {message.error}"), style="bold red")
+        self.query_one("#ps-status", Static).update(self._failure)
 
     # layout ----------------------------------------------------------------
     def on_resize(self, event: Resize) -> None:
@@ -190,6 +191,8 @@ class ProcessesScreen(Screen[None]):
         table.move_cursor(row)
 
     def _status(self, shown: int) -> None:
+        if self._failure is not None and not self.loaded:
+            return  # the failure stays until a listing succeeds (sorting an empty table changes nothing)
         parts = [
             f"{shown} of {len(self.rows)} processes" if self.loaded else "listing processes…",
             f"sort: {self.sort_key}{' ▼' if self.sort_reverse else ''}",
@@ -203,7 +206,10 @@ class ProcessesScreen(Screen[None]):
 
     @on(RowTable.RowHighlighted, "#processes")
     def _highlighted(self, event: RowTable.RowHighlighted) -> None:
-        self.selected_pid = int(event.key)
+        # a message posted before a refresh put the cursor on another process is stale: o/t/k/a would act on
+        # the process it named while the cursor shows another
+        if event.key == event.table.cursor_key:
+            self.selected_pid = int(event.key)
 
     @on(RowTable.RowSelected, "#processes")
     def _selected(self, event: RowTable.RowSelected) -> None:
