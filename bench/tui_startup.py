@@ -13,7 +13,8 @@ there as a terminal driver would). Measured in a fresh process from the start of
 (first listing started, textual and the screens imported, app made and run), and in a warm process (imports
 done) from making the app; each with the first listing started before (as the `tui` command does) and with only
 the Processes screen's worker listing once it has mounted (the console before issue 13's first-paint work). A
-tree without app/tui/first_listing.py (an older revision: copy this file into it) gets the second kind only.
+tree without app/tui/first_listing.py (an older revision: copy this file and bench/first_paint.py into it)
+gets the second kind only.
 The modes are interleaved, run by run. Also prints the listings each first paint needed (1) and the frames
 painted before the one with the rows.
 """

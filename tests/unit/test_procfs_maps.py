@@ -42,6 +42,13 @@ def test_entries_are_what_the_constructor_builds(monkeypatch: pytest.MonkeyPatch
     assert entries[2].writable and not entries[0].writable and entries[0].is_file and not entries[5].is_file
 
 
+def test_mapentry_has_nothing_its_constructor_would_add() -> None:
+    # read_maps sets the fields' values only: a __post_init__, a default or an init=False field would be skipped
+    assert getattr(MapEntry, "__post_init__", None) is None
+    assert all(f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+               for f in dataclasses.fields(MapEntry))
+
+
 def test_our_own_maps_round_trip() -> None:
     entries = read_maps(os.getpid())
     assert entries and all(MapEntry(**vars(e)) == e for e in entries)
