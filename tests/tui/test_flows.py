@@ -109,6 +109,19 @@ async def test_a_highlight_posted_before_a_refresh_moved_the_cursor_does_not_cha
         assert screen.selected_pid == int(table.row_keys[stale])
 
 
+async def test_a_filter_hiding_the_selected_process_leaves_the_keys_nothing_to_open() -> None:
+    async with make_app().run_test(size=(120, 36)) as pilot:
+        await select_pid(pilot, BUSY_PID)
+        await pilot.press("slash", *"no-such-process", "enter")
+        assert column(pilot, "#processes", 0) == []
+        await pilot.press("o", "a")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ProcessesScreen)  # no Offsets, no Attach screen opened
+        await pilot.press("slash", *["backspace"] * len("no-such-process"), "enter", "o")
+        await settle(pilot)
+        assert not isinstance(pilot.app.screen, ProcessesScreen)  # shown again: o opens it
+
+
 async def test_refresh_keeps_selection_by_pid() -> None:
     engine = FakeEngine()
     async with make_app(engine).run_test(size=(120, 36)) as pilot:

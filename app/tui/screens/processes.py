@@ -265,7 +265,9 @@ class ProcessesScreen(Screen[None]):
 
     # navigation ------------------------------------------------------------
     def _selected_row(self) -> ProcessSummary | None:
-        return next((p for p in self.rows if p.pid == self.selected_pid), None)
+        """The selected process if it is shown: a filter that hides every row leaves o/t/k/a nothing to act on
+        (Enter already had none)."""
+        return next((p for p in self._visible or () if p.pid == self.selected_pid), None)
 
     def _open(self, view: ReportView) -> None:
         if (p := self._selected_row()) is not None:
