@@ -11,8 +11,10 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
+
+    from textual.app import App
 
     from app.tui.app import SafeAttachApp
     from app.tui.first_listing import FirstListing
@@ -37,9 +39,14 @@ class Counted:
 
 def watch_first_rows(app: SafeAttachApp) -> tuple[asyncio.Event, list[float], list[int]]:
     """(set at the first frame showing the process rows, [its perf_counter time], [frames painted before])."""
-    from textual._compositor import CompositorUpdate
-
     from app.tui.screens.processes import ProcessesScreen
+
+    return watch_frames(app, lambda screen: isinstance(screen, ProcessesScreen) and screen.loaded)
+
+
+def watch_frames(app: App[Any], wanted: Callable[[Any], bool]) -> tuple[asyncio.Event, list[float], list[int]]:
+    """(set at the first frame of a screen `wanted` accepts, [its perf_counter time], [frames before])."""
+    from textual._compositor import CompositorUpdate
 
     shown, at, before = asyncio.Event(), list[float](), [0]
     display = app._display
@@ -50,7 +57,7 @@ def watch_first_rows(app: SafeAttachApp) -> tuple[asyncio.Event, list[float], li
             return
         if isinstance(renderable, CompositorUpdate):
             renderable.render_segments(app.console)  # what a terminal driver writes (headless skips it)
-        if isinstance(screen, ProcessesScreen) and screen.loaded:
+        if wanted(screen):
             at.append(time.perf_counter())
             shown.set()
         else:
@@ -81,3 +88,22 @@ async def first_paint(src: EngineSource, prefetch: bool, t0: float | None = None
     listings = counted.listings + (1 if first is not None and first.forked else 0)
     return {"ms": (at[0] - t0) * 1000, "rows": rows, "listings": listings, "frames_before": before[0],
             "forked": float(first is not None and first.forked)}
+
+
+async def bare_first_paint(t0: float) -> dict[str, float]:
+    """The anchor: ms from t0 until the first frame of a bare Textual app with the console's chrome (a header,
+    one Static, a footer), in a process that imports textual after t0 as the console's does."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+    app = Bare()
+    shown, at, before = watch_frames(app, lambda screen: True)
+    async with app.run_test(size=(120, 36)):
+        await asyncio.wait_for(shown.wait(), timeout=60)
+    return {"ms": (at[0] - t0) * 1000, "frames_before": before[0]}

@@ -16,13 +16,15 @@ the Processes screen's worker listing once it has mounted (the console before is
 tree without app/tui/first_listing.py (an older revision: copy this file and bench/first_paint.py into it)
 gets the second kind only.
 The modes are interleaved, run by run. Also prints the listings each first paint needed (1) and the frames
-painted before the one with the rows.
+painted before the one with the rows, and the anchor: a bare Textual app with the console's chrome (a header,
+one Static, a footer) started the same way, interleaved with the rest: Textual's own floor on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import importlib.util
 import json
 import os
@@ -131,6 +133,24 @@ print(json.dumps(asyncio.run(first_paint(engine, prefetch={prefetch}, t0=t0, fir
 """
 
 
+FRESH_BARE = """
+import time
+t0 = time.perf_counter()
+import sys
+sys.path.insert(0, {root!r})
+import asyncio, json
+from bench.first_paint import bare_first_paint
+print(json.dumps(asyncio.run(bare_first_paint(t0))))
+"""
+
+
+def fresh_bare_first_paint() -> dict[str, float]:
+    """The anchor, in a new interpreter: Textual's own import, mount and paint of its chrome."""
+    out = subprocess.run([sys.executable, "-c", FRESH_BARE.format(root=str(ROOT))], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def fresh_first_paint(prefetch: bool, freeze: bool) -> dict[str, float]:
     """first_paint in a new interpreter: the imports of textual and the screens are part of it."""
     code = FRESH.format(root=str(ROOT), prefetch=prefetch, freeze=freeze)
@@ -170,9 +190,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--procs", type=int, default=200, help="sleepers to spawn for the live engine")
     parser.add_argument("--fake", action="store_true", help="use the fake 100-row source, spawn nothing")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="do not compile app/ and core/ first: with PYTHONDONTWRITEBYTECODE=1 set, every fresh "
+                             "process then compiles them from source")
     args = parser.parse_args()
+    if not args.no_compile:  # as `pip install` leaves them; textual's own bytecode was compiled at its install
+        for package in ("app", "core"):
+            compileall.compile_dir(ROOT / package, quiet=1)
     src, label, fake = (hundred_rows(), "fake source (--fake)", True) if args.fake else source()
-    print(f"source: {label}; python {sys.version.split()[0]}; {os.cpu_count()} cpus")
+    print(f"source: {label}; python {sys.version.split()[0]}; {os.cpu_count()} cpus; app/ and core/ bytecode: "
+          f"{'as found' if args.no_compile else 'compiled first'}")
     with sleepers(0 if fake else args.procs):
         listing = src.list_processes()
         print(f"python processes listed: {len(listing)}")
@@ -184,10 +211,11 @@ def main() -> int:
         from bench.first_paint import first_paint
 
         asyncio.run(first_paint(src, prefetch=False))  # warms the imports and the caches
-        fresh, fresh_after, warm_with, warm_after = [], [], [], []
+        fresh, fresh_after, warm_with, warm_after, bare = [], [], [], [], []
         early = importlib.util.find_spec("app.tui.first_listing") is not None  # else: the console before it
         for _ in range(args.runs):  # interleaved: a busy machine's load drifts between runs
             if not fake:
+                bare.append(fresh_bare_first_paint()["ms"])
                 if early:
                     fresh.append(fresh_first_paint(True, freeze=True))
                 fresh_after.append(fresh_first_paint(False, freeze=early))
@@ -205,6 +233,12 @@ def main() -> int:
             print(f"{'':<44} rows {paints[0]['rows']:.0f}, listings {max(p['listings'] for p in paints):.0f} "
                   f"(forked: {sum(p['forked'] for p in paints):.0f} of {len(paints)}), "
                   f"frames before the rows {max(p['frames_before'] for p in paints):.0f}")
+    if bare:
+        stats("anchor: bare Textual app, fresh", bare)
+        print(f"{'':<44} a header, one Static and a footer: Textual's own import, mount and paint")
+        if fresh:
+            ratio = statistics.median([p["ms"] for p in fresh]) / statistics.median(bare)
+            print(f"{'':<44} the tui command's first paint / the anchor's: {ratio:.2f}x (medians)")
     stats("refresh: source.list_processes() (worker)", list_ms)
     if not listing:
         print("refresh UI: skipped, no Python process listed (use --procs 1 or more, or --fake)")
