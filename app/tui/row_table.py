@@ -84,27 +84,20 @@ class RowTable(ScrollView, can_focus=True):
         Binding("right", "scroll_right", "Scroll right", show=False),
     ]
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        def __init__(self, table: RowTable, key: str, index: int) -> None:
+            super().__init__()
+            self.table, self.key, self.index = table, key, index
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor moved to another row (also when moved by the program)."""
 
-        def __init__(self, table: RowTable, key: str, index: int) -> None:
-            super().__init__()
-            self.table, self.key, self.index = table, key, index
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter on the cursor row, or a click on it."""
-
-        def __init__(self, table: RowTable, key: str, index: int) -> None:
-            super().__init__()
-            self.table, self.key, self.index = table, key, index
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
