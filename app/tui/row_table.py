@@ -277,7 +277,7 @@ class RowTable(ScrollView, can_focus=True):
         return self._line(segments, style, post, width, base)
 
     def _line(self, segments: list[Segment], style: Style, post: Style, width: int, base: Style) -> Strip:
-        filler = max(0, width - sum(w + 2 * PADDING for w in self._widths))
+        filler = max(0, width - self.virtual_size.width)  # the columns' width, set with them (_resized)
         line = [*Segment.apply_style(segments, style, post), Segment(" " * filler, style + post)]
         scroll_x = round(self.scroll_x)
         return Strip(line).crop(scroll_x, scroll_x + width).adjust_cell_length(width, base).simplify()
