@@ -144,18 +144,20 @@ print(json.dumps(asyncio.run(bare_first_paint(t0))))
 """
 
 
+def run_fresh(code: str) -> dict[str, float]:
+    """A measurement in a new interpreter: the JSON line it prints last."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def fresh_bare_first_paint() -> dict[str, float]:
     """The anchor, in a new interpreter: Textual's own import, mount and paint of its chrome."""
-    out = subprocess.run([sys.executable, "-c", FRESH_BARE.format(root=str(ROOT))], capture_output=True, text=True,
-                         timeout=120, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_fresh(FRESH_BARE.format(root=str(ROOT)))
 
 
 def fresh_first_paint(prefetch: bool, freeze: bool) -> dict[str, float]:
     """first_paint in a new interpreter: the imports of textual and the screens are part of it."""
-    code = FRESH.format(root=str(ROOT), prefetch=prefetch, freeze=freeze)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return run_fresh(FRESH.format(root=str(ROOT), prefetch=prefetch, freeze=freeze))
 
 
 async def ui_refresh(rows: Sequence[ProcessSummary], runs: int, mode: str) -> list[tuple[float, float]]:
